@@ -1,0 +1,64 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import compress from 'koa-compress';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/index.ts';
+import { loadPrincipal } from './features/auth/principal.ts';
+import { authRoutes } from './features/auth/routes.ts';
+import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
+import { healthRoutes } from './features/health/routes.ts';
+import { homeRoutes } from './features/home/routes.ts';
+import { userRoutes } from './features/users/routes.ts';
+import { loadAssets } from './http/assets.ts';
+import type { Deps } from './http/context.ts';
+import { csrfProtection } from './http/csrf.ts';
+import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
+import { createViews } from './http/views.ts';
+import { publicDir, viewsDir } from './paths.ts';
+
+export interface AppOptions {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+/** Builds the Koa app without listening: `main.ts` serves it, tests drive it over real HTTP. */
+export function createApp({ config, db, logger }: AppOptions): Koa {
+  const app = new Koa({ proxy: config.trustProxy, keys: [config.secretKey] });
+  const deps: Deps = {
+    config,
+    db,
+    logger,
+    views: createViews(viewsDir, config.isProduction),
+    assets: loadAssets(publicDir),
+  };
+  app.context.deps = deps;
+  // Errors are logged and rendered by errorHandler; Koa's own printer would only repeat them.
+  app.silent = true;
+
+  app.use(requestLogger);
+  app.use(securityHeaders(config.isProduction));
+  app.use(compress({ threshold: 1024 }));
+  app.use(errorHandler);
+  app.use(deps.assets.middleware);
+  app.use(sessionMiddleware(app, db, config));
+  app.use(
+    bodyParser({
+      enableTypes: ['json', 'form'],
+      jsonLimit: config.bodyLimitBytes,
+      formLimit: config.bodyLimitBytes,
+      parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    }),
+  );
+  app.use(csrfProtection(SESSION_COOKIE));
+  app.use(loadPrincipal);
+
+  const routers = [healthRoutes(deps), authRoutes(deps), userRoutes(deps), homeRoutes()];
+  const root = new Router();
+  for (const router of routers) root.use(router.routes());
+  app.use(root.routes());
+  app.use(root.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Context, Next } from 'koa';
+import { unauthorized } from '../../http/errors.ts';
+import { sha256 } from '../../lib/crypto.ts';
+import { toPrincipal } from '../users/presenter.ts';
+import { findUserById } from '../users/queries.ts';
+import { findUserByActiveToken } from './queries.ts';
+import { SESSION_COOKIE } from './session.ts';
+
+/**
+ * Sets `ctx.state.user` from `Authorization: Bearer <token>` or the session cookie. A bearer token
+ * that is wrong, expired or revoked is a 401 at once (the client asked to be someone). The user row
+ * is read on every request so a role change or a deleted account takes effect immediately.
+ */
+export async function loadPrincipal(ctx: Context, next: Next): Promise<void> {
+  const header = ctx.get('Authorization');
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  if (header && !bearer) throw unauthorized('The Authorization header must be "Bearer <access_token>".');
+  if (bearer) {
+    const row = await findUserByActiveToken(ctx.deps.db, sha256(bearer));
+    if (!row) throw unauthorized('The access token is invalid, expired or revoked. Sign in again.');
+    ctx.state.user = toPrincipal(row);
+    ctx.state.auth = { method: 'token', tokenId: row.token_id };
+  } else if (ctx.cookies.get(SESSION_COOKIE)) {
+    const userId = ctx.session.userId;
+    if (typeof userId === 'number') {
+      const user = await findUserById(ctx.deps.db, userId);
+      if (user) {
+        ctx.state.user = toPrincipal(user);
+        ctx.state.auth = { method: 'session' };
+      } else {
+        delete ctx.session.userId;
+      }
+    }
+  }
+  await next();
+}

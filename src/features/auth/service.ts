@@ -1,0 +1,63 @@
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { Db } from '../../db/index.ts';
+import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../lib/crypto.ts';
+import { findUserForSignIn, type PublicUserRow } from '../users/queries.ts';
+import { insertApiToken, revokeApiToken } from './queries.ts';
+
+type Done = (err: unknown, user?: PublicUserRow | false) => void;
+
+/** The passport local strategy: a username (or email) and a password. */
+export function localStrategy(db: Db): LocalStrategy {
+  return new LocalStrategy({ session: false }, (login: string, password: string, done: Done) => {
+    findUserForSignIn(db, login)
+      .then(async (row) => {
+        // Verify against a dummy hash when the user is unknown, so both failures cost the same.
+        const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
+        if (!row || !ok) return done(null, false);
+        const { password_hash: _hash, ...user } = row;
+        done(null, user);
+      })
+      .catch(done);
+  });
+}
+
+/**
+ * Runs a passport strategy against a request body without passport's Express glue: passport calls
+ * back `success`, `fail` or `error` on the strategy instance, so we give it those three.
+ */
+export function authenticate(strategy: LocalStrategy, body: Record<string, unknown>): Promise<PublicUserRow | undefined> {
+  return new Promise((resolve, reject) => {
+    const run = Object.create(strategy) as LocalStrategy & {
+      success(user: PublicUserRow): void;
+      fail(): void;
+      error(err: unknown): void;
+      redirect(): void;
+      pass(): void;
+    };
+    run.success = (user) => resolve(user);
+    run.fail = () => resolve(undefined);
+    run.error = (err) => reject(err);
+    run.redirect = () => resolve(undefined);
+    run.pass = () => resolve(undefined);
+    run.authenticate({ body, query: {} } as never, {});
+  });
+}
+
+export interface IssuedToken {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  expires_at: string;
+}
+
+/** A new opaque API token; only its hash is stored. */
+export async function issueApiToken(db: Db, userId: number, ttlSeconds: number): Promise<IssuedToken> {
+  const token = randomToken(32);
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
+  await insertApiToken(db, userId, sha256(token), expiresAt);
+  return { access_token: token, token_type: 'Bearer', expires_in: ttlSeconds, expires_at: expiresAt };
+}
+
+export async function revokeToken(db: Db, tokenId: number): Promise<void> {
+  await revokeApiToken(db, tokenId);
+}

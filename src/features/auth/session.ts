@@ -1,0 +1,46 @@
+import type Koa from 'koa';
+import session from 'koa-session';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/index.ts';
+import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { deleteSession, readSession, writeSession } from './queries.ts';
+
+export const SESSION_COOKIE = 'ct_session';
+
+/**
+ * koa-session with the data kept server-side in the `sessions` table (revocable: delete the row).
+ * The cookie carries a random 256-bit id, signed; the table keys rows by its sha256.
+ */
+export function sessionMiddleware(app: Koa, db: Db, config: Config) {
+  const maxAge = config.sessionTtlSeconds * 1000;
+  return session(
+    {
+      key: SESSION_COOKIE,
+      maxAge,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.isProduction,
+      signed: true,
+      rolling: false,
+      renew: true,
+      genid: () => randomToken(32),
+      store: {
+        async get(key: string) {
+          const row = await readSession(db, sha256(key));
+          if (!row || new Date(row.expires_at).getTime() < Date.now()) return null;
+          return JSON.parse(row.data);
+        },
+        async set(key: string, sess: Record<string, unknown>, ttl: number) {
+          const { _expire, _maxAge, ...data } = sess;
+          const userId = typeof data.userId === 'number' ? data.userId : null;
+          const expiresAt = new Date(Date.now() + (typeof ttl === 'number' ? ttl : maxAge)).toISOString();
+          await writeSession(db, sha256(key), JSON.stringify(sess), userId, expiresAt);
+        },
+        async destroy(key: string) {
+          await deleteSession(db, sha256(key));
+        },
+      },
+    } as Parameters<typeof session>[0],
+    app,
+  );
+}

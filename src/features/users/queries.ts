@@ -1,0 +1,76 @@
+import { type Db, nowIso, type Trx } from '../../db/index.ts';
+
+export type Role = 'user' | 'admin';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  email: string;
+  phone: string | null;
+  password_hash: string;
+  role: Role;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const PUBLIC_COLUMNS = ['id', 'username', 'email', 'phone', 'role', 'created_at', 'updated_at'] as const;
+export type PublicUserRow = Omit<UserRow, 'password_hash'>;
+
+export const findUserById = (db: Db | Trx, id: number): Promise<PublicUserRow | undefined> =>
+  db('users').select(PUBLIC_COLUMNS).where({ id }).first();
+
+/** By username or email, case-insensitively; includes the hash, for sign-in only. */
+export const findUserForSignIn = (db: Db, login: string): Promise<UserRow | undefined> => {
+  const key = login.trim().toLowerCase();
+  return db('users').where({ username_key: key }).orWhere({ email_key: key }).first();
+};
+
+export const findUsersByKeys = (db: Db | Trx, username: string, email: string) =>
+  db('users')
+    .select('username_key', 'email_key')
+    .where({ username_key: username.toLowerCase() })
+    .orWhere({ email_key: email.toLowerCase() });
+
+export const countUsers = async (db: Db | Trx): Promise<number> => {
+  const row = await db('users').count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+};
+
+export const countAdmins = async (db: Db | Trx): Promise<number> => {
+  const row = await db('users').where({ role: 'admin' }).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+};
+
+export interface NewUser {
+  username: string;
+  email: string;
+  phone: string | null;
+  passwordHash: string;
+  role: Role;
+}
+
+export async function insertUser(db: Db | Trx, user: NewUser): Promise<PublicUserRow> {
+  const now = nowIso();
+  const [row] = await db('users')
+    .insert({
+      username: user.username,
+      username_key: user.username.toLowerCase(),
+      email: user.email,
+      email_key: user.email.toLowerCase(),
+      phone: user.phone,
+      password_hash: user.passwordHash,
+      role: user.role,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning(PUBLIC_COLUMNS);
+  return row as PublicUserRow;
+}
+
+export const listUsers = (db: Db): Promise<PublicUserRow[]> => db('users').select(PUBLIC_COLUMNS).orderBy('username_key');
+
+export const updateRole = (db: Db | Trx, id: number, role: Role) =>
+  db('users').where({ id }).update({ role, updated_at: nowIso() });
+
+export const findUserByUsername = (db: Db | Trx, username: string): Promise<PublicUserRow | undefined> =>
+  db('users').select(PUBLIC_COLUMNS).where({ username_key: username.trim().toLowerCase() }).first();

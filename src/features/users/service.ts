@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import { type Db, isPostgres, isUniqueViolation } from '../../db/index.ts';
+import type { Principal } from '../../http/context.ts';
+import { conflict, notFound } from '../../http/errors.ts';
+import { hashPassword } from '../../lib/crypto.ts';
+import {
+  countAdmins,
+  countUsers,
+  findUserById,
+  findUsersByKeys,
+  insertUser,
+  type PublicUserRow,
+  type Role,
+  updateRole,
+} from './queries.ts';
+import type { RegisterInput } from './schema.ts';
+
+const duplicateError = (taken: { username: boolean; email: boolean }) => {
+  const fields: Record<string, string> = {};
+  if (taken.username) fields.username = 'is already taken';
+  if (taken.email) fields.email = 'is already registered';
+  const what =
+    taken.username && taken.email ? 'That username and email are' : taken.username ? 'That username is' : 'That email is';
+  return conflict(`${what} already registered.`, fields);
+};
+
+/**
+ * Creates an account. The very first account becomes admin; after that `role` is honoured only
+ * when an admin is the caller. The user count and insert share a transaction (with a table lock on
+ * PostgreSQL) so two first registrations cannot both become admin.
+ */
+export async function registerUser(
+  db: Db,
+  input: RegisterInput,
+  caller: Principal | undefined,
+  logger: Logger,
+): Promise<PublicUserRow> {
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await db.transaction(async (trx) => {
+      if (isPostgres(db)) await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
+      const existing = await findUsersByKeys(trx, input.username, input.email);
+      if (existing.length) {
+        throw duplicateError({
+          username: existing.some((r) => r.username_key === input.username.toLowerCase()),
+          email: existing.some((r) => r.email_key === input.email.toLowerCase()),
+        });
+      }
+      const first = (await countUsers(trx)) === 0;
+      const role: Role = first ? 'admin' : caller?.role === 'admin' && input.role ? input.role : 'user';
+      const user = await insertUser(trx, {
+        username: input.username,
+        email: input.email,
+        phone: input.phone ?? null,
+        passwordHash,
+        role,
+      });
+      if (first) logger.warn({ userId: user.id, username: user.username }, 'first account registered: made admin');
+      return user;
+    });
+  } catch (err) {
+    // Two registrations racing for one name on SQLite end here rather than in the check above.
+    if (isUniqueViolation(err)) throw conflict('That username or email is already registered.');
+    throw err;
+  }
+}
+
+/** Sets a role; refuses to demote the last admin, so the app always has one. */
+export async function changeRole(db: Db, userId: number, role: Role): Promise<PublicUserRow> {
+  return db.transaction(async (trx) => {
+    if (isPostgres(db)) await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
+    const user = await findUserById(trx, userId);
+    if (!user) throw notFound('No user with that id.');
+    if (user.role === 'admin' && role !== 'admin' && (await countAdmins(trx)) <= 1) {
+      throw conflict('This is the only admin. Make someone else an admin first.');
+    }
+    await updateRole(trx, userId, role);
+    return { ...user, role };
+  });
+}

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import type { Assets } from './assets.ts';
+import type { Views } from './views.ts';
+
+/** Who is calling: set by the auth middleware from a session cookie or a bearer token. */
+export interface Principal {
+  id: number;
+  username: string;
+  email: string;
+  role: 'user' | 'admin';
+}
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  views: Views;
+  assets: Assets;
+}
+
+export interface AppState {
+  requestId: string;
+  user?: Principal;
+  auth?: { method: 'session' } | { method: 'token'; tokenId: number };
+  /** Returns the CSRF token for forms, creating the session secret on first use. */
+  csrfToken: () => string;
+}
+
+/** What the app keeps in a cookie session (koa-session, stored in the database). */
+export interface AppSession {
+  isNew?: boolean;
+  userId?: number;
+  csrfSecret?: string;
+  flash?: unknown;
+  regenerate(): Promise<void> | undefined;
+  [key: string]: unknown;
+}
+
+declare module 'koa' {
+  interface DefaultState extends AppState {}
+  interface DefaultContext {
+    deps: Deps;
+    log: Logger;
+    session: AppSession;
+  }
+}

@@ -1,0 +1,35 @@
+import Tokens from 'csrf';
+import type { Context, Next } from 'koa';
+import { HttpError } from './errors.ts';
+
+const tokens = new Tokens();
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF for cookie sessions. The secret lives in the session and is made only when a form asks for a
+ * token, so API clients never get a session. A request is checked when its method is unsafe, it does
+ * not carry a bearer token, and it either has the session cookie or is a form (a cross-site form post
+ * is the attack; a cross-site JSON post cannot be sent without a CORS preflight we never allow).
+ * koa-csrf does the same check but creates a session for every request, including API calls.
+ */
+export function csrfProtection(sessionCookie: string) {
+  return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
+    let token: string | undefined;
+    ctx.state.csrfToken = () => {
+      if (token) return token;
+      if (!ctx.session.csrfSecret) ctx.session.csrfSecret = tokens.secretSync();
+      token = tokens.create(ctx.session.csrfSecret as string);
+      return token;
+    };
+    if (SAFE.has(ctx.method) || /^Bearer\s/i.test(ctx.get('Authorization'))) return next();
+    const hasCookie = Boolean(ctx.cookies.get(sessionCookie));
+    if (!hasCookie && ctx.is('json')) return next();
+    const body = ctx.request.body as Record<string, unknown> | undefined;
+    const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? ctx.get('X-CSRF-Token');
+    const secret = hasCookie ? (ctx.session.csrfSecret as string | undefined) : undefined;
+    if (!sent || !secret || !tokens.verify(secret, sent)) {
+      throw new HttpError(403, 'This form has expired or did not come from this site. Reload the page and try again.');
+    }
+    await next();
+  };
+}

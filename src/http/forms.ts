@@ -1,0 +1,40 @@
+import type { Context } from 'koa';
+import { HttpError } from './errors.ts';
+import { audienceOf, respond } from './respond.ts';
+
+const REDISPLAYED = new Set([400, 401, 409, 429]);
+const NEVER_ECHOED = new Set(['password', '_csrf']);
+
+/** The submitted values to put back into a re-rendered form (never passwords or the CSRF token). */
+export function formValues(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object') return {};
+  return Object.fromEntries(Object.entries(body).filter(([k]) => !NEVER_ECHOED.has(k)));
+}
+
+export interface FormView {
+  page: string;
+  partial?: string;
+  title: string;
+  data?: object;
+}
+
+/**
+ * Runs a form handler; when it fails with a user error, a browser gets the same form back with the
+ * message at the top and each field's sentence beside the field (status kept), and JSON clients get
+ * the usual error body.
+ */
+export async function handleForm(ctx: Context, view: FormView, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (!(err instanceof HttpError) || !REDISPLAYED.has(err.status) || audienceOf(ctx) === 'json') throw err;
+    if (err.headers) ctx.set(err.headers);
+    respond(ctx, {
+      status: err.status,
+      page: view.page,
+      partial: view.partial,
+      title: view.title,
+      data: { ...view.data, error: err.message, errors: err.fields ?? {}, values: formValues(ctx.request.body) },
+    });
+  }
+}

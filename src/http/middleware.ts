@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import { HttpError, notFound, STATUS_TITLES } from './errors.ts';
+import { audienceOf, renderView } from './respond.ts';
+
+/** Opaque path segments (tokens in review links) never reach the logs. */
+export function redactPath(path: string): string {
+  return path.replace(/\/[A-Za-z0-9_-]{20,}(?=\/|$)/g, '/[redacted]');
+}
+
+/** A request id (kept from a sane `X-Request-Id`, else new) and one structured log line per request. */
+export async function requestLogger(ctx: Context, next: Next): Promise<void> {
+  const incoming = ctx.get('X-Request-Id');
+  const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+  ctx.state.requestId = id;
+  ctx.set('X-Request-Id', id);
+  ctx.log = ctx.deps.logger.child({ reqId: id });
+  const started = process.hrtime.bigint();
+  try {
+    await next();
+  } finally {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    ctx.log.info(
+      {
+        method: ctx.method,
+        path: redactPath(ctx.path),
+        route: ctx._matchedRoute,
+        status: ctx.status,
+        ms: Math.round(ms * 10) / 10,
+        user: ctx.state.user?.id,
+      },
+      'request',
+    );
+  }
+}
+
+interface KnownError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+  headers?: Record<string, string>;
+}
+
+/** Maps anything thrown to a status and a sentence safe to show. */
+function describe(err: unknown): {
+  status: number;
+  message: string;
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+} {
+  if (err instanceof HttpError) return { status: err.status, message: err.message, fields: err.fields, headers: err.headers };
+  const e = (err ?? {}) as KnownError;
+  const status = e.status ?? e.statusCode ?? 500;
+  if (e.type === 'entity.too.large' || status === 413) return { status: 413, message: 'The request body is too large.' };
+  if (e.type === 'entity.parse.failed' || (status === 400 && /JSON/i.test(e.message ?? '')))
+    return { status: 400, message: 'The request body is not valid JSON.' };
+  if (e.type === 'encoding.unsupported' || status === 415)
+    return { status: 415, message: 'The request body uses an unsupported encoding.' };
+  if (status >= 400 && status < 500 && e.expose && e.message)
+    return { status, message: e.message.endsWith('.') ? e.message : `${e.message}.`, headers: e.headers };
+  if (status === 503) return { status, message: 'The service is unavailable right now. Try again shortly.' };
+  return { status: 500, message: 'Something went wrong on our side. Try again, and tell an admin if it keeps happening.' };
+}
+
+/** The one error middleware: JSON for API clients, a fragment for htmx, a page in the layout otherwise. */
+export async function errorHandler(ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) throw notFound('There is nothing at this address.');
+  } catch (err) {
+    const { status, message, fields, headers } = describe(err);
+    if (status >= 500) ctx.log.error({ err }, 'request failed');
+    ctx.status = status;
+    if (headers) ctx.set(headers);
+    ctx.vary('Accept');
+    ctx.vary('HX-Request');
+    const audience = audienceOf(ctx);
+    if (audience === 'json') {
+      ctx.body = fields ? { error: message, fields } : { error: message };
+      return;
+    }
+    ctx.type = 'html';
+    const data = { status, heading: STATUS_TITLES[status] ?? 'Error', message, fields };
+    try {
+      ctx.body = renderView(ctx, audience === 'partial' ? 'partials/error' : 'error', data, data.heading);
+    } catch (renderErr) {
+      ctx.log.error({ err: renderErr }, 'error page failed to render');
+      ctx.type = 'text';
+      ctx.body = message;
+    }
+  }
+}
+
+/** Security headers, with a CSP that allows no inline script (and no inline style). */
+export function securityHeaders(isProduction: boolean) {
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+  return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
+    ctx.set({
+      'Content-Security-Policy': csp,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'same-origin',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+    });
+    if (isProduction) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    await next();
+  };
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** A required string field with sentences a person can act on. */
+export const text = (max: number, min = 1) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'is required' : 'must be text') })
+    .trim()
+    .min(min, min === 1 ? 'is required' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`);
+
+/** An optional string: missing, null or blank becomes undefined. */
+export const optionalText = (max: number) =>
+  z.preprocess(
+    (v) => (v === null || (typeof v === 'string' && v.trim() === '') ? undefined : v),
+    z.string({ error: 'must be text' }).trim().max(max, `must be at most ${max} characters`).optional(),
+  );
+
+/** Integers from JSON numbers or form strings ("3"), rejecting 1.5, "abc", "1e3" and unsafe sizes. */
+export const integer = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a whole number') })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+
+export const idParam = z.object({ id: integer(1, 2_147_483_647) });

@@ -1,0 +1,30 @@
+import { type Logger, pino } from 'pino';
+
+/**
+ * Structured JSON logs. Request lines carry method, redacted path, status and timing, never headers
+ * or bodies; the redact list is a second fence for fields that must never be written.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { app: 'cable-ticketing' },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'token',
+          '*.token',
+          'access_token',
+          '*.access_token',
+          'authorization',
+          '*.authorization',
+          'cookie',
+          '*.cookie',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination as never,
+  );
+}

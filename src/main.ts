@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createDb, migrateLatest } from './db/index.ts';
+import { deleteExpiredSessions, deleteExpiredTokens } from './features/auth/queries.ts';
+import { createLogger } from './logger.ts';
+
+/** `npm start`: read config, migrate, serve; on SIGTERM stop accepting, finish in-flight requests, close the pool. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  if (config.secretKeyGenerated) {
+    logger.warn('SECRET_KEY is not set: using a random key for this run (sessions end at restart). Set SECRET_KEY in .env.');
+  }
+  const db = createDb(config.database, { poolMax: config.databasePoolMax });
+  const applied = await migrateLatest(db);
+  logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
+
+  const app = createApp({ config, db, logger });
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info({ port: config.port, url: config.appUrl }, 'listening');
+  });
+  server.keepAliveTimeout = 65_000;
+
+  const housekeeping = setInterval(() => {
+    Promise.all([deleteExpiredSessions(db), deleteExpiredTokens(db)]).catch((err) => logger.warn({ err }, 'housekeeping failed'));
+  }, 3_600_000);
+  housekeeping.unref();
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    clearInterval(housekeeping);
+    server.close(async () => {
+      await db.destroy();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, 15_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
