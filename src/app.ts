@@ -5,11 +5,13 @@ import compress from 'koa-compress';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
+import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
-import { homeRoutes } from './features/home/routes.ts';
+import { ticketRoutes } from './features/tickets/routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
 import type { Deps } from './http/context.ts';
@@ -52,10 +54,17 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
     }),
   );
-  app.use(csrfProtection(SESSION_COOKIE));
+  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH]));
   app.use(loadPrincipal);
 
-  const routers = [healthRoutes(deps), authRoutes(deps), userRoutes(deps), homeRoutes()];
+  const routers = [
+    healthRoutes(deps),
+    authRoutes(deps),
+    userRoutes(deps),
+    dashboardRoutes(deps),
+    ticketRoutes(deps),
+    approvalRoutes(deps),
+  ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());
   app.use(root.routes());

@@ -10,9 +10,10 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * token, so API clients never get a session. A request is checked when its method is unsafe, it does
  * not carry a bearer token, and it either has the session cookie or is a form (a cross-site form post
  * is the attack; a cross-site JSON post cannot be sent without a CORS preflight we never allow).
+ * `exempt` paths carry their own unguessable secret in the URL (review links).
  * koa-csrf does the same check but creates a session for every request, including API calls.
  */
-export function csrfProtection(sessionCookie: string) {
+export function csrfProtection(sessionCookie: string, exempt: RegExp[] = []) {
   return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
     let token: string | undefined;
     ctx.state.csrfToken = () => {
@@ -22,8 +23,11 @@ export function csrfProtection(sessionCookie: string) {
       return token;
     };
     if (SAFE.has(ctx.method) || /^Bearer\s/i.test(ctx.get('Authorization'))) return next();
+    if (exempt.some((re) => re.test(ctx.path))) return next();
     const hasCookie = Boolean(ctx.cookies.get(sessionCookie));
-    if (!hasCookie && ctx.is('json')) return next();
+    // Without the cookie, only what a cross-site form can send (urlencoded, multipart, text/plain) is
+    // checked: a JSON or body-less request without cookie or token carries no credentials to abuse.
+    if (!hasCookie && !ctx.is('urlencoded', 'multipart', 'text/plain')) return next();
     const body = ctx.request.body as Record<string, unknown> | undefined;
     const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? ctx.get('X-CSRF-Token');
     const secret = hasCookie ? (ctx.session.csrfSecret as string | undefined) : undefined;

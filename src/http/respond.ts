@@ -27,6 +27,13 @@ function takeFlash(ctx: Context): Flash | undefined {
   return flash;
 }
 
+/** "2026-11-25 16:40 UTC": one unambiguous form for every page and message. */
+export function formatTime(iso: string | Date | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 /** What every template may use, besides its own data. */
 function locals(ctx: Context, title: string | undefined) {
   return {
@@ -36,6 +43,7 @@ function locals(ctx: Context, title: string | undefined) {
     asset: (name: string) => ctx.deps.assets.url(name),
     path: ctx.path,
     flash: takeFlash(ctx),
+    when: formatTime,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   findUserById,
   findUsersByKeys,
   insertUser,
+  listUsers,
   type PublicUserRow,
   type Role,
   updateRole,
@@ -78,3 +79,6 @@ export async function changeRole(db: Db, userId: number, role: Role): Promise<Pu
     return { ...user, role };
   });
 }
+
+/** Every account, for pickers such as a ticket's assignee. */
+export const listAccounts = (db: Db) => listUsers(db);

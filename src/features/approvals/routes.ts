@@ -1,0 +1,95 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Deps } from '../../http/context.ts';
+import { gone } from '../../http/errors.ts';
+import { clientIp, Limiter } from '../../http/rate-limit.ts';
+import { respond } from '../../http/respond.ts';
+import { parseWith, validBody } from '../../http/validate.ts';
+import { integer, optionalText } from '../../lib/schema.ts';
+import { presentTicket } from '../tickets/presenter.ts';
+import { checkReviewLink, decideByLink, type LinkCheck } from '../tickets/service.ts';
+import { STATUS_LABELS } from '../tickets/states.ts';
+
+const linkParams = z.object({ id: integer(1, 2_147_483_647), token: z.string().min(1).max(200) });
+const decisionSchema = z.object({
+  decision: z.enum(['approve', 'reject'], { error: 'must be approve or reject' }),
+  reason: optionalText(500),
+});
+const reasonSchema = z.object({ reason: optionalText(500), rejection_reason: optionalText(500) });
+
+/** The path review links live under: CSRF-exempt, because the unguessable token is the proof. */
+export const REVIEW_PATH = /^\/tickets\/\d+\/review\/[^/]+$/;
+
+function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>) {
+  const { ticket, items } = check.detail;
+  const decision = 'decision' in check ? check.decision : undefined;
+  return {
+    state: check.state,
+    ticket: presentTicket(ticket, items),
+    labels: STATUS_LABELS,
+    decidedBy: decision?.actor_username ?? undefined,
+    decidedAt: decision?.created_at ? new Date(decision.created_at).toISOString() : undefined,
+    decidedVia: decision?.via ?? undefined,
+  };
+}
+
+/**
+ * Review links (DESIGN.md §5). The page's GET changes nothing (mail scanners open every link); its
+ * POST decides. The seed's JSON routes keep their behaviour, GET included, for old clients.
+ */
+export function approvalRoutes({ db }: Deps): Router {
+  const router = new Router();
+  const limiter = new Limiter(30, 60);
+
+  const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    respond(ctx, {
+      status,
+      page: 'approvals/review',
+      title: `Review request #${check.detail.ticket.id}`,
+      data: reviewData(check),
+    });
+  };
+
+  router.get('/tickets/:id/review/:token', async (ctx) => {
+    const { id, token } = parseWith(linkParams, ctx.params);
+    const check = await checkReviewLink(db, id, token);
+    reviewPage(ctx, check, check.state === 'expired' ? 410 : 200);
+  });
+
+  router.post('/tickets/:id/review/:token', async (ctx) => {
+    const { id, token } = parseWith(linkParams, ctx.params);
+    await limiter.hit(clientIp(ctx));
+    const { decision, reason } = validBody(ctx, decisionSchema);
+    const result = await decideByLink(db, id, token, decision === 'approve' ? 'approved' : 'rejected', reason);
+    if (result.state === 'done') ctx.log.info({ ticketId: id, decision }, 'decided via review link');
+    reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
+  });
+
+  /** The seed's JSON link routes: 403 wrong token, 410 deleted or expired, 200 "already processed". */
+  const decideJson = (decision: 'approved' | 'rejected') => async (ctx: Context) => {
+    const { id, token } = parseWith(linkParams, ctx.params);
+    await limiter.hit(clientIp(ctx));
+    const body = ctx.method === 'POST' ? validBody(ctx, reasonSchema) : {};
+    const query = parseWith(reasonSchema, { reason: ctx.query.reason });
+    const reason = body.reason ?? body.rejection_reason ?? query.reason;
+    const result = await decideByLink(db, id, token, decision, reason);
+    if (result.state === 'expired') throw gone('This approval link has expired.');
+    if (result.state === 'decided') {
+      respond(ctx, { json: { message: 'Ticket already processed', status: result.detail.ticket.status } });
+      return;
+    }
+    ctx.log.info({ ticketId: id, decision }, 'decided via review link (JSON)');
+    respond(ctx, {
+      json: { message: `Ticket ${decision}`, status: decision, ticket: presentTicket(result.detail.ticket, result.detail.items) },
+    });
+  };
+  router.get('/api/tickets/:id/approve/:token', decideJson('approved'));
+  router.post('/api/tickets/:id/approve/:token', decideJson('approved'));
+  router.get('/api/tickets/:id/reject/:token', decideJson('rejected'));
+  router.post('/api/tickets/:id/reject/:token', decideJson('rejected'));
+
+  return router;
+}

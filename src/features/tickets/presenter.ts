@@ -1,0 +1,47 @@
+import { toIso } from '../../db/index.ts';
+import type { EventRow, ItemRow, TicketRow } from './queries.ts';
+
+/** Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token. */
+export function presentTicket(ticket: TicketRow, items: ItemRow[], events?: EventRow[]) {
+  const first = items[0];
+  return {
+    id: ticket.id,
+    status: ticket.status,
+    priority: ticket.priority,
+    location: ticket.location,
+    notes: ticket.notes,
+    rejection_reason: ticket.rejection_reason,
+    cable_type: first?.cable_type ?? null,
+    cable_length: first?.cable_length ?? null,
+    cable_gauge: first?.cable_gauge ?? null,
+    quantity: first?.quantity ?? null,
+    items: items.map(presentItem),
+    created_by_id: ticket.created_by_id,
+    assigned_to_id: ticket.assigned_to_id,
+    created_by: { id: ticket.created_by_id, username: ticket.created_by_username },
+    assigned_to: { id: ticket.assigned_to_id, username: ticket.assigned_to_username },
+    created_at: toIso(ticket.created_at),
+    updated_at: toIso(ticket.updated_at),
+    deleted_at: toIso(ticket.deleted_at),
+    deleted_by_id: ticket.deleted_by_id,
+    ...(events ? { events: events.map(presentEvent) } : {}),
+  };
+}
+
+export const presentItem = (item: ItemRow) => ({
+  cable_type: item.cable_type,
+  cable_length: item.cable_length,
+  cable_gauge: item.cable_gauge,
+  quantity: item.quantity,
+});
+
+export const presentEvent = (event: EventRow) => ({
+  id: event.id,
+  type: event.event_type,
+  actor: event.actor_user_id ? { id: event.actor_user_id, username: event.actor_username } : null,
+  via: event.via,
+  from_status: event.from_status,
+  to_status: event.to_status,
+  note: event.note,
+  created_at: toIso(event.created_at),
+});

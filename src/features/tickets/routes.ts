@@ -1,0 +1,290 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Deps, Principal } from '../../http/context.ts';
+import { HttpError } from '../../http/errors.ts';
+import { handleForm } from '../../http/forms.ts';
+import { requireUser } from '../../http/guards.ts';
+import { audienceOf, respond } from '../../http/respond.ts';
+import { parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { idParam } from '../../lib/schema.ts';
+import { listAccounts } from '../users/service.ts';
+import { allowedActions } from './policy.ts';
+import { presentTicket } from './presenter.ts';
+import { hasEditFields, includeDeletedQuery, parseNewTicket, parseTicketEdit, statusChangeSchema } from './schema.ts';
+import {
+  changeStatus,
+  createTicket,
+  deleteTicket,
+  editTicket,
+  getTicketDetail,
+  purgeTicket,
+  restoreTicket,
+  type Settings,
+  type TicketDetail,
+} from './service.ts';
+import { ACTION_LABELS, nextStatuses, PRIORITIES, STATUS_LABELS, type Status } from './states.ts';
+
+type Body = Record<string, unknown>;
+const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
+const ticketId = (ctx: Context) => parseWith(idParam, ctx.params).id;
+
+/** What the ticket page and its htmx fragment render. */
+export function ticketPageData(detail: TicketDetail, viewer: Principal) {
+  const { ticket, items, events } = detail;
+  return {
+    ticket: presentTicket(ticket, items, events),
+    actions: allowedActions(viewer, ticket),
+    moves: nextStatuses(ticket.status).map((status) => ({ status, label: ACTION_LABELS[status] })),
+    labels: STATUS_LABELS,
+  };
+}
+
+/** Blank rows for the request form, keeping what was typed; `extra` adds rows, `remove` drops one. */
+export function formItems(body: Body, extra = 0, remove?: number): Body[] {
+  const raw = body.items;
+  const rows = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : []).filter(
+    (r, i) => i !== remove && r && typeof r === 'object',
+  ) as Body[];
+  const padded = rows.length ? rows : [{}];
+  return [...padded, ...Array.from({ length: extra }, () => ({}))];
+}
+
+export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
+  const users = await listAccounts(deps.db);
+  return {
+    users: users.map((u) => ({ id: u.id, username: u.username })),
+    priorities: PRIORITIES,
+    items: formItems(body, extra, remove),
+    values: body,
+    errors: {},
+  };
+}
+
+export function ticketRoutes(deps: Deps): Router {
+  const { db, config } = deps;
+  const settings: Settings = { appUrl: config.appUrl, approvalTokenTtlHours: config.approvalTokenTtlHours };
+  const router = new Router();
+
+  /**
+   * Runs a button's action. Without JavaScript, a refused action (403/409) returns to the ticket page
+   * with the sentence as a flash; htmx and JSON clients get the error itself.
+   */
+  const ticketAction = async (ctx: Context, id: number, action: () => Promise<void>) => {
+    try {
+      await action();
+    } catch (err) {
+      if (audienceOf(ctx) !== 'page' || !(err instanceof HttpError) || (err.status !== 403 && err.status !== 409)) throw err;
+      respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'error', message: err.message } });
+    }
+  };
+
+  /** After a change: a browser goes back to the ticket (303), htmx gets the fresh fragment, JSON the ticket. */
+  const afterChange = async (ctx: Context, id: number, message: string) => {
+    const viewer = requireUser(ctx);
+    if (audienceOf(ctx) === 'page') {
+      respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message } });
+      return;
+    }
+    const detail = await getTicketDetail(db, id, true);
+    respond(ctx, {
+      partial: 'tickets/_ticket',
+      json: { message, ticket: presentTicket(detail.ticket, detail.items) },
+      data: { ...ticketPageData(detail, viewer), notice: message },
+    });
+  };
+
+  // ---- the request form -------------------------------------------------------------------------
+
+  router.get('/tickets/new', async (ctx) => {
+    requireUser(ctx);
+    respond(ctx, { page: 'tickets/new', title: 'New request', data: await newTicketFormData(deps) });
+  });
+
+  /** One more blank item row, for htmx's "Add item" (the no-JS form posts back instead). */
+  router.get('/tickets/new/item-row', async (ctx) => {
+    requireUser(ctx);
+    // "Remove item" swaps its row away whatever comes back: answer with nothing.
+    if (ctx.query.remove !== undefined) {
+      ctx.body = '';
+      return;
+    }
+    const index = Number.parseInt(String(ctx.query.index ?? '0'), 10);
+    const safeIndex = Number.isFinite(index) && index >= 0 ? index % 1000 : 0;
+    respond(ctx, { page: 'tickets/_item_row', data: { index: safeIndex, item: {}, errors: {}, oob: true } });
+  });
+
+  router.post(['/tickets', '/api/tickets'], async (ctx) => {
+    const creator = requireUser(ctx);
+    const body = bodyOf(ctx);
+    // Without JavaScript, "Add item" and "Remove" submit the form: show it again with the rows changed.
+    if (audienceOf(ctx) !== 'json' && (body.add_item !== undefined || body.remove_item !== undefined)) {
+      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
+      respond(ctx, {
+        page: 'tickets/new',
+        title: 'New request',
+        data: await newTicketFormData(deps, body, body.add_item !== undefined ? 1 : 0, remove),
+      });
+      return;
+    }
+    const formData = audienceOf(ctx) === 'json' ? {} : await newTicketFormData(deps, body);
+    await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
+      const input = parseNewTicket(body);
+      const { id } = await createTicket(db, creator, input, settings);
+      ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
+      if (audienceOf(ctx) === 'json') {
+        const detail = await getTicketDetail(db, id, true);
+        ctx.set('Location', `/api/tickets/${id}`);
+        respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(detail.ticket, detail.items) } });
+        return;
+      }
+      respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: `Request #${id} sent for approval.` } });
+    });
+  });
+
+  // ---- one ticket -------------------------------------------------------------------------------
+
+  router.get('/tickets/:id', async (ctx) => {
+    const viewer = requireUser(ctx);
+    const id = ticketId(ctx);
+    const { include_deleted } = validQuery(ctx, includeDeletedQuery);
+    const detail = await getTicketDetail(db, id, include_deleted);
+    respond(ctx, {
+      page: 'tickets/page',
+      partial: 'tickets/_ticket',
+      title: `Ticket #${id}`,
+      data: ticketPageData(detail, viewer),
+    });
+  });
+
+  router.get('/api/tickets/:id', async (ctx) => {
+    requireUser(ctx);
+    const id = ticketId(ctx);
+    const { include_deleted } = validQuery(ctx, includeDeletedQuery);
+    const detail = await getTicketDetail(db, id, include_deleted);
+    respond(ctx, { json: presentTicket(detail.ticket, detail.items, detail.events) });
+  });
+
+  router.get('/tickets/:id/edit', async (ctx) => {
+    const viewer = requireUser(ctx);
+    const detail = await getTicketDetail(db, ticketId(ctx), false);
+    const data = ticketPageData(detail, viewer);
+    const form = await newTicketFormData(deps, { ...data.ticket, items: data.ticket.items });
+    respond(ctx, {
+      page: 'tickets/edit',
+      title: `Edit #${detail.ticket.id}`,
+      data: { ...form, ticket: data.ticket, canEdit: data.actions.edit },
+    });
+  });
+
+  router.post('/tickets/:id/edit', async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    const body = bodyOf(ctx);
+    if (body.add_item !== undefined || body.remove_item !== undefined) {
+      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
+      const detail = await getTicketDetail(db, id, false);
+      const form = await newTicketFormData(deps, body, body.add_item !== undefined ? 1 : 0, remove);
+      respond(ctx, {
+        page: 'tickets/edit',
+        title: `Edit #${id}`,
+        data: { ...form, ticket: presentTicket(detail.ticket, detail.items), canEdit: true },
+      });
+      return;
+    }
+    const detail = await getTicketDetail(db, id, false);
+    const form = await newTicketFormData(deps, body);
+    await handleForm(
+      ctx,
+      {
+        page: 'tickets/edit',
+        title: `Edit #${id}`,
+        data: { ...form, ticket: presentTicket(detail.ticket, detail.items), canEdit: true },
+      },
+      async () => {
+        await editTicket(db, actor, id, parseTicketEdit(body), settings);
+        respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
+      },
+    );
+  });
+
+  /** The seed's PATCH: a status change (with an optional reason) or an edit of fields and items. */
+  router.patch('/api/tickets/:id', async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    const body = bodyOf(ctx);
+    if (body.status !== undefined) {
+      const change = validBody(ctx, statusChangeSchema);
+      if (hasEditFields(body)) {
+        ctx.throw(400, 'Change the status or edit fields, not both in one request.');
+      }
+      await changeStatus(
+        db,
+        actor,
+        id,
+        { status: change.status as Status, reason: change.rejection_reason ?? change.reason ?? change.note },
+        'api',
+      );
+      await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[change.status as Status].toLowerCase()}.`);
+      return;
+    }
+    if (!hasEditFields(body)) ctx.throw(400, 'Send a status, or fields to edit.');
+    await editTicket(db, actor, id, parseTicketEdit(body), settings);
+    await afterChange(ctx, id, 'Ticket updated.');
+  });
+
+  router.post('/tickets/:id/status', async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    const change = validBody(ctx, statusChangeSchema);
+    const status = change.status as Status;
+    await ticketAction(ctx, id, async () => {
+      await changeStatus(db, actor, id, { status, reason: change.reason ?? change.rejection_reason ?? change.note });
+      await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[status].toLowerCase()}.`);
+    });
+  });
+
+  router.post('/tickets/:id/delete', async (ctx) => {
+    const id = ticketId(ctx);
+    const actor = requireUser(ctx);
+    await ticketAction(ctx, id, async () => {
+      await deleteTicket(db, actor, id);
+      respond(ctx, {
+        redirect: `/tickets/${id}?include_deleted=true`,
+        flash: { kind: 'success', message: `Ticket #${id} deleted. You can restore it here.` },
+      });
+    });
+  });
+
+  router.delete('/api/tickets/:id', async (ctx) => {
+    const id = ticketId(ctx);
+    await deleteTicket(db, requireUser(ctx), id);
+    respond(ctx, { json: { message: 'Ticket deleted' } });
+  });
+
+  router.post(['/tickets/:id/restore', '/api/tickets/:id/restore'], async (ctx) => {
+    const id = ticketId(ctx);
+    const actor = requireUser(ctx);
+    await ticketAction(ctx, id, async () => {
+      await restoreTicket(db, actor, id);
+      await afterChange(ctx, id, 'Ticket restored.');
+    });
+  });
+
+  const purge = async (ctx: Context) => {
+    const id = ticketId(ctx);
+    const actor = requireUser(ctx);
+    await ticketAction(ctx, id, async () => {
+      await purgeTicket(db, actor, id);
+      ctx.log.warn({ ticketId: id, by: actor.id }, 'ticket purged');
+      respond(ctx, {
+        json: { message: 'Ticket purged' },
+        redirect: '/',
+        flash: { kind: 'success', message: `Ticket #${id} purged for good.` },
+      });
+    });
+  };
+  router.post('/tickets/:id/purge', purge);
+  router.delete('/api/tickets/:id/purge', purge);
+
+  return router;
+}

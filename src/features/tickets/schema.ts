@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { badRequest } from '../../http/errors.ts';
+import { fieldErrors, summarize } from '../../http/validate.ts';
+import { integer, optionalText, text } from '../../lib/schema.ts';
+import { PRIORITIES, STATUSES } from './states.ts';
+
+export const MAX_ITEMS = 50;
+const MAX_ID = 2_147_483_647;
+
+const quantity = z.preprocess((v) => (v === undefined || v === null || v === '' ? 1 : v), integer(1, 100_000));
+
+export const itemSchema = z.object({
+  cable_type: text(100),
+  cable_length: text(50),
+  cable_gauge: optionalText(50),
+  quantity,
+});
+export type ItemInput = z.infer<typeof itemSchema>;
+
+const priority = z.preprocess(
+  (v) => (v === undefined || v === null || v === '' ? undefined : v),
+  z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` }).optional(),
+);
+
+const fieldsSchema = z.object({
+  assigned_to_id: integer(1, MAX_ID),
+  priority,
+  location: text(200),
+  notes: optionalText(2000),
+});
+
+/** Form rows arrive as `items[0][cable_type]`; a sparse or large index makes qs hand us an object. */
+function itemRows(value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.every(([k]) => /^\d+$/.test(k))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
+  }
+  return value;
+}
+
+const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/** A row left entirely empty on the form is not an item. */
+function dropEmptyRows(rows: unknown): unknown {
+  if (!Array.isArray(rows)) return rows;
+  return rows.filter(
+    (r) =>
+      !(
+        r &&
+        typeof r === 'object' &&
+        ['cable_type', 'cable_length', 'cable_gauge', 'quantity'].every((k) => blank((r as Record<string, unknown>)[k]))
+      ),
+  );
+}
+
+const itemsSchema = z.preprocess(
+  (v) => dropEmptyRows(itemRows(v)),
+  z
+    .array(itemSchema, { error: 'must be a list of items' })
+    .min(1, 'add at least one item')
+    .max(MAX_ITEMS, `at most ${MAX_ITEMS} items`),
+);
+
+export interface TicketInput {
+  assigned_to_id: number;
+  priority: (typeof PRIORITIES)[number];
+  location: string;
+  notes: string | null;
+  items: ItemInput[];
+}
+
+type Body = Record<string, unknown>;
+
+function collect<T>(schema: z.ZodType<T>, value: unknown, prefix: string, errors: Record<string, string>): T | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const [key, sentence] of Object.entries(fieldErrors(result.error))) {
+    const name = prefix ? (key === '_' ? prefix : `${prefix}.${key}`) : key;
+    if (!(name in errors)) errors[name] = sentence;
+  }
+  return undefined;
+}
+
+function fail(errors: Record<string, string>): never {
+  throw badRequest(summarize(errors), errors);
+}
+
+/** `items: [...]`, or for old clients the single-item fields at the top level. */
+function parseItems(body: Body, errors: Record<string, string>): ItemInput[] | undefined {
+  if (body.items !== undefined) return collect(itemsSchema, body.items, 'items', errors);
+  const single = collect(itemSchema, body, '', errors);
+  return single ? [single] : undefined;
+}
+
+/** A new request: every bad field named at once; `created_by_id` and unknown keys are ignored. */
+export function parseNewTicket(input: unknown): TicketInput {
+  const body = (input && typeof input === 'object' && !Array.isArray(input) ? input : {}) as Body;
+  const errors: Record<string, string> = {};
+  const fields = collect(fieldsSchema, body, '', errors);
+  const items = parseItems(body, errors);
+  if (!fields || !items) fail(errors);
+  return { ...fields, priority: fields.priority ?? 'medium', notes: fields.notes ?? null, items };
+}
+
+export type TicketEdit = Partial<TicketInput>;
+
+const EDITABLE = [
+  'assigned_to_id',
+  'priority',
+  'location',
+  'notes',
+  'items',
+  'cable_type',
+  'cable_length',
+  'cable_gauge',
+  'quantity',
+];
+
+/** An edit: only the fields present are validated and changed. */
+export function parseTicketEdit(body: Body): TicketEdit {
+  const errors: Record<string, string> = {};
+  const present = fieldsSchema.partial().safeParse(body);
+  const edit: TicketEdit = {};
+  if (!present.success) Object.assign(errors, fieldErrors(present.error));
+  else {
+    const { assigned_to_id, priority: p, location, notes } = present.data;
+    if (assigned_to_id !== undefined) edit.assigned_to_id = assigned_to_id;
+    if (p !== undefined) edit.priority = p;
+    if (location !== undefined) edit.location = location;
+    if ('notes' in body) edit.notes = notes ?? null;
+  }
+  if (body.items !== undefined || body.cable_type !== undefined || body.cable_length !== undefined) {
+    const items = parseItems(body, errors);
+    if (items) edit.items = items;
+  }
+  if (Object.keys(errors).length) fail(errors);
+  return edit;
+}
+
+export const hasEditFields = (body: Body) => EDITABLE.some((k) => body[k] !== undefined);
+
+export const statusChangeSchema = z.object({
+  status: z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be text') })
+    .refine((s) => (STATUSES as readonly string[]).includes(s), `must be one of ${STATUSES.join(', ')}`),
+  rejection_reason: optionalText(500),
+  reason: optionalText(500),
+  note: optionalText(500),
+});
+
+const bool = z.preprocess((v) => v === 'true' || v === '1' || v === true, z.boolean());
+
+export const listQuerySchema = z.object({
+  filter: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'all' : v),
+    z.enum(['all', 'mine', 'assigned'], { error: 'must be all, mine or assigned' }),
+  ),
+  status: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
+  ),
+  q: optionalText(100),
+  limit: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, 200).optional()),
+  cursor: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, MAX_ID).optional()),
+  include_deleted: bool,
+});
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+export const includeDeletedQuery = z.object({ include_deleted: bool });

@@ -1,0 +1,340 @@
+import { timingSafeEqual } from 'node:crypto';
+import { type Db, nowIso, type Trx } from '../../db/index.ts';
+import type { Principal } from '../../http/context.ts';
+import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
+import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { canChangeStatus, canDelete, canEdit, canPurge, canRestore } from './policy.ts';
+import {
+  deleteItems,
+  type EventRow,
+  eventsFor,
+  findTicket,
+  type ItemRow,
+  insertEvent,
+  insertItems,
+  itemsFor,
+  type ListFilter,
+  listTickets,
+  moveCount,
+  type NewEvent,
+  searchText,
+  statusCounts,
+  type TicketRow,
+  userExists,
+} from './queries.ts';
+import type { TicketEdit, TicketInput } from './schema.ts';
+import { canMove, STATUS_LABELS, STATUSES, type Status, type StoredStatus } from './states.ts';
+
+export interface TicketDetail {
+  ticket: TicketRow;
+  items: ItemRow[];
+  events: EventRow[];
+}
+
+export interface Settings {
+  appUrl: string;
+  approvalTokenTtlHours: number;
+}
+
+/** The review page link for a ticket and a token (the token exists in plain text only here). */
+export const reviewUrl = (appUrl: string, ticketId: number, token: string) => `${appUrl}/tickets/${ticketId}/review/${token}`;
+
+function newReviewToken(ttlHours: number) {
+  const token = randomToken(32);
+  return {
+    token,
+    columns: {
+      approval_token_hash: sha256(token),
+      approval_token_expires_at: new Date(Date.now() + ttlHours * 3_600_000).toISOString(),
+    },
+  };
+}
+
+async function loadTicket(db: Db | Trx, id: number): Promise<TicketRow> {
+  const ticket = await findTicket(db, id);
+  if (!ticket) throw notFound('No ticket with that id.');
+  return ticket;
+}
+
+const deletedError = () => gone('This ticket was deleted. Restore it to work on it again.');
+
+async function requireAssignee(db: Db | Trx, id: number): Promise<void> {
+  if (!(await userExists(db, id))) {
+    throw badRequest('assigned_to_id: no user with that id', { assigned_to_id: 'no user with that id' });
+  }
+}
+
+/** Creates a request: ticket, items, audit event and counters in one transaction; returns the review link. */
+export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
+  await requireAssignee(db, input.assigned_to_id);
+  const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
+  const now = nowIso();
+  const id = await db.transaction(async (trx) => {
+    const [row] = await trx('tickets')
+      .insert({
+        created_by_id: creator.id,
+        assigned_to_id: input.assigned_to_id,
+        status: 'pending_approval',
+        priority: input.priority,
+        location: input.location,
+        notes: input.notes,
+        search_text: searchText(input.location, input.notes, input.items),
+        ...columns,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id');
+    const ticketId = Number((row as { id: number }).id);
+    await insertItems(trx, ticketId, input.items);
+    await insertEvent(trx, {
+      ticket_id: ticketId,
+      event_type: 'created',
+      actor_user_id: creator.id,
+      to_status: 'pending_approval',
+      created_at: now,
+    });
+    await moveCount(trx, null, 'pending_approval');
+    return ticketId;
+  });
+  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token) };
+}
+
+export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {
+  const ticket = await loadTicket(db, id);
+  if (ticket.status === 'deleted' && !includeDeleted) throw deletedError();
+  const [items, events] = await Promise.all([itemsFor(db, [id]), eventsFor(db, id)]);
+  return { ticket, items, events };
+}
+
+export async function listTicketPage(db: Db, filter: ListFilter) {
+  const rows = await listTickets(db, filter);
+  const hasMore = rows.length > filter.limit;
+  const tickets = hasMore ? rows.slice(0, filter.limit) : rows;
+  const items = await itemsFor(
+    db,
+    tickets.map((t) => t.id),
+  );
+  const byTicket = new Map<number, ItemRow[]>();
+  for (const item of items) byTicket.set(item.ticket_id, [...(byTicket.get(item.ticket_id) ?? []), item]);
+  const last = tickets.at(-1);
+  return {
+    tickets: tickets.map((ticket) => ({ ticket, items: byTicket.get(ticket.id) ?? [] })),
+    nextCursor: hasMore && last ? last.id : undefined,
+  };
+}
+
+export async function dashboardStats(db: Db) {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
+  let archived = 0;
+  for (const row of await statusCounts(db)) {
+    if (row.status === 'deleted') archived = Number(row.n);
+    else counts[row.status] = Number(row.n);
+  }
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return { total_tickets: total, ...counts, archived };
+}
+
+/**
+ * The one place a status moves: a conditional update on the status we read, so of two people acting
+ * at once exactly one changes the row; the other gets `false` and nothing is written for them.
+ */
+async function moveStatus(
+  trx: Trx,
+  ticket: TicketRow,
+  to: StoredStatus,
+  event: Omit<NewEvent, 'ticket_id' | 'created_at' | 'from_status' | 'to_status'>,
+  columns: Record<string, unknown> = {},
+): Promise<boolean> {
+  const now = nowIso();
+  const changed = await trx('tickets')
+    .where({ id: ticket.id, status: ticket.status })
+    .update({ status: to, updated_at: now, ...columns });
+  if (changed === 0) return false;
+  await insertEvent(trx, { ...event, ticket_id: ticket.id, from_status: ticket.status, to_status: to, created_at: now });
+  await moveCount(trx, ticket.status, to);
+  return true;
+}
+
+const raceLost = async (db: Db, id: number) => {
+  const now = await findTicket(db, id);
+  return conflict(
+    now ? `Someone else changed this ticket first: it is now ${STATUS_LABELS[now.status].toLowerCase()}.` : 'The ticket is gone.',
+  );
+};
+
+export interface StatusChange {
+  status: Status;
+  reason?: string;
+}
+
+export async function changeStatus(db: Db, actor: Principal, id: number, change: StatusChange, via: NewEvent['via'] = null) {
+  const ticket = await loadTicket(db, id);
+  if (ticket.status === 'deleted') throw deletedError();
+  if (!canChangeStatus(actor, ticket)) throw forbidden('Only the assignee or an admin can change this ticket’s status.');
+  if (!canMove(ticket.status, change.status)) {
+    throw conflict(
+      `A ticket that is ${STATUS_LABELS[ticket.status].toLowerCase()} cannot move to ${STATUS_LABELS[change.status].toLowerCase()}.`,
+    );
+  }
+  const reason = change.reason ?? null;
+  const moved = await db.transaction((trx) =>
+    moveStatus(
+      trx,
+      ticket,
+      change.status,
+      { event_type: 'status_changed', actor_user_id: actor.id, via, note: reason },
+      change.status === 'rejected' ? { rejection_reason: reason } : {},
+    ),
+  );
+  if (!moved) throw await raceLost(db, id);
+}
+
+export async function editTicket(db: Db, actor: Principal, id: number, edit: TicketEdit, settings: Settings) {
+  const ticket = await loadTicket(db, id);
+  if (ticket.status === 'deleted') throw deletedError();
+  if (!canEdit(actor, { ...ticket, status: 'pending_approval' }))
+    throw forbidden('Only the creator or an admin can edit this ticket.');
+  if (ticket.status !== 'pending_approval') throw conflict('Only a request that is waiting for approval can be edited.');
+  if (edit.assigned_to_id !== undefined) await requireAssignee(db, edit.assigned_to_id);
+  const changedFields = Object.keys(edit).filter((k) => {
+    const key = k as keyof TicketEdit;
+    return key === 'items' || edit[key] !== (ticket as unknown as Record<string, unknown>)[key];
+  });
+  if (changedFields.length === 0) return { reviewUrl: undefined };
+  const reassigned = edit.assigned_to_id !== undefined && edit.assigned_to_id !== ticket.assigned_to_id;
+  // A new assignee gets a new link; the old one stops working.
+  const rotated = reassigned ? newReviewToken(settings.approvalTokenTtlHours) : undefined;
+  const now = nowIso();
+  await db.transaction(async (trx) => {
+    const items = edit.items ?? (await itemsFor(trx, [id]));
+    const location = edit.location ?? ticket.location;
+    const notes = edit.notes !== undefined ? edit.notes : ticket.notes;
+    const updated = await trx('tickets')
+      .where({ id, status: 'pending_approval' })
+      .update({
+        assigned_to_id: edit.assigned_to_id ?? ticket.assigned_to_id,
+        priority: edit.priority ?? ticket.priority,
+        location,
+        notes,
+        search_text: searchText(location, notes, items),
+        ...(rotated?.columns ?? {}),
+        updated_at: now,
+      });
+    if (updated === 0) throw await raceLost(db, id);
+    if (edit.items) {
+      await deleteItems(trx, id);
+      await insertItems(trx, id, edit.items);
+    }
+    await insertEvent(trx, {
+      ticket_id: id,
+      event_type: 'edited',
+      actor_user_id: actor.id,
+      note: `Changed ${changedFields.join(', ')}`,
+      created_at: now,
+    });
+  });
+  return { reviewUrl: rotated ? reviewUrl(settings.appUrl, id, rotated.token) : undefined };
+}
+
+export async function deleteTicket(db: Db, actor: Principal, id: number) {
+  const ticket = await loadTicket(db, id);
+  if (!canDelete(actor, ticket)) throw forbidden('Only the creator or an admin can delete this ticket.');
+  if (ticket.status === 'deleted') throw gone('This ticket is already deleted.');
+  const moved = await db.transaction((trx) =>
+    moveStatus(
+      trx,
+      ticket,
+      'deleted',
+      { event_type: 'deleted', actor_user_id: actor.id },
+      {
+        status_before_delete: ticket.status,
+        deleted_at: nowIso(),
+        deleted_by_id: actor.id,
+      },
+    ),
+  );
+  if (!moved) throw await raceLost(db, id);
+}
+
+export async function restoreTicket(db: Db, actor: Principal, id: number) {
+  const ticket = await loadTicket(db, id);
+  if (!canRestore(actor, ticket)) throw forbidden('Only the creator or an admin can restore this ticket.');
+  if (ticket.status !== 'deleted' || !ticket.status_before_delete) throw conflict('This ticket is not deleted.');
+  const moved = await db.transaction((trx) =>
+    moveStatus(
+      trx,
+      ticket,
+      ticket.status_before_delete as Status,
+      { event_type: 'restored', actor_user_id: actor.id },
+      {
+        status_before_delete: null,
+        deleted_at: null,
+        deleted_by_id: null,
+      },
+    ),
+  );
+  if (!moved) throw await raceLost(db, id);
+}
+
+/** Hard delete, admins only, and only after a soft delete; items and events go with it. */
+export async function purgeTicket(db: Db, actor: Principal, id: number) {
+  if (!canPurge(actor)) throw forbidden('Only an admin can purge a ticket.');
+  const ticket = await loadTicket(db, id);
+  if (ticket.status !== 'deleted') throw conflict('Delete the ticket before purging it.');
+  await db.transaction(async (trx) => {
+    const removed = await trx('tickets').where({ id, status: 'deleted' }).delete();
+    if (removed === 0) throw await raceLost(db, id);
+    await moveCount(trx, 'deleted', null);
+  });
+}
+
+// ---- review links -------------------------------------------------------------------------------
+
+export type LinkCheck =
+  | { state: 'open'; detail: TicketDetail }
+  | { state: 'decided'; detail: TicketDetail; decision?: EventRow }
+  | { state: 'expired'; detail: TicketDetail };
+
+function tokenMatches(ticket: TicketRow, token: string): boolean {
+  if (!ticket.approval_token_hash) return false;
+  const a = Buffer.from(sha256(token));
+  const b = Buffer.from(ticket.approval_token_hash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The decision that took the ticket out of pending_approval, for "already approved by … at …". */
+const decisionOf = (events: EventRow[]) =>
+  events.find((e) => e.event_type === 'status_changed' && e.from_status === 'pending_approval');
+
+/** What a review link leads to: 404 no ticket, 403 wrong token, 410 deleted; else open/decided/expired. */
+export async function checkReviewLink(db: Db, id: number, token: string): Promise<LinkCheck> {
+  const ticket = await loadTicket(db, id);
+  if (!tokenMatches(ticket, token)) throw forbidden('This review link is not valid. It may have been replaced by a newer one.');
+  if (ticket.status === 'deleted') throw gone('This request was deleted, so there is nothing to review.');
+  const [items, events] = await Promise.all([itemsFor(db, [id]), eventsFor(db, id)]);
+  const detail = { ticket, items, events };
+  if (ticket.status !== 'pending_approval') return { state: 'decided', detail, decision: decisionOf(events) };
+  const expires = ticket.approval_token_expires_at ? new Date(ticket.approval_token_expires_at).getTime() : 0;
+  if (expires < Date.now()) return { state: 'expired', detail };
+  return { state: 'open', detail };
+}
+
+/**
+ * Decides from a review link (no session): the assignee acts "via review link". Returns the state the
+ * link was in; only `open` changes anything, and a lost race reports `decided` like a used link.
+ */
+export async function decideByLink(db: Db, id: number, token: string, decision: 'approved' | 'rejected', reason?: string) {
+  const check = await checkReviewLink(db, id, token);
+  if (check.state !== 'open') return check;
+  const { ticket } = check.detail;
+  const moved = await db.transaction((trx) =>
+    moveStatus(
+      trx,
+      ticket,
+      decision,
+      { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'review link', note: reason ?? null },
+      decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
+    ),
+  );
+  return moved ? { state: 'done' as const, detail: await getTicketDetail(db, id, true) } : checkReviewLink(db, id, token);
+}

@@ -1,0 +1,42 @@
+/** DESIGN.md §4: the statuses and the only legal moves between them. */
+export const STATUSES = ['pending_approval', 'approved', 'rejected', 'in_progress', 'fulfilled', 'closed'] as const;
+export type Status = (typeof STATUSES)[number];
+export type StoredStatus = Status | 'deleted';
+
+export const PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const MOVES: Record<Status, readonly Status[]> = {
+  pending_approval: ['approved', 'rejected'],
+  approved: ['in_progress', 'closed'],
+  rejected: ['closed'],
+  in_progress: ['fulfilled', 'closed'],
+  fulfilled: ['closed'],
+  closed: [],
+};
+
+export const isStatus = (value: unknown): value is Status => STATUSES.includes(value as Status);
+
+export const canMove = (from: StoredStatus, to: Status): boolean => from !== 'deleted' && MOVES[from].includes(to);
+
+export const nextStatuses = (from: StoredStatus): readonly Status[] => (from === 'deleted' ? [] : MOVES[from]);
+
+export const STATUS_LABELS: Record<StoredStatus, string> = {
+  pending_approval: 'Pending approval',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  in_progress: 'In progress',
+  fulfilled: 'Fulfilled',
+  closed: 'Closed',
+  deleted: 'Deleted',
+};
+
+/** The words on the button that makes each move. */
+export const ACTION_LABELS: Record<Status, string> = {
+  pending_approval: 'Reopen',
+  approved: 'Approve',
+  rejected: 'Reject',
+  in_progress: 'Start work',
+  fulfilled: 'Mark fulfilled',
+  closed: 'Close',
+};

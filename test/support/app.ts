@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import knexFactory from 'knex';
+import { createApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
+import { createLogger } from '../../src/logger.ts';
+
+export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+export interface TestDb {
+  db: Db;
+  databaseUrl: string;
+  schema?: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database: a temp SQLite file, or a new schema in TEST_DATABASE_URL. */
+export async function freshDatabase(): Promise<TestDb> {
+  const pgUrl = process.env.TEST_DATABASE_URL;
+  if (pgUrl) {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
+    await admin.raw(`CREATE SCHEMA "${schema}"`);
+    const db = createDb({ client: 'pg', url: pgUrl }, { schema, poolMax: 10 });
+    return {
+      db,
+      databaseUrl: pgUrl,
+      schema,
+      async drop() {
+        await db.destroy();
+        await admin.raw(`DROP SCHEMA "${schema}" CASCADE`);
+        await admin.destroy();
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
+  const filename = path.join(dir, 'test.sqlite');
+  const db = createDb({ client: 'sqlite', filename });
+  return {
+    db,
+    databaseUrl: `sqlite:${filename}`,
+    async drop() {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestApp {
+  url: string;
+  db: Db;
+  config: Config;
+  /** Every log line the app wrote, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await freshDatabase();
+  await migrateLatest(database.db);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.databaseUrl,
+    SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_AUTH_PER_MINUTE: '10000',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const app = createApp({ config, db: database.db, logger });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    db: database.db,
+    config: { ...config, appUrl: `http://127.0.0.1:${port}` },
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.drop();
+    },
+  };
+}
