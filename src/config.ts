@@ -28,6 +28,7 @@ const schema = z.object({
   SESSION_TTL_SECONDS: positiveInt.default(7 * 86400),
   APPROVAL_TOKEN_TTL_HOURS: positiveInt.default(168),
   RATE_LIMIT_AUTH_PER_MINUTE: positiveInt.default(10),
+  RATE_LIMIT_LINK_PER_MINUTE: positiveInt.default(30),
   RUN_SEED_ON_START: bool.default(false),
 });
 
@@ -51,6 +52,7 @@ export interface Config {
   sessionTtlSeconds: number;
   approvalTokenTtlHours: number;
   rateLimitAuthPerMinute: number;
+  rateLimitLinkPerMinute: number;
   runSeedOnStart: boolean;
 }
 
@@ -102,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     approvalTokenTtlHours: e.APPROVAL_TOKEN_TTL_HOURS,
     rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
+    rateLimitLinkPerMinute: e.RATE_LIMIT_LINK_PER_MINUTE,
     runSeedOnStart: e.RUN_SEED_ON_START,
   };
 }

@@ -70,6 +70,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     SECRET_KEY: 'test-secret-key-0123456789abcdef',
     LOG_LEVEL: 'info',
     RATE_LIMIT_AUTH_PER_MINUTE: '10000',
+    RATE_LIMIT_LINK_PER_MINUTE: '10000',
     ...env,
   });
   const logs: string[] = [];

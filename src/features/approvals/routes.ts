@@ -38,9 +38,9 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
  * Review links (DESIGN.md §5). The page's GET changes nothing (mail scanners open every link); its
  * POST decides. The seed's JSON routes keep their behaviour, GET included, for old clients.
  */
-export function approvalRoutes({ db }: Deps): Router {
+export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
-  const limiter = new Limiter(30, 60);
+  const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
 
   const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
     ctx.set('Cache-Control', 'no-store');

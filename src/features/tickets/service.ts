@@ -288,6 +288,20 @@ export async function purgeTicket(db: Db, actor: Principal, id: number) {
   });
 }
 
+/**
+ * A fresh review link for a ticket that waits for approval (the old link stops working). Only a hash
+ * is stored, so a link cannot be read back later: notifications take the one `createTicket` returns,
+ * and this makes a new one to send again.
+ */
+export async function newReviewLink(db: Db, id: number, settings: Settings): Promise<string> {
+  const ticket = await loadTicket(db, id);
+  if (ticket.status === 'deleted') throw deletedError();
+  if (ticket.status !== 'pending_approval') throw conflict('This request was already decided; it needs no review link.');
+  const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
+  await db('tickets').where({ id, status: 'pending_approval' }).update(columns);
+  return reviewUrl(settings.appUrl, id, token);
+}
+
 // ---- review links -------------------------------------------------------------------------------
 
 export type LinkCheck =

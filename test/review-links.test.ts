@@ -1,0 +1,175 @@
+import test from 'ava';
+import { newReviewLink } from '../src/features/tickets/service.ts';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import { Client } from './support/client.ts';
+import { createUser, tokenClient } from './support/factories.ts';
+import { createTicket } from './support/tickets.ts';
+
+let app: TestApp;
+let creator: Client;
+let anonymous: Client;
+let assigneeUser: PublicUserRow;
+
+test.before(async () => {
+  app = await startApp({ APPROVAL_TOKEN_TTL_HOURS: '2' });
+  await createUser(app.db, { username: 'chief', role: 'admin' });
+  await createUser(app.db, { username: 'tech' });
+  assigneeUser = await createUser(app.db, { username: 'stock' });
+  creator = await tokenClient(app.url, 'tech');
+  anonymous = new Client(app.url);
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+const settings = () => ({ appUrl: app.config.appUrl, approvalTokenTtlHours: app.config.approvalTokenTtlHours });
+
+/** A pending ticket and a working review link for it. */
+async function ticketWithLink() {
+  const ticket = await createTicket(creator, { assigned_to_id: assigneeUser.id });
+  const url = await newReviewLink(app.db, ticket.id, settings());
+  const token = url.split('/').at(-1) as string;
+  return { ticket, url, token, path: new URL(url).pathname };
+}
+
+const statusOf = async (id: number) => (await creator.send('GET', `/api/tickets/${id}?include_deleted=true`)).json.status;
+const eventsOf = async (id: number) => (await creator.send('GET', `/api/tickets/${id}?include_deleted=true`)).json.events;
+
+test('the review URL is built from APP_URL, carries a 256-bit token, and only its hash is stored', async (t) => {
+  const { ticket, url, token } = await ticketWithLink();
+  t.true(url.startsWith(`${app.config.appUrl}/tickets/${ticket.id}/review/`));
+  t.regex(token, /^[A-Za-z0-9_-]{43}$/);
+  const row = await app.db('tickets').where({ id: ticket.id }).first();
+  t.not(row.approval_token_hash, token);
+  t.regex(row.approval_token_hash, /^[0-9a-f]{64}$/);
+  const expires = new Date(row.approval_token_expires_at).getTime();
+  t.true(Math.abs(expires - (Date.now() + 2 * 3_600_000)) < 60_000, 'APPROVAL_TOKEN_TTL_HOURS is honoured');
+});
+
+test('the JSON approve link decides once; later calls say it was already processed', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  const first = await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`);
+  t.is(first.status, 200);
+  t.is(first.json.status, 'approved');
+  t.false(first.text.includes(token), 'the token is never echoed');
+  const again = await anonymous.send('POST', `/api/tickets/${ticket.id}/approve/${token}`);
+  t.is(again.status, 200);
+  t.deepEqual(again.json, { message: 'Ticket already processed', status: 'approved' });
+  const reject = await anonymous.send('GET', `/api/tickets/${ticket.id}/reject/${token}`);
+  t.deepEqual(reject.json, { message: 'Ticket already processed', status: 'approved' });
+  const decisions = (await eventsOf(ticket.id)).filter((e: { type: string }) => e.type === 'status_changed');
+  t.is(decisions.length, 1);
+  t.like(decisions[0], { via: 'review link', actor: { id: assigneeUser.id, username: 'stock' }, to_status: 'approved' });
+});
+
+test('the JSON reject link takes a reason from the query string or the body', async (t) => {
+  const a = await ticketWithLink();
+  const byQuery = await anonymous.send('GET', `/api/tickets/${a.ticket.id}/reject/${a.token}?reason=No%20stock`);
+  t.is(byQuery.status, 200);
+  t.is(byQuery.json.ticket.rejection_reason, 'No stock');
+  const b = await ticketWithLink();
+  const byBody = await anonymous.send('POST', `/api/tickets/${b.ticket.id}/reject/${b.token}`, { reason: 'Wrong building' });
+  t.is(byBody.status, 200);
+  t.is(byBody.json.ticket.rejection_reason, 'Wrong building');
+  t.is(await statusOf(b.ticket.id), 'rejected');
+});
+
+test('a wrong token is 403 and changes nothing', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  const wrong = `${token.slice(0, -2)}AA`;
+  for (const path of [`/api/tickets/${ticket.id}/approve/${wrong}`, `/api/tickets/${ticket.id}/reject/x`]) {
+    const res = await anonymous.send('GET', path);
+    t.is(res.status, 403);
+    t.is(typeof res.json.error, 'string');
+  }
+  const otherTicket = await ticketWithLink();
+  t.is(
+    (await anonymous.send('GET', `/api/tickets/${otherTicket.ticket.id}/approve/${token}`)).status,
+    403,
+    'a token works only for its ticket',
+  );
+  t.is((await anonymous.send('GET', `/api/tickets/999999/approve/${token}`)).status, 404);
+  t.is(await statusOf(ticket.id), 'pending_approval');
+});
+
+test('a new link replaces the old one', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  const newer = await newReviewLink(app.db, ticket.id, settings());
+  t.is((await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`)).status, 403);
+  const ok = await anonymous.send(
+    'GET',
+    new URL(newer).pathname.replace('/review/', '/approve/').replace('/tickets/', '/api/tickets/'),
+  );
+  t.is(ok.status, 200);
+});
+
+test('a deleted ticket answers 410 to its link', async (t) => {
+  const { ticket, token, path } = await ticketWithLink();
+  t.is((await creator.send('DELETE', `/api/tickets/${ticket.id}`)).status, 200);
+  t.is((await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`)).status, 410);
+  t.is((await anonymous.get(path)).status, 410);
+  t.is(await statusOf(ticket.id), 'deleted');
+});
+
+test('an expired link is 410 and decides nothing', async (t) => {
+  const { ticket, token, path } = await ticketWithLink();
+  await app
+    .db('tickets')
+    .where({ id: ticket.id })
+    .update({ approval_token_expires_at: new Date(Date.now() - 1000).toISOString() });
+  const res = await anonymous.send('POST', `/api/tickets/${ticket.id}/approve/${token}`);
+  t.is(res.status, 410);
+  t.regex(res.json.error, /expired/);
+  const page = await anonymous.get(path);
+  t.is(page.status, 410);
+  t.regex(page.$('main').text(), /expired/);
+  t.is(page.$('form button').length, 0, 'no decision buttons on an expired link');
+  t.is(await statusOf(ticket.id), 'pending_approval');
+});
+
+test('the review page needs no session or CSRF token, and its GET changes nothing', async (t) => {
+  const { ticket, path } = await ticketWithLink();
+  for (let i = 0; i < 3; i++) t.is((await anonymous.get(path)).status, 200);
+  t.is(await statusOf(ticket.id), 'pending_approval');
+  t.is((await eventsOf(ticket.id)).length, 1);
+  const page = await anonymous.get(path);
+  t.is(page.headers.get('cache-control'), 'no-store');
+  t.is(page.headers.get('referrer-policy'), 'no-referrer');
+  t.falsy(page.headers.get('set-cookie'), 'no session is made for a link visitor');
+  const decided = await anonymous.postForm(path, { decision: 'reject', reason: 'Use the spare in room 3' });
+  t.is(decided.status, 200);
+  t.regex(decided.$('main').text(), /rejected/);
+  t.is(await statusOf(ticket.id), 'rejected');
+  const later = await anonymous.get(path);
+  t.regex(later.$('main').text(), /already rejected by stock/);
+  const bad = await anonymous.postForm(path, { decision: 'maybe' });
+  t.is(bad.status, 400);
+});
+
+test('review link tokens never reach the logs', async (t) => {
+  const { ticket, token, path } = await ticketWithLink();
+  await anonymous.get(path);
+  await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`);
+  t.true(app.logs.some((line) => line.includes('/review/[redacted]')));
+  t.false(app.logs.some((line) => line.includes(token)));
+});
+
+test('decisions by link are rate limited per address', async (t) => {
+  const limited = await startApp({ RATE_LIMIT_LINK_PER_MINUTE: '5' });
+  try {
+    await createUser(limited.db, { username: 'x' });
+    const c = await tokenClient(limited.url, 'x');
+    const ticket = await createTicket(c, { assigned_to_id: 1 });
+    const visitor = new Client(limited.url);
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++)
+      statuses.push((await visitor.send('POST', `/api/tickets/${ticket.id}/approve/wrong-token-${i}`)).status);
+    t.deepEqual(statuses, [403, 403, 403, 403, 403, 429, 429]);
+    const page = await visitor.postForm(`/tickets/${ticket.id}/review/wrong-token`, { decision: 'approve' });
+    t.is(page.status, 429);
+    t.truthy(page.headers.get('retry-after'));
+  } finally {
+    await limited.close();
+  }
+});

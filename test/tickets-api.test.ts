@@ -1,0 +1,410 @@
+import test from 'ava';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import { Client } from './support/client.ts';
+import { createUser, tokenClient } from './support/factories.ts';
+import { createTicket, driveTo, PATHS } from './support/tickets.ts';
+
+let app: TestApp;
+let creator: Client;
+let assignee: Client;
+let other: Client;
+let admin: Client;
+let anonymous: Client;
+let assigneeUser: PublicUserRow;
+let creatorUser: PublicUserRow;
+
+const STATUSES = Object.keys(PATHS);
+const LEGAL: Record<string, string[]> = {
+  pending_approval: ['approved', 'rejected'],
+  approved: ['in_progress', 'closed'],
+  rejected: ['closed'],
+  in_progress: ['fulfilled', 'closed'],
+  fulfilled: ['closed'],
+  closed: [],
+};
+
+test.before(async () => {
+  app = await startApp();
+  await createUser(app.db, { username: 'boss', role: 'admin' });
+  creatorUser = await createUser(app.db, { username: 'tech' });
+  assigneeUser = await createUser(app.db, { username: 'stock' });
+  await createUser(app.db, { username: 'bystander' });
+  [creator, assignee, other, admin] = await Promise.all(
+    ['tech', 'stock', 'bystander', 'boss'].map((u) => tokenClient(app.url, u)),
+  );
+  anonymous = new Client(app.url);
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+const countTickets = async () => Number((await app.db('tickets').count({ n: '*' }).first())?.n);
+const newTicket = (extra = {}) => createTicket(creator, { assigned_to_id: assigneeUser.id, ...extra });
+
+test('creating a ticket with items returns the documented JSON shape, without any token', async (t) => {
+  const res = await creator.send('POST', '/api/tickets', {
+    assigned_to_id: assigneeUser.id,
+    priority: 'high',
+    location: 'Building B',
+    notes: 'Rack 4',
+    created_by_id: assigneeUser.id,
+    favourite_colour: 'blue',
+    items: [
+      { cable_type: 'Cat6', cable_length: '100ft', cable_gauge: '23AWG', quantity: 3 },
+      { cable_type: 'OM4 fibre', cable_length: '10m', quantity: '2' },
+    ],
+  });
+  t.is(res.status, 201);
+  t.is(res.headers.get('location'), `/api/tickets/${res.json.ticket.id}`);
+  const ticket = res.json.ticket;
+  t.deepEqual(Object.keys(ticket).sort(), [
+    'assigned_to',
+    'assigned_to_id',
+    'cable_gauge',
+    'cable_length',
+    'cable_type',
+    'created_at',
+    'created_by',
+    'created_by_id',
+    'deleted_at',
+    'deleted_by_id',
+    'id',
+    'items',
+    'location',
+    'notes',
+    'priority',
+    'quantity',
+    'rejection_reason',
+    'status',
+    'updated_at',
+  ]);
+  t.is(ticket.status, 'pending_approval');
+  t.is(ticket.priority, 'high');
+  t.deepEqual(ticket.created_by, { id: creatorUser.id, username: 'tech' }, 'created_by_id in the body is ignored');
+  t.deepEqual(ticket.assigned_to, { id: assigneeUser.id, username: 'stock' });
+  t.deepEqual(ticket.items, [
+    { cable_type: 'Cat6', cable_length: '100ft', cable_gauge: '23AWG', quantity: 3 },
+    { cable_type: 'OM4 fibre', cable_length: '10m', cable_gauge: null, quantity: 2 },
+  ]);
+  t.is(ticket.cable_type, 'Cat6');
+  t.is(ticket.quantity, 3);
+  t.regex(ticket.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  t.false(res.text.includes('token'));
+  const one = await creator.send('GET', `/api/tickets/${ticket.id}`);
+  t.is(one.status, 200);
+  t.false(one.text.includes('token'));
+  t.is(one.json.events.length, 1);
+  t.like(one.json.events[0], { type: 'created', actor: { id: creatorUser.id, username: 'tech' }, to_status: 'pending_approval' });
+});
+
+test('the legacy single-item fields still create a ticket, quantity defaulting to 1', async (t) => {
+  const res = await creator.send('POST', '/api/tickets', {
+    assigned_to_id: assigneeUser.id,
+    cable_type: 'Cat5e',
+    cable_length: '50ft',
+    cable_gauge: '24AWG',
+    location: 'Warehouse',
+  });
+  t.is(res.status, 201);
+  t.like(res.json.ticket, { cable_type: 'Cat5e', cable_length: '50ft', cable_gauge: '24AWG', quantity: 1, priority: 'medium' });
+  t.is(res.json.ticket.items.length, 1);
+});
+
+const BAD_CREATES: [string, Record<string, unknown>, string][] = [
+  ['location missing', { location: undefined }, 'location'],
+  ['location blank', { location: '   ' }, 'location'],
+  ['location too long', { location: 'x'.repeat(201) }, 'location'],
+  ['notes too long', { notes: 'x'.repeat(2001) }, 'notes'],
+  ['notes not text', { notes: { a: 1 } }, 'notes'],
+  ['assignee missing', { assigned_to_id: undefined }, 'assigned_to_id'],
+  ['assignee not a number', { assigned_to_id: 'abc' }, 'assigned_to_id'],
+  ['assignee unknown', { assigned_to_id: 999999 }, 'assigned_to_id'],
+  ['priority unknown', { priority: 'whenever' }, 'priority'],
+  ['items empty', { items: [] }, 'items'],
+  ['items not a list', { items: 'Cat6' }, 'items'],
+  ['too many items', { items: Array.from({ length: 51 }, () => ({ cable_type: 'a', cable_length: 'b' })) }, 'items'],
+  ['quantity zero', { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 0 }] }, 'items.0.quantity'],
+  ['quantity negative', { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: -1 }] }, 'items.0.quantity'],
+  ['quantity fractional', { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1.5 }] }, 'items.0.quantity'],
+  ['quantity text', { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 'abc' }] }, 'items.0.quantity'],
+  ['quantity huge', { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1e12 }] }, 'items.0.quantity'],
+  ['cable type too long', { items: [{ cable_type: 'x'.repeat(101), cable_length: '1m' }] }, 'items.0.cable_type'],
+  [
+    'second item without length',
+    { items: [{ cable_type: 'a', cable_length: 'b' }, { cable_type: 'c' }] },
+    'items.1.cable_length',
+  ],
+  ['legacy without cable type', { items: undefined, cable_length: '5m' }, 'cable_type'],
+];
+
+for (const [name, patch, field] of BAD_CREATES) {
+  test.serial(`create: ${name} is a 400 naming ${field}, and nothing is stored`, async (t) => {
+    const before = await countTickets();
+    const body = {
+      assigned_to_id: assigneeUser.id,
+      location: 'Somewhere',
+      items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1 }],
+      ...patch,
+    };
+    const res = await creator.send('POST', '/api/tickets', body);
+    t.is(res.status, 400);
+    t.true(field in res.json.fields, `fields: ${JSON.stringify(res.json.fields)}`);
+    t.true(res.json.error.includes(field), res.json.error);
+    t.is(await countTickets(), before);
+  });
+}
+
+test('create: a body that is a list, or not JSON, is a 400', async (t) => {
+  t.is((await creator.send('POST', '/api/tickets', [1, 2])).status, 400);
+  const raw = await creator.request('POST', '/api/tickets', {
+    body: '{"location":',
+    headers: { 'content-type': 'application/json' },
+  });
+  t.is(raw.status, 400);
+  t.deepEqual(Object.keys(raw.json), ['error']);
+});
+
+test('reading and writing tickets needs a signed-in caller', async (t) => {
+  const ticket = await newTicket();
+  for (const [method, path] of [
+    ['GET', '/api/tickets'],
+    ['POST', '/api/tickets'],
+    ['GET', `/api/tickets/${ticket.id}`],
+    ['PATCH', `/api/tickets/${ticket.id}`],
+    ['DELETE', `/api/tickets/${ticket.id}`],
+    ['POST', `/api/tickets/${ticket.id}/restore`],
+    ['DELETE', `/api/tickets/${ticket.id}/purge`],
+    ['GET', '/api/dashboard/stats'],
+  ] as const) {
+    const res = await anonymous.send(method, path, method === 'GET' ? undefined : {});
+    t.is(res.status, 401, `${method} ${path}`);
+    t.is(typeof res.json.error, 'string');
+  }
+});
+
+test('GET of a missing ticket is 404, of a bad id 400', async (t) => {
+  t.is((await creator.send('GET', '/api/tickets/999999')).status, 404);
+  const bad = await creator.send('GET', '/api/tickets/abc');
+  t.is(bad.status, 400);
+  t.true('id' in bad.json.fields);
+});
+
+for (const from of STATUSES) {
+  for (const to of STATUSES) {
+    const legal = LEGAL[from]?.includes(to) ?? false;
+    test(`transition ${from} -> ${to} is ${legal ? 'allowed' : 'refused with 409'}`, async (t) => {
+      const ticket = await newTicket();
+      await driveTo(admin, ticket.id, from);
+      const res = await admin.send('PATCH', `/api/tickets/${ticket.id}`, { status: to });
+      t.is(res.status, legal ? 200 : 409, res.text);
+      const now = await admin.send('GET', `/api/tickets/${ticket.id}`);
+      t.is(now.json.status, legal ? to : from);
+      if (!legal) t.regex(res.json.error, /cannot move/);
+    });
+  }
+}
+
+test('an unknown status is 400, not 409', async (t) => {
+  const ticket = await newTicket();
+  const res = await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'teleported' });
+  t.is(res.status, 400);
+  t.true('status' in res.json.fields);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'deleted' })).status, 400);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, {})).status, 400);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved', location: 'x' })).status, 400);
+});
+
+test('approve and the work states: assignee and admin only', async (t) => {
+  const ticket = await newTicket();
+  t.is((await creator.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' })).status, 403);
+  t.is((await other.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' })).status, 403);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' })).status, 200);
+  t.is((await creator.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'in_progress' })).status, 403);
+  t.is((await admin.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'in_progress' })).status, 200);
+  t.is((await other.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'fulfilled' })).status, 403);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'fulfilled' })).status, 200);
+  const events = (await creator.send('GET', `/api/tickets/${ticket.id}`)).json.events;
+  t.deepEqual(
+    events.map((e: { type: string; to_status: string; actor: { username: string } }) => [e.type, e.to_status, e.actor.username]),
+    [
+      ['created', 'pending_approval', 'tech'],
+      ['status_changed', 'approved', 'stock'],
+      ['status_changed', 'in_progress', 'boss'],
+      ['status_changed', 'fulfilled', 'stock'],
+    ],
+  );
+});
+
+test('a rejection keeps its reason', async (t) => {
+  const ticket = await newTicket();
+  const res = await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'rejected', rejection_reason: 'Out of stock' });
+  t.is(res.status, 200);
+  t.is(res.json.ticket.rejection_reason, 'Out of stock');
+  const events = (await creator.send('GET', `/api/tickets/${ticket.id}`)).json.events;
+  t.is(events.at(-1).note, 'Out of stock');
+});
+
+test('edits: the creator or an admin, only while pending', async (t) => {
+  const ticket = await newTicket();
+  const edit = { location: 'Building C', items: [{ cable_type: 'Cat6A', cable_length: '30ft', quantity: 4 }] };
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, edit)).status, 403);
+  t.is((await other.send('PATCH', `/api/tickets/${ticket.id}`, edit)).status, 403);
+  const ok = await creator.send('PATCH', `/api/tickets/${ticket.id}`, edit);
+  t.is(ok.status, 200);
+  t.like(ok.json.ticket, { location: 'Building C', cable_type: 'Cat6A', quantity: 4 });
+  t.is(ok.json.ticket.items.length, 1);
+  const byAdmin = await admin.send('PATCH', `/api/tickets/${ticket.id}`, { priority: 'urgent', notes: 'asap' });
+  t.is(byAdmin.status, 200);
+  t.like(byAdmin.json.ticket, { priority: 'urgent', notes: 'asap', location: 'Building C' });
+  const badEdit = await creator.send('PATCH', `/api/tickets/${ticket.id}`, { location: '', items: [] });
+  t.is(badEdit.status, 400);
+  t.true('location' in badEdit.json.fields && 'items' in badEdit.json.fields);
+  const unknownAssignee = await creator.send('PATCH', `/api/tickets/${ticket.id}`, { assigned_to_id: 999999 });
+  t.is(unknownAssignee.status, 400);
+  const events = (await creator.send('GET', `/api/tickets/${ticket.id}`)).json.events;
+  t.deepEqual(
+    events.map((e: { type: string }) => e.type),
+    ['created', 'edited', 'edited'],
+  );
+  await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' });
+  const late = await creator.send('PATCH', `/api/tickets/${ticket.id}`, { location: 'Too late' });
+  t.is(late.status, 409);
+  t.is((await creator.send('GET', `/api/tickets/${ticket.id}`)).json.location, 'Building C');
+});
+
+test('soft delete, restore to the status it had, and purge follow the 403/404/409/410 rules', async (t) => {
+  const ticket = await newTicket();
+  await driveTo(assignee, ticket.id, 'in_progress');
+  t.is((await assignee.send('DELETE', `/api/tickets/${ticket.id}`)).status, 403);
+  t.is((await other.send('DELETE', `/api/tickets/${ticket.id}`)).status, 403);
+  t.is((await creator.send('DELETE', `/api/tickets/${ticket.id}/purge`)).status, 403);
+  t.is((await admin.send('DELETE', `/api/tickets/${ticket.id}/purge`)).status, 409, 'purge needs a soft delete first');
+  t.is((await creator.send('POST', `/api/tickets/${ticket.id}/restore`)).status, 409, 'not deleted');
+
+  t.is((await creator.send('DELETE', `/api/tickets/${ticket.id}`)).status, 200);
+  t.is((await creator.send('DELETE', `/api/tickets/${ticket.id}`)).status, 410);
+  t.is((await creator.send('GET', `/api/tickets/${ticket.id}`)).status, 410);
+  const withDeleted = await creator.send('GET', `/api/tickets/${ticket.id}?include_deleted=true`);
+  t.is(withDeleted.status, 200);
+  t.is(withDeleted.json.status, 'deleted');
+  t.truthy(withDeleted.json.deleted_at);
+  t.is(withDeleted.json.deleted_by_id, creatorUser.id);
+  t.is((await assignee.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'fulfilled' })).status, 410);
+  t.is((await creator.send('PATCH', `/api/tickets/${ticket.id}`, { location: 'x' })).status, 410);
+
+  const list = await creator.send('GET', '/api/tickets?limit=200');
+  t.false(list.json.some((x: { id: number }) => x.id === ticket.id));
+  const listAll = await creator.send('GET', '/api/tickets?limit=200&include_deleted=true');
+  t.true(listAll.json.some((x: { id: number }) => x.id === ticket.id));
+
+  t.is((await other.send('POST', `/api/tickets/${ticket.id}/restore`)).status, 403);
+  const restored = await creator.send('POST', `/api/tickets/${ticket.id}/restore`);
+  t.is(restored.status, 200);
+  t.is(restored.json.ticket.status, 'in_progress');
+  t.is(restored.json.ticket.deleted_at, null);
+
+  await admin.send('DELETE', `/api/tickets/${ticket.id}`);
+  t.is((await admin.send('DELETE', `/api/tickets/${ticket.id}/purge`)).status, 200);
+  t.is((await admin.send('GET', `/api/tickets/${ticket.id}?include_deleted=true`)).status, 404);
+  t.is((await admin.send('DELETE', `/api/tickets/${ticket.id}/purge`)).status, 404);
+  t.is(Number((await app.db('ticket_events').where({ ticket_id: ticket.id }).count({ n: '*' }).first())?.n), 0);
+  t.is(Number((await app.db('ticket_items').where({ ticket_id: ticket.id }).count({ n: '*' }).first())?.n), 0);
+  const events = withDeleted.json.events.map((e: { type: string }) => e.type);
+  t.deepEqual(events.slice(-1), ['deleted']);
+});
+
+test('stats count each status, leave deleted tickets out of the total and count them as archived', async (t) => {
+  const fresh = await startApp();
+  try {
+    await createUser(fresh.db, { username: 'a1', role: 'admin' });
+    const u = await createUser(fresh.db, { username: 'u1' });
+    const c = await tokenClient(fresh.url, 'a1');
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await createTicket(c, { assigned_to_id: u.id })).id);
+    await driveTo(c, ids[0] as number, 'approved');
+    await driveTo(c, ids[1] as number, 'fulfilled');
+    await driveTo(c, ids[2] as number, 'rejected');
+    await c.send('DELETE', `/api/tickets/${ids[3]}`);
+    await c.send('DELETE', `/api/tickets/${ids[4]}`);
+    await c.send('POST', `/api/tickets/${ids[4]}/restore`);
+    const stats = await c.send('GET', '/api/dashboard/stats');
+    t.deepEqual(stats.json, {
+      total_tickets: 5,
+      pending_approval: 2,
+      approved: 1,
+      rejected: 1,
+      in_progress: 0,
+      fulfilled: 1,
+      closed: 0,
+      archived: 1,
+    });
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('lists filter by creator, assignee, status and search, newest first', async (t) => {
+  const fresh = await startApp();
+  try {
+    const a = await createUser(fresh.db, { username: 'amy' });
+    const b = await createUser(fresh.db, { username: 'ben' });
+    const [amy, ben] = await Promise.all([tokenClient(fresh.url, 'amy'), tokenClient(fresh.url, 'ben')]);
+    const t1 = await createTicket(amy, { assigned_to_id: b.id, location: 'North tower', notes: 'needs 50% by friday' });
+    const t2 = await createTicket(ben, {
+      assigned_to_id: a.id,
+      location: 'South yard',
+      items: [{ cable_type: 'Coax RG6', cable_length: '20m' }],
+    });
+    const t3 = await createTicket(amy, { assigned_to_id: a.id, location: 'East wing' });
+    await ben.send('PATCH', `/api/tickets/${t1.id}`, { status: 'approved' });
+    const ids = async (client: Client, q: string) =>
+      (await client.send('GET', `/api/tickets${q}`)).json.map((x: { id: number }) => x.id);
+    t.deepEqual(await ids(amy, ''), [t3.id, t2.id, t1.id]);
+    t.deepEqual(await ids(amy, '?filter=mine'), [t3.id, t1.id]);
+    t.deepEqual(await ids(amy, '?filter=assigned'), [t3.id, t2.id]);
+    t.deepEqual(await ids(ben, '?filter=mine'), [t2.id]);
+    t.deepEqual(await ids(amy, '?status=approved'), [t1.id]);
+    t.deepEqual(await ids(amy, '?status=pending_approval&filter=mine'), [t3.id]);
+    t.deepEqual(await ids(amy, '?q=TOWER'), [t1.id], 'location, case-insensitive');
+    t.deepEqual(await ids(amy, '?q=rg6'), [t2.id], 'cable type');
+    t.deepEqual(await ids(amy, '?q=50%25'), [t1.id], 'a % is a character, not a wildcard');
+    t.deepEqual(await ids(amy, '?q=5_%25'), [], 'an _ is a character too');
+    t.is((await amy.send('GET', '/api/tickets?filter=everyone')).status, 400);
+    t.is((await amy.send('GET', '/api/tickets?status=lost')).status, 400);
+    t.is((await amy.send('GET', '/api/tickets?limit=0')).status, 400);
+    t.is((await amy.send('GET', '/api/tickets?limit=abc')).status, 400);
+    t.is((await amy.send('GET', '/api/tickets?cursor=-4')).status, 400);
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('keyset pagination follows the Link header and stays stable when new tickets arrive', async (t) => {
+  const fresh = await startApp();
+  try {
+    const u = await createUser(fresh.db, { username: 'pager' });
+    const c = await tokenClient(fresh.url, 'pager');
+    const created: number[] = [];
+    for (let i = 0; i < 12; i++) created.push((await createTicket(c, { assigned_to_id: u.id, location: `Spot ${i}` })).id);
+    const seen: number[] = [];
+    let next: string | undefined = '/api/tickets?limit=5';
+    let pages = 0;
+    while (next) {
+      const res = await c.send('GET', next);
+      t.is(res.status, 200);
+      seen.push(...res.json.map((x: { id: number }) => x.id));
+      pages++;
+      if (pages === 1) {
+        // New requests arrive between page 1 and page 2: they must not shift or repeat rows.
+        for (let i = 0; i < 3; i++) await createTicket(c, { assigned_to_id: u.id, location: 'Late' });
+      }
+      const link = res.headers.get('link');
+      next = link ? /<([^>]+)>; rel="next"/.exec(link)?.[1] : undefined;
+    }
+    t.is(pages, 3);
+    t.deepEqual(seen, [...created].reverse());
+  } finally {
+    await fresh.close();
+  }
+});
