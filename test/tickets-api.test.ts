@@ -30,9 +30,10 @@ test.before(async () => {
   creatorUser = await createUser(app.db, { username: 'tech' });
   assigneeUser = await createUser(app.db, { username: 'stock' });
   await createUser(app.db, { username: 'bystander' });
-  [creator, assignee, other, admin] = await Promise.all(
-    ['tech', 'stock', 'bystander', 'boss'].map((u) => tokenClient(app.url, u)),
-  );
+  creator = await tokenClient(app.url, 'tech');
+  assignee = await tokenClient(app.url, 'stock');
+  other = await tokenClient(app.url, 'bystander');
+  admin = await tokenClient(app.url, 'boss');
   anonymous = new Client(app.url);
 });
 test.after.always(async () => {
