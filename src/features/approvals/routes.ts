@@ -41,6 +41,7 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
 export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
+  const settings = { appUrl: config.appUrl, approvalTokenTtlHours: config.approvalTokenTtlHours };
 
   const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
     ctx.set('Cache-Control', 'no-store');
@@ -63,7 +64,7 @@ export function approvalRoutes({ db, config }: Deps): Router {
     const { id, token } = parseWith(linkParams, ctx.params);
     await limiter.hit(clientIp(ctx));
     const { decision, reason } = validBody(ctx, decisionSchema);
-    const result = await decideByLink(db, id, token, decision === 'approve' ? 'approved' : 'rejected', reason);
+    const result = await decideByLink(db, id, token, decision === 'approve' ? 'approved' : 'rejected', reason, settings);
     if (result.state === 'done') ctx.log.info({ ticketId: id, decision }, 'decided via review link');
     reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
   });
@@ -75,7 +76,7 @@ export function approvalRoutes({ db, config }: Deps): Router {
     const body = ctx.method === 'POST' ? validBody(ctx, reasonSchema) : {};
     const query = parseWith(reasonSchema, { reason: ctx.query.reason });
     const reason = body.reason ?? body.rejection_reason ?? query.reason;
-    const result = await decideByLink(db, id, token, decision, reason);
+    const result = await decideByLink(db, id, token, decision, reason, settings);
     if (result.state === 'expired') throw gone('This approval link has expired.');
     if (result.state === 'decided') {
       respond(ctx, { json: { message: 'Ticket already processed', status: result.detail.ticket.status } });

@@ -222,6 +222,7 @@ export function ticketRoutes(deps: Deps): Router {
         actor,
         id,
         { status: change.status as Status, reason: change.rejection_reason ?? change.reason ?? change.note },
+        settings,
         'api',
       );
       await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[change.status as Status].toLowerCase()}.`);
@@ -238,7 +239,7 @@ export function ticketRoutes(deps: Deps): Router {
     const change = validBody(ctx, statusChangeSchema);
     const status = change.status as Status;
     await ticketAction(ctx, id, async () => {
-      await changeStatus(db, actor, id, { status, reason: change.reason ?? change.rejection_reason ?? change.note });
+      await changeStatus(db, actor, id, { status, reason: change.reason ?? change.rejection_reason ?? change.note }, settings);
       await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[status].toLowerCase()}.`);
     });
   });

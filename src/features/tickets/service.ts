@@ -3,6 +3,7 @@ import { type Db, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canPurge, canRestore } from './policy.ts';
 import {
   deleteItems,
@@ -94,6 +95,8 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       created_at: now,
     });
     await moveCount(trx, null, 'pending_approval');
+    const facts = { id: ticketId, created_by_id: creator.id, ...input };
+    await notifyReviewNeeded(trx, facts, input.items, reviewUrl(settings.appUrl, ticketId, token));
     return ticketId;
   });
   return { id, reviewUrl: reviewUrl(settings.appUrl, id, token) };
@@ -167,7 +170,14 @@ export interface StatusChange {
   reason?: string;
 }
 
-export async function changeStatus(db: Db, actor: Principal, id: number, change: StatusChange, via: NewEvent['via'] = null) {
+export async function changeStatus(
+  db: Db,
+  actor: Principal,
+  id: number,
+  change: StatusChange,
+  settings: Settings,
+  via: NewEvent['via'] = null,
+) {
   const ticket = await loadTicket(db, id);
   if (ticket.status === 'deleted') throw deletedError();
   if (!canChangeStatus(actor, ticket)) throw forbidden('Only the assignee or an admin can change this ticket’s status.');
@@ -177,15 +187,17 @@ export async function changeStatus(db: Db, actor: Principal, id: number, change:
     );
   }
   const reason = change.reason ?? null;
-  const moved = await db.transaction((trx) =>
-    moveStatus(
+  const moved = await db.transaction(async (trx) => {
+    const ok = await moveStatus(
       trx,
       ticket,
       change.status,
       { event_type: 'status_changed', actor_user_id: actor.id, via, note: reason },
       change.status === 'rejected' ? { rejection_reason: reason } : {},
-    ),
-  );
+    );
+    if (ok) await notifyStatusChange(trx, ticket, await itemsFor(trx, [id]), change.status, actor.id, reason, settings.appUrl);
+    return ok;
+  });
   if (!moved) throw await raceLost(db, id);
 }
 
@@ -232,6 +244,10 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
       note: `Changed ${changedFields.join(', ')}`,
       created_at: now,
     });
+    if (rotated) {
+      const facts = { ...ticket, assigned_to_id: edit.assigned_to_id ?? ticket.assigned_to_id, location, notes };
+      await notifyReviewNeeded(trx, facts, items, reviewUrl(settings.appUrl, id, rotated.token), 'ticket_reassigned');
+    }
   });
   return { reviewUrl: rotated ? reviewUrl(settings.appUrl, id, rotated.token) : undefined };
 }
@@ -337,18 +353,27 @@ export async function checkReviewLink(db: Db, id: number, token: string): Promis
  * Decides from a review link (no session): the assignee acts "via review link". Returns the state the
  * link was in; only `open` changes anything, and a lost race reports `decided` like a used link.
  */
-export async function decideByLink(db: Db, id: number, token: string, decision: 'approved' | 'rejected', reason?: string) {
+export async function decideByLink(
+  db: Db,
+  id: number,
+  token: string,
+  decision: 'approved' | 'rejected',
+  reason: string | undefined,
+  settings: Settings,
+) {
   const check = await checkReviewLink(db, id, token);
   if (check.state !== 'open') return check;
-  const { ticket } = check.detail;
-  const moved = await db.transaction((trx) =>
-    moveStatus(
+  const { ticket, items } = check.detail;
+  const moved = await db.transaction(async (trx) => {
+    const ok = await moveStatus(
       trx,
       ticket,
       decision,
       { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'review link', note: reason ?? null },
       decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
-    ),
-  );
+    );
+    if (ok) await notifyStatusChange(trx, ticket, items, decision, ticket.assigned_to_id, reason ?? null, settings.appUrl);
+    return ok;
+  });
   return moved ? { state: 'done' as const, detail: await getTicketDetail(db, id, true) } : checkReviewLink(db, id, token);
 }
