@@ -34,7 +34,13 @@ export async function handleForm(ctx: Context, view: FormView, action: () => Pro
       page: view.page,
       partial: view.partial,
       title: view.title,
-      data: { ...view.data, error: err.message, errors: err.fields ?? {}, values: formValues(ctx.request.body) },
+      data: {
+        ...view.data,
+        // Each field's sentence sits beside the field; the top of the form only says where to look.
+        error: err.fields && Object.keys(err.fields).length ? 'Check the fields marked below.' : err.message,
+        errors: err.fields ?? {},
+        values: formValues(ctx.request.body),
+      },
     });
   }
 }
