@@ -11,6 +11,7 @@ import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { inventoryRoutes } from './features/inventory/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
@@ -45,6 +46,8 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   app.use(compress({ threshold: 1024 }));
   app.use(errorHandler);
   app.use(deps.assets.middleware);
+  // Probes answer before sessions and body parsing: they must not depend on the session store.
+  app.use(healthRoutes(deps).routes());
   app.use(sessionMiddleware(app, db, config));
   app.use(
     bodyParser({
@@ -58,16 +61,16 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   app.use(loadPrincipal);
 
   const routers = [
-    healthRoutes(deps),
     authRoutes(deps),
     userRoutes(deps),
     dashboardRoutes(deps),
     ticketRoutes(deps),
     approvalRoutes(deps),
+    inventoryRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());
   app.use(root.routes());
-  app.use(root.allowedMethods({ throw: true }));
+  app.use(root.allowedMethods());
   return app;
 }

@@ -34,6 +34,32 @@ export async function requestLogger(ctx: Context, next: Next): Promise<void> {
   }
 }
 
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+/** The database is down or unreachable (not a bug in the request): 503, not 500. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = (err ?? {}) as { code?: string; message?: string; name?: string };
+  if (e.code && UNREACHABLE.has(e.code)) return true;
+  return (
+    e.name === 'KnexTimeoutError' ||
+    /Timeout acquiring a connection|Unable to acquire a connection|Connection terminated|connection is closed/i.test(
+      e.message ?? '',
+    )
+  );
+}
+
 interface KnownError {
   status?: number;
   statusCode?: number;
@@ -60,7 +86,8 @@ function describe(err: unknown): {
     return { status: 415, message: 'The request body uses an unsupported encoding.' };
   if (status >= 400 && status < 500 && e.expose && e.message)
     return { status, message: e.message.endsWith('.') ? e.message : `${e.message}.`, headers: e.headers };
-  if (status === 503) return { status, message: 'The service is unavailable right now. Try again shortly.' };
+  if (status === 503 || isDatabaseUnavailable(err))
+    return { status: 503, message: 'The service is unavailable right now (the database cannot be reached). Try again shortly.' };
   return { status: 500, message: 'Something went wrong on our side. Try again, and tell an admin if it keeps happening.' };
 }
 
@@ -69,14 +96,22 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw notFound('There is nothing at this address.');
+    // The router answers a wrong method with a bare 405 and its Allow header: give it a sentence.
+    if (ctx.status === 405 && !ctx.body) throw new HttpError(405, `This address does not accept ${ctx.method}.`);
   } catch (err) {
     const { status, message, fields, headers } = describe(err);
+    const audience = audienceOf(ctx);
+    // A person who is not signed in is sent to sign in, and brought back afterwards.
+    if (status === 401 && audience === 'page' && ctx.method === 'GET') {
+      ctx.status = 303;
+      ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
+      return;
+    }
     if (status >= 500) ctx.log.error({ err }, 'request failed');
     ctx.status = status;
     if (headers) ctx.set(headers);
     ctx.vary('Accept');
     ctx.vary('HX-Request');
-    const audience = audienceOf(ctx);
     if (audience === 'json') {
       ctx.body = fields ? { error: message, fields } : { error: message };
       return;

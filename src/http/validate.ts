@@ -30,6 +30,12 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.inf
 }
 
 /** The request body, validated (unknown keys are dropped by the schemas). */
-export const validBody = <S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> => parseWith(schema, ctx.request.body);
+export function validBody<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
+  const body = ctx.request.body;
+  if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+    throw badRequest('The request body must be a JSON object.');
+  }
+  return parseWith(schema, body);
+}
 
 export const validQuery = <S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> => parseWith(schema, ctx.query);

@@ -13,8 +13,10 @@ import { SESSION_COOKIE } from './session.ts';
  */
 export async function loadPrincipal(ctx: Context, next: Next): Promise<void> {
   const header = ctx.get('Authorization');
+  // Other schemes (Basic from a proxy in front of a staging site) are not ours to judge: ignored.
+  const isBearer = /^Bearer(\s|$)/i.test(header);
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  if (header && !bearer) throw unauthorized('The Authorization header must be "Bearer <access_token>".');
+  if (isBearer && !bearer) throw unauthorized('The Authorization header must be "Bearer <access_token>".');
   if (bearer) {
     const row = await findUserByActiveToken(ctx.deps.db, sha256(bearer));
     if (!row) throw unauthorized('The access token is invalid, expired or revoked. Sign in again.');

@@ -1,0 +1,83 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { type Db, isPostgres, migrateLatest, migrationsDir, rollbackAll } from '../src/db/index.ts';
+import { freshDatabase } from './support/app.ts';
+
+/** The same migrations run forwards, all the way back, and forwards again, on SQLite and PostgreSQL. */
+
+const KNEX_TABLES = new Set(['knex_migrations', 'knex_migrations_lock']);
+
+async function appTables(db: Db): Promise<string[]> {
+  const names: string[] = isPostgres(db)
+    ? (
+        await db.raw<{ rows: { name: string }[] }>(
+          "select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'",
+        )
+      ).rows.map((r) => r.name)
+    : (await db.raw<{ name: string }[]>("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")).map(
+        (r) => r.name,
+      );
+  return names.filter((n) => !KNEX_TABLES.has(n)).sort();
+}
+
+const migrationFiles = () =>
+  readdirSync(migrationsDir)
+    .filter((f) => /^\d{14}_[a-z0-9_]+\.ts$/.test(f))
+    .sort();
+
+test('migrate latest, roll back everything, migrate latest again', async (t) => {
+  const database = await freshDatabase();
+  t.teardown(() => database.drop());
+  const { db } = database;
+  t.deepEqual(await appTables(db), []);
+
+  const applied = await migrateLatest(db);
+  t.deepEqual(
+    applied,
+    migrationFiles().map((f) => f.replace(/\.ts$/, '')),
+  );
+  const tables = await appTables(db);
+  for (const name of ['users', 'sessions', 'api_tokens']) t.true(tables.includes(name), name);
+  t.deepEqual(await migrateLatest(db), [], 'a second run applies nothing');
+
+  await rollbackAll(db);
+  t.deepEqual(await appTables(db), [], 'every table is gone');
+  t.is(Number((await db('knex_migrations').count({ n: '*' }))[0]?.n), 0);
+
+  const again = await migrateLatest(db);
+  t.deepEqual(again, applied);
+  t.deepEqual(await appTables(db), tables);
+});
+
+test('the schema enforces case-insensitive uniqueness through the key columns', async (t) => {
+  const database = await freshDatabase();
+  t.teardown(() => database.drop());
+  const { db } = database;
+  await migrateLatest(db);
+  const now = new Date().toISOString();
+  const row = (username: string, email: string) => ({
+    username,
+    username_key: username.toLowerCase(),
+    email,
+    email_key: email.toLowerCase(),
+    password_hash: 'scrypt$x',
+    role: 'user',
+    created_at: now,
+    updated_at: now,
+  });
+  await db('users').insert(row('Alice', 'alice@example.test'));
+  await t.throwsAsync(() => db('users').insert(row('ALICE', 'other@example.test')), { any: true });
+  await t.throwsAsync(() => db('users').insert(row('bob', 'Alice@Example.test')), { any: true });
+  t.is(Number((await db('users').count({ n: '*' }))[0]?.n), 1);
+});
+
+test('migrations are plain Knex: they import no application code', (t) => {
+  const files = migrationFiles();
+  t.true(files.length > 0);
+  for (const file of files) {
+    const source = readFileSync(path.join(migrationsDir, file), 'utf8');
+    const imports = [...source.matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    for (const spec of imports) t.false(spec?.startsWith('.') || spec?.includes('/src/'), `${file} imports ${spec}`);
+  }
+});

@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import test from 'ava';
+import { nowIso } from '../src/db/index.ts';
+import { sha256 } from '../src/lib/crypto.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import { Client } from './support/client.ts';
+import { createUser, PASSWORD, signedInClient, tokenClient } from './support/factories.ts';
+import { signedInAs } from './support/pages.ts';
+import { HASH_MARKERS, recordResponseBodies } from './support/record.ts';
+
+/** Cookie sessions (fixation, sign-out, storage) and API tokens (expiry, revocation, storage). */
+
+const bodies = recordResponseBodies();
+let app: TestApp;
+test.before(async () => {
+  app = await startApp();
+});
+test.after.always(async () => {
+  await app?.close();
+});
+test.after('no response in this file carried a password hash', (t) => {
+  t.true(bodies.length > 20);
+  for (const marker of HASH_MARKERS)
+    t.false(
+      bodies.some((b) => b.includes(marker)),
+      marker,
+    );
+});
+
+const SESSION = 'ct_session';
+const INVALID_TOKEN = 'The access token is invalid, expired or revoked. Sign in again.';
+
+/** A client that presents the given cookies, as an attacker replaying them would. */
+function replay(cookies: Map<string, string>): Client {
+  const client = new Client(app.url);
+  for (const [name, value] of cookies) client.cookies.set(name, value);
+  return client;
+}
+
+const sessionRow = (cookieValue: string | undefined) =>
+  app
+    .db('sessions')
+    .where({ id_hash: sha256(cookieValue ?? '') })
+    .first();
+
+// --- cookie sessions ---
+
+test('signing in issues a new session id; the one from before sign-in signs no one in', async (t) => {
+  const user = await createUser(app.db);
+  const browser = new Client(app.url);
+  await browser.get('/login');
+  const before = new Map(browser.cookies);
+  const beforeId = before.get(SESSION);
+  t.truthy(beforeId, 'the sign-in page starts a session for its CSRF token');
+  t.is((await sessionRow(beforeId))?.user_id, null);
+
+  const res = await browser.submit('/login', '/login', { username: user.username, password: PASSWORD });
+  t.is(res.status, 303);
+  const afterId = browser.cookies.get(SESSION);
+  t.truthy(afterId);
+  t.not(afterId, beforeId);
+  t.is((await sessionRow(afterId))?.user_id, user.id);
+  t.is(await sessionRow(beforeId), undefined, 'the pre-sign-in session row is gone');
+
+  t.is(await signedInAs(browser), user.username);
+  const planted = replay(before);
+  t.is(await signedInAs(planted), undefined);
+  t.is((await planted.send('GET', '/api/users')).status, 401);
+});
+
+test('the session cookie is httpOnly, SameSite=Lax, not Secure outside production, and stored only hashed', async (t) => {
+  const user = await createUser(app.db);
+  const browser = new Client(app.url);
+  const page = await browser.get('/login');
+  const res = await browser.postForm('/login', {
+    _csrf: String(page.$('input[name=_csrf]').val()),
+    username: user.username,
+    password: PASSWORD,
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`));
+  t.truthy(cookie);
+  t.regex(cookie ?? '', /;\s*httponly/i);
+  t.regex(cookie ?? '', /;\s*samesite=lax/i);
+  t.regex(cookie ?? '', /;\s*path=\//i);
+  t.notRegex(cookie ?? '', /;\s*secure/i);
+  const id = browser.cookies.get(SESSION) ?? '';
+  t.true(id.length >= 40, 'a long random id');
+  const rows = await app.db('sessions').select('*');
+  t.false(JSON.stringify(rows).includes(id), 'no session row holds the cookie value');
+  t.truthy(await sessionRow(id));
+});
+
+test('in production the session cookie is Secure (behind a TLS proxy)', async (t) => {
+  const prod = await startApp({ NODE_ENV: 'production', TRUST_PROXY: 'true' });
+  t.teardown(() => prod.close());
+  const res = await new Client(prod.url).get('/login', { 'x-forwarded-proto': 'https' });
+  t.is(res.status, 200);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`));
+  t.regex(cookie ?? '', /;\s*secure/i);
+  t.regex(cookie ?? '', /;\s*httponly/i);
+  t.is(res.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
+});
+
+test('a session cookie with a forged signature signs no one in', async (t) => {
+  const user = await createUser(app.db);
+  const browser = await signedInClient(app.url, user.username);
+  const forged = new Map(browser.cookies);
+  forged.set(`${SESSION}.sig`, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA');
+  t.is(await signedInAs(replay(forged)), undefined);
+  const unsigned = new Map(browser.cookies);
+  unsigned.delete(`${SESSION}.sig`);
+  t.is(await signedInAs(replay(unsigned)), undefined);
+  t.is(await signedInAs(browser), user.username, 'the real cookie still works');
+});
+
+test('signing out by form destroys the session: the old cookie no longer works', async (t) => {
+  const user = await createUser(app.db);
+  const browser = await signedInClient(app.url, user.username);
+  const otherDevice = await signedInClient(app.url, user.username);
+  const old = new Map(browser.cookies);
+  t.truthy(await sessionRow(old.get(SESSION)));
+
+  const res = await browser.submit('/register', '/logout', {});
+  t.is(res.status, 303);
+  t.is(res.headers.get('location'), '/login');
+  t.false(browser.cookies.has(SESSION), 'the cookie is cleared');
+  t.is(await sessionRow(old.get(SESSION)), undefined, 'the row is deleted');
+
+  const stolen = replay(old);
+  t.is(await signedInAs(stolen), undefined);
+  t.is((await stolen.send('GET', '/api/users')).status, 401);
+  t.is(await signedInAs(browser), undefined);
+  t.is(await signedInAs(otherDevice), user.username, 'another session of the same user is untouched');
+});
+
+test('a deleted account is signed out at once, by cookie and by token', async (t) => {
+  const user = await createUser(app.db);
+  const browser = await signedInClient(app.url, user.username);
+  const api = await tokenClient(app.url, user.username);
+  await app.db('users').where({ id: user.id }).delete();
+  t.is(await signedInAs(browser), undefined);
+  t.is((await browser.send('GET', '/api/users')).status, 401);
+  t.is((await api.send('GET', '/api/users')).status, 401);
+});
+
+// --- API tokens ---
+
+test('POST /api/logout revokes the bearer token and only that token', async (t) => {
+  const user = await createUser(app.db);
+  const api = await tokenClient(app.url, user.username);
+  const other = await tokenClient(app.url, user.username);
+  t.is((await api.send('GET', '/api/users')).status, 200);
+
+  const out = await api.send('POST', '/api/logout');
+  t.is(out.status, 200);
+  t.deepEqual(out.json, { message: 'Signed out.' });
+  const after = await api.send('GET', '/api/users');
+  t.is(after.status, 401);
+  t.deepEqual(after.json, { error: INVALID_TOKEN });
+  t.is((await api.send('POST', '/api/logout')).status, 401, 'a revoked token cannot sign out again');
+
+  const row = await app
+    .db('api_tokens')
+    .where({ token_hash: sha256(api.token ?? '') })
+    .first();
+  t.truthy(row.revoked_at);
+  t.is((await other.send('GET', '/api/users')).status, 200, 'the same user’s other token still works');
+});
+
+test('a token expires after AUTH_TOKEN_TTL_SECONDS', async (t) => {
+  const short = await startApp({ AUTH_TOKEN_TTL_SECONDS: '1' });
+  t.teardown(() => short.close());
+  const user = await createUser(short.db);
+  const login = await new Client(short.url).send('POST', '/api/login', { username: user.username, password: PASSWORD });
+  t.is(login.json.expires_in, 1);
+  const api = new Client(short.url).withToken(login.json.access_token);
+  t.is((await api.send('GET', '/api/users')).status, 200);
+  await sleep(1200);
+  const expired = await api.send('GET', '/api/users');
+  t.is(expired.status, 401);
+  t.deepEqual(expired.json, { error: INVALID_TOKEN });
+});
+
+test('a token past its expires_at is refused', async (t) => {
+  const user = await createUser(app.db);
+  const api = await tokenClient(app.url, user.username);
+  t.is((await api.send('GET', `/api/users/${user.id}`)).status, 200);
+  const past = new Date(Date.now() - 60_000).toISOString();
+  const changed = await app
+    .db('api_tokens')
+    .where({ token_hash: sha256(api.token ?? '') })
+    .update({ expires_at: past });
+  t.is(changed, 1);
+  const res = await api.send('GET', `/api/users/${user.id}`);
+  t.is(res.status, 401);
+  t.deepEqual(res.json, { error: INVALID_TOKEN });
+});
+
+test('a token revoked in the database is refused', async (t) => {
+  const user = await createUser(app.db);
+  const api = await tokenClient(app.url, user.username);
+  await app
+    .db('api_tokens')
+    .where({ token_hash: sha256(api.token ?? '') })
+    .update({ revoked_at: nowIso() });
+  t.is((await api.send('GET', '/api/users')).status, 401);
+});
+
+test('garbage tokens and malformed Authorization headers are 401 with a JSON error', async (t) => {
+  const client = new Client(app.url);
+  const headers = [
+    'Bearer not-a-real-token',
+    `Bearer ${'A'.repeat(43)}`,
+    'Bearer',
+    'Bearer  ',
+    'Bearer two parts',
+    'Basic dXNlcjpwYXNzd29yZA==',
+    'Token abc',
+    'abc',
+  ];
+  for (const authorization of headers) {
+    const res = await client.send('GET', '/api/users', undefined, { authorization });
+    t.is(res.status, 401, authorization);
+    t.deepEqual(Object.keys(res.json ?? {}), ['error'], authorization);
+  }
+  // Another scheme (Basic from a proxy) is ignored: the caller is simply not signed in.
+  const basic = await client.send('GET', '/api/users', undefined, { authorization: 'Basic dXNlcjpwYXNzd29yZA==' });
+  t.is(basic.json.error, 'Sign in to continue.');
+  t.is((await client.get('/login', { authorization: 'Basic dXNlcjpwYXNzd29yZA==' })).status, 200);
+  const emptyBearer = await client.send('GET', '/api/users', undefined, { authorization: 'Bearer' });
+  t.is(emptyBearer.json.error, 'The Authorization header must be "Bearer <access_token>".');
+  const garbage = await client.send('GET', '/api/users', undefined, { authorization: 'Bearer not-a-real-token' });
+  t.is(garbage.json.error, INVALID_TOKEN);
+});
+
+test('tokens are stored only as a hash', async (t) => {
+  const user = await createUser(app.db);
+  const res = await new Client(app.url).send('POST', '/api/login', { username: user.username, password: PASSWORD });
+  const token: string = res.json.access_token;
+  const rows = await app.db('api_tokens').where({ user_id: user.id });
+  t.is(rows.length, 1);
+  t.is(rows[0].token_hash, sha256(token));
+  t.false(JSON.stringify(rows).includes(token));
+  const all = await app.db('api_tokens').select('*');
+  t.false(JSON.stringify(all).includes(token));
+});
+
+test('bearer-token calls never start a cookie session', async (t) => {
+  const user = await createUser(app.db);
+  const api = await tokenClient(app.url, user.username);
+  const sessionsBefore = await app.db('sessions').where({ user_id: user.id }).count({ n: '*' });
+  const list = await api.send('GET', '/api/users');
+  const logout = await api.send('POST', '/api/logout');
+  t.is(list.headers.getSetCookie().length, 0);
+  // Sign-out may send an expired, empty cookie to clear a browser session; it never sets one.
+  t.true(logout.headers.getSetCookie().every((c) => /expires=Thu, 01 Jan 1970/i.test(c)));
+  t.is(api.cookies.size, 0);
+  t.deepEqual(await app.db('sessions').where({ user_id: user.id }).count({ n: '*' }), sessionsBefore);
+});
