@@ -91,6 +91,17 @@ function describe(err: unknown): {
   return { status: 500, message: 'Something went wrong on our side. Try again, and tell an admin if it keeps happening.' };
 }
 
+/** The page an htmx request came from (same site only), else the request's own address. */
+function currentPage(ctx: Context): string {
+  try {
+    const url = new URL(ctx.get('HX-Current-URL'));
+    if (url.host === ctx.host) return url.pathname + url.search;
+  } catch {
+    // no or bad header: fall through
+  }
+  return ctx.originalUrl;
+}
+
 /** The one error middleware: JSON for API clients, a fragment for htmx, a page in the layout otherwise. */
 export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   try {
@@ -101,12 +112,14 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   } catch (err) {
     const { status, message, fields, headers } = describe(err);
     const audience = audienceOf(ctx);
-    // A person who is not signed in is sent to sign in, and brought back afterwards.
+    // A person who is not signed in is sent to sign in, and brought back afterwards (htmx: the
+    // whole page goes, with the page's own address as the way back, not the fragment's).
     if (status === 401 && audience === 'page' && ctx.method === 'GET') {
       ctx.status = 303;
       ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
       return;
     }
+    if (status === 401 && audience === 'partial') ctx.set('HX-Redirect', `/login?next=${encodeURIComponent(currentPage(ctx))}`);
     if (status >= 500) ctx.log.error({ err }, 'request failed');
     ctx.status = status;
     if (headers) ctx.set(headers);

@@ -44,7 +44,7 @@ export function dashboardRoutes(deps: Deps): Router {
 
   /** The dashboard; htmx asks the same URL for just the list (filters push the URL, so reload works). */
   router.get('/', async (ctx) => {
-    if (!ctx.state.user) return ctx.redirect('/login');
+    requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
     const result = await page(ctx, query, query.limit ?? PAGE_SIZE);
     const list = {

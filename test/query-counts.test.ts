@@ -1,0 +1,215 @@
+import test from 'ava';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import type { Client, Reply } from './support/client.ts';
+import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { createTicket, driveTo } from './support/tickets.ts';
+
+/**
+ * SQL statements per request, counted with knex's 'query' event around one request. A list or a
+ * ticket page must cost the same whatever the page size or the number of items and events (no N+1),
+ * and stay within the budget below. The counts include signing the caller in:
+ *   - bearer token (JSON routes): 1 statement (token joined to its user);
+ *   - cookie session (pages): 2 statements (the session row, then the user).
+ * The tests run one at a time so no other request's statements are counted.
+ */
+const BUDGET = {
+  /** GET /api/tickets, bearer: auth, the page of tickets with people, the items of the page. */
+  apiList: { auth: 'bearer', max: 3 },
+  /** GET /, session: auth (2), list, items, stats, the assignee choices of the new-request form. */
+  dashboard: { auth: 'session', max: 6 },
+  /** GET / with HX-Request (the list fragment, also "Show older requests"), session: auth (2), list, items. */
+  listFragment: { auth: 'session', max: 4 },
+  /** GET /tickets/:id, session: auth (2), ticket with people, items, events, stock on hand of all its items. */
+  ticketPage: { auth: 'session', max: 6 },
+  /** GET /api/tickets/:id, bearer: auth, ticket with people, items, events. */
+  apiTicket: { auth: 'bearer', max: 4 },
+  /** GET /api/dashboard/stats, bearer: auth, the counters table. */
+  stats: { auth: 'bearer', max: 2 },
+} as const;
+
+let app: TestApp;
+let api: Client;
+let browser: Client;
+let assignee: PublicUserRow;
+let assigneeApi: Client;
+let small: number;
+let big: number;
+
+test.before(async () => {
+  app = await startApp();
+  await createUser(app.db, { username: 'maker' });
+  assignee = await createUser(app.db, { username: 'approver' });
+  api = await tokenClient(app.url, 'maker');
+  assigneeApi = await tokenClient(app.url, 'approver');
+  browser = await signedInClient(app.url, 'maker');
+  // The first page after sign-in shows (and so rewrites the session to drop) the welcome flash:
+  // take it now, so every counted page is an ordinary one.
+  await browser.get('/tickets/new');
+  const items = (n: number) =>
+    Array.from({ length: n }, (_, k) => ({ cable_type: `Cat${k}`, cable_length: `${k + 1}m`, quantity: k + 1 }));
+  // 50 tickets with 3 items each, in batches of 10.
+  for (let batch = 0; batch < 5; batch++) {
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        createTicket(api, { assigned_to_id: assignee.id, location: `Row ${batch * 10 + i}`, items: items(3) }),
+      ),
+    );
+  }
+  // One ticket with 1 item and 1 event; one with 10 items and 10 events (created, 5 edits, 4 moves).
+  small = (await createTicket(api, { assigned_to_id: assignee.id, items: items(1) })).id;
+  big = (await createTicket(api, { assigned_to_id: assignee.id, items: items(10) })).id;
+  for (let i = 0; i < 5; i++) {
+    const res = await api.send('PATCH', `/api/tickets/${big}`, { location: `Moved ${i}` });
+    if (res.status !== 200) throw new Error(`edit failed: ${res.status} ${res.text}`);
+  }
+  await driveTo(assigneeApi, big, 'fulfilled');
+  const closed = await assigneeApi.send('PATCH', `/api/tickets/${big}`, { status: 'closed' });
+  if (closed.status !== 200) throw new Error(`close failed: ${closed.status}`);
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+interface Counted {
+  reply: Reply;
+  sql: string[];
+}
+
+/** The statements the app ran while answering one request. */
+async function counted(request: () => Promise<Reply>): Promise<Counted> {
+  const sql: string[] = [];
+  const listener = (q: { sql: string }) => sql.push(q.sql);
+  app.db.on('query', listener);
+  try {
+    const reply = await request();
+    return { reply, sql };
+  } finally {
+    app.db.removeListener('query', listener);
+  }
+}
+
+const show = (c: Counted) => `${c.sql.length} statements:\n${c.sql.join('\n')}`;
+
+test.serial('the counted requests really were signed in the way the budget says', async (t) => {
+  const bearer = await counted(() => api.send('GET', '/api/dashboard/stats'));
+  t.is(bearer.reply.status, 200);
+  t.true(
+    bearer.sql.some((s) => /api_tokens/.test(s)),
+    show(bearer),
+  );
+  t.false(
+    bearer.sql.some((s) => /sessions/.test(s)),
+    show(bearer),
+  );
+  const session = await counted(() => browser.get(`/tickets/${small}`));
+  t.is(session.reply.status, 200);
+  t.true(
+    session.sql.some((s) => /sessions/.test(s)),
+    show(session),
+  );
+  t.false(
+    session.sql.some((s) => /api_tokens/.test(s)),
+    show(session),
+  );
+  // The same route by session costs one statement more than by token (session row, then user).
+  const bySession = await counted(() => browser.get('/api/dashboard/stats'));
+  t.is(bySession.reply.status, 200);
+  t.is(bySession.sql.length, bearer.sql.length + 1, `${show(bySession)}\n---\n${show(bearer)}`);
+});
+
+test.serial('GET /api/tickets: the same statements for 5 or 40 rows of 3 items, within budget', async (t) => {
+  const five = await counted(() => api.send('GET', '/api/tickets?limit=5'));
+  const forty = await counted(() => api.send('GET', '/api/tickets?limit=40'));
+  t.is(five.reply.status, 200);
+  t.is(five.reply.json.length, 5);
+  t.is(forty.reply.json.length, 40);
+  t.true(forty.reply.json.every((ticket: { items: unknown[] }) => ticket.items.length >= 1));
+  t.is(forty.reply.json.filter((ticket: { items: unknown[] }) => ticket.items.length === 3).length, 38);
+  t.is(five.sql.length, forty.sql.length, `${show(five)}\n---\n${show(forty)}`);
+  t.true(forty.sql.length <= BUDGET.apiList.max, show(forty));
+
+  // The next page (cursor) and filters cost the same.
+  const next = forty.reply.headers.get('link')?.match(/<([^>]+)>/)?.[1];
+  t.truthy(next);
+  const page2 = await counted(() => api.send('GET', next as string));
+  t.is(page2.reply.json.length, 12);
+  t.is(page2.sql.length, forty.sql.length, show(page2));
+  const filtered = await counted(() => api.send('GET', '/api/tickets?filter=mine&status=pending_approval&q=row&limit=40'));
+  t.is(filtered.reply.json.length, 40);
+  t.is(filtered.sql.length, forty.sql.length, show(filtered));
+});
+
+test.serial('the dashboard page: the same statements for 5 or 40 rows, within budget', async (t) => {
+  const five = await counted(() => browser.get('/?limit=5'));
+  const forty = await counted(() => browser.get('/?limit=40'));
+  const twenty = await counted(() => browser.get('/'));
+  t.is(five.reply.status, 200);
+  t.is(five.reply.$('ul.tickets a.ticket-link').length, 5);
+  t.is(forty.reply.$('ul.tickets a.ticket-link').length, 40);
+  t.is(twenty.reply.$('ul.tickets a.ticket-link').length, 20);
+  t.true(forty.reply.$('section.stats').length === 1 && forty.reply.$('form.ticket-form').length === 1);
+  t.is(five.sql.length, forty.sql.length, `${show(five)}\n---\n${show(forty)}`);
+  t.is(twenty.sql.length, forty.sql.length, show(twenty));
+  t.true(forty.sql.length <= BUDGET.dashboard.max, show(forty));
+});
+
+test.serial(
+  'the htmx list fragment and "Show older requests": the same statements for 5 or 40 rows, within budget',
+  async (t) => {
+    const hx = { 'HX-Request': 'true' };
+    const five = await counted(() => browser.get('/?limit=5', hx));
+    const forty = await counted(() => browser.get('/?filter=mine&limit=40', hx));
+    t.is(five.reply.status, 200);
+    t.false(five.reply.text.includes('<html'));
+    t.is(five.reply.$('a.ticket-link').length, 5);
+    t.is(forty.reply.$('a.ticket-link').length, 40);
+    t.is(five.sql.length, forty.sql.length, `${show(five)}\n---\n${show(forty)}`);
+    t.true(forty.sql.length <= BUDGET.listFragment.max, show(forty));
+
+    const more = forty.reply.$('li.more a').attr('hx-get');
+    t.truthy(more);
+    const older = await counted(() => browser.get(more as string, hx));
+    t.is(older.reply.$('a.ticket-link').length, 12);
+    t.is(older.sql.length, forty.sql.length, show(older));
+  },
+);
+
+test.serial('GET /tickets/:id: the same statements for 1 or 10 items and events, within budget', async (t) => {
+  const one = await counted(() => browser.get(`/tickets/${small}`));
+  const ten = await counted(() => browser.get(`/tickets/${big}`));
+  t.is(one.reply.status, 200);
+  t.is(ten.reply.status, 200);
+  t.is(one.reply.$('#ticket table.items tbody tr').length, 1);
+  t.is(one.reply.$('#ticket ol.timeline li').length, 1);
+  t.is(ten.reply.$('#ticket table.items tbody tr').length, 10);
+  t.is(ten.reply.$('#ticket ol.timeline li').length, 10);
+  t.is(one.sql.length, ten.sql.length, `${show(one)}\n---\n${show(ten)}`);
+  t.true(ten.sql.length <= BUDGET.ticketPage.max, show(ten));
+
+  const fragment = await counted(() => browser.get(`/tickets/${big}`, { 'HX-Request': 'true' }));
+  t.is(fragment.reply.$('#ticket ol.timeline li').length, 10);
+  t.is(fragment.sql.length, ten.sql.length, show(fragment));
+});
+
+test.serial('GET /api/tickets/:id: the same statements for 1 or 10 items and events, within budget', async (t) => {
+  const one = await counted(() => api.send('GET', `/api/tickets/${small}`));
+  const ten = await counted(() => api.send('GET', `/api/tickets/${big}`));
+  t.is(one.reply.json.items.length, 1);
+  t.is(one.reply.json.events.length, 1);
+  t.is(ten.reply.json.items.length, 10);
+  t.is(ten.reply.json.events.length, 10);
+  t.is(one.sql.length, ten.sql.length, `${show(one)}\n---\n${show(ten)}`);
+  t.true(ten.sql.length <= BUDGET.apiTicket.max, show(ten));
+});
+
+test.serial('GET /api/dashboard/stats: within budget, and not more with more tickets', async (t) => {
+  const before = await counted(() => api.send('GET', '/api/dashboard/stats'));
+  t.is(before.reply.status, 200);
+  t.is(before.reply.json.total_tickets, 52);
+  t.true(before.sql.length <= BUDGET.stats.max, show(before));
+  await Promise.all(Array.from({ length: 10 }, () => createTicket(api, { assigned_to_id: assignee.id })));
+  const after = await counted(() => api.send('GET', '/api/dashboard/stats'));
+  t.is(after.reply.json.total_tickets, 62);
+  t.is(after.sql.length, before.sql.length, show(after));
+});
