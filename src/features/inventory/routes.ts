@@ -1,0 +1,365 @@
+import type { Readable } from 'node:stream';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Deps, Principal } from '../../http/context.ts';
+import { forbidden } from '../../http/errors.ts';
+import { handleForm } from '../../http/forms.ts';
+import { requireUser } from '../../http/guards.ts';
+import { respond } from '../../http/respond.ts';
+import { parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { idParam } from '../../lib/schema.ts';
+import { csvStream } from './csv.ts';
+import { canManageInventory } from './policy.ts';
+import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
+import {
+  adjustmentSchema,
+  MOVEMENT_TYPES,
+  type MovementsQuery,
+  movementsQuerySchema,
+  onHandQuerySchema,
+  parseReceipt,
+  receiptsQuerySchema,
+  SOURCE_TYPES,
+  thresholdSchema,
+} from './schema.ts';
+import {
+  adjustStock,
+  allMovements,
+  getReceipt,
+  type InventorySettings,
+  movementPage,
+  onHandList,
+  receiptPage,
+  receiveCable,
+  setReorderThreshold,
+  stockOverview,
+} from './service.ts';
+import { skuKey } from './sku.ts';
+
+type Body = Record<string, unknown>;
+const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
+
+/** An admin, or 403 (401 when signed out). */
+function requireInventoryAdmin(ctx: Context): Principal {
+  const user = requireUser(ctx);
+  if (!canManageInventory(user)) throw forbidden('Only an admin can manage inventory.');
+  return user;
+}
+
+/** Form rows for the receiving form, keeping what was typed; `extra` adds rows, `remove` drops one. */
+function formItems(body: Body, extra = 0, remove?: number): Body[] {
+  const raw = body.items;
+  const rows = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : []).filter(
+    (r, i) => i !== remove && r && typeof r === 'object',
+  ) as Body[];
+  return [...(rows.length ? rows : [{}]), ...Array.from({ length: extra }, () => ({}))];
+}
+
+/** The query string of a ledger view: only the filters set, so links stay short. */
+function ledgerQuery(q: MovementsQuery, cursor?: number): string {
+  const params = new URLSearchParams();
+  if (q.movement_type) params.set('movement_type', q.movement_type);
+  if (q.source_type) params.set('source_type', q.source_type);
+  if (q.source_id) params.set('source_id', String(q.source_id));
+  if (q.limit) params.set('limit', String(q.limit));
+  if (cursor) params.set('cursor', String(cursor));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** `attachment` with a dated file name: the browser saves the CSV instead of showing it. */
+function sendCsv(ctx: Context, name: string, body: Readable) {
+  ctx.set('Content-Disposition', `attachment; filename="${name}-${new Date().toISOString().slice(0, 10)}.csv"`);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'text/csv; charset=utf-8';
+  ctx.body = body;
+}
+
+/** The adjustment form asks for a direction and a whole number; "take out" 3 is -3. */
+function signedFromForm(body: Body): unknown {
+  const raw = typeof body.quantity === 'string' ? body.quantity.trim() : body.quantity;
+  return body.direction === 'out' && typeof raw === 'string' && /^\d+$/.test(raw) ? `-${raw}` : raw;
+}
+
+const LEDGER_PAGE = 50;
+const RECEIPTS_PAGE = 20;
+
+export function inventoryRoutes(deps: Deps): Router {
+  const { db, config } = deps;
+  const settings: InventorySettings = { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock };
+  const router = new Router();
+
+  // ---- on hand --------------------------------------------------------------------------------
+
+  router.get('/api/inventory/on-hand', async (ctx) => {
+    requireUser(ctx);
+    const { include_zero } = validQuery(ctx, onHandQuerySchema);
+    respond(ctx, { json: (await onHandList(db, include_zero)).map(presentOnHand) });
+  });
+
+  const stockPageData = async (ctx: Context, includeZero: boolean) => {
+    const viewer = requireUser(ctx);
+    const stock = (await stockOverview(db, includeZero)).map((s) => ({
+      ...presentStock(s),
+      key: skuKey(s.cable_type, s.cable_length),
+    }));
+    return {
+      stock,
+      includeZero,
+      canManage: canManageInventory(viewer),
+      shortfalls: stock.filter((s) => s.shortfall).length,
+      lows: stock.filter((s) => s.low_stock && !s.shortfall).length,
+      values: {},
+      errors: {},
+    };
+  };
+
+  router.get('/inventory', async (ctx) => {
+    const { include_zero } = validQuery(ctx, onHandQuerySchema);
+    const data = await stockPageData(ctx, include_zero);
+    respond(ctx, { page: 'inventory/page', title: 'Inventory', data, json: data.stock });
+  });
+
+  router.get('/inventory/on-hand.csv', async (ctx) => {
+    requireUser(ctx);
+    const { include_zero } = validQuery(ctx, onHandQuerySchema);
+    const rows = await onHandList(db, include_zero);
+    sendCsv(
+      ctx,
+      'on-hand',
+      csvStream(['cable_type', 'cable_length', 'on_hand', 'reorder_threshold'], rows, (s) => [
+        s.cable_type,
+        s.cable_length,
+        s.on_hand,
+        s.reorder_threshold,
+      ]),
+    );
+  });
+
+  // ---- thresholds -------------------------------------------------------------------------------
+
+  router.patch('/api/inventory/stock/threshold', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const input = validBody(ctx, thresholdSchema);
+    const stock = await setReorderThreshold(db, input);
+    respond(ctx, { json: { message: 'Reorder threshold saved', stock: presentStock(stock) } });
+  });
+
+  router.post('/inventory/threshold', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const body = bodyOf(ctx);
+    const data = await stockPageData(ctx, false);
+    const failed = typeof body.cable_type === 'string' ? skuKey(body.cable_type, String(body.cable_length ?? '')) : undefined;
+    await handleForm(ctx, { page: 'inventory/page', title: 'Inventory', data: { ...data, failedKey: failed } }, async () => {
+      const input = parseWith(thresholdSchema, body);
+      await setReorderThreshold(db, input);
+      const what = `${input.cable_type} ${input.cable_length}`;
+      respond(ctx, {
+        redirect: '/inventory',
+        flash: {
+          kind: 'success',
+          message:
+            input.reorder_threshold === null
+              ? `Reorder threshold for ${what} cleared.`
+              : `Reorder threshold for ${what} set to ${input.reorder_threshold}.`,
+        },
+      });
+    });
+  });
+
+  // ---- receiving --------------------------------------------------------------------------------
+
+  router.post('/api/cable-receiving', async (ctx) => {
+    const actor = requireInventoryAdmin(ctx);
+    const { receipt, items } = await receiveCable(db, actor, parseReceipt(bodyOf(ctx)));
+    ctx.log.info({ receiptId: receipt.id, userId: actor.id, items: items.length }, 'cable received');
+    ctx.set('Location', `/api/cable-receiving/${receipt.id}`);
+    respond(ctx, { status: 201, json: { message: 'Cable received', receipt: presentReceipt(receipt, items) } });
+  });
+
+  router.get('/api/cable-receiving', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const q = validQuery(ctx, receiptsQuerySchema);
+    const limit = q.limit ?? 50;
+    const page = await receiptPage(db, { cursor: q.cursor, limit });
+    if (page.nextCursor) {
+      ctx.set(
+        'Link',
+        `</api/cable-receiving?${new URLSearchParams({ limit: String(limit), cursor: String(page.nextCursor) })}>; rel="next"`,
+      );
+    }
+    respond(ctx, { json: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)) });
+  });
+
+  router.get('/api/cable-receiving/:id', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const { receipt, items } = await getReceipt(db, parseWith(idParam, ctx.params).id);
+    respond(ctx, { json: presentReceipt(receipt, items) });
+  });
+
+  const receivingData = async (ctx: Context, body: Body = {}, extra = 0, remove?: number) => {
+    const q = validQuery(ctx, receiptsQuerySchema);
+    const page = await receiptPage(db, { cursor: q.cursor, limit: RECEIPTS_PAGE });
+    return {
+      form: { items: formItems(body, extra, remove), values: body, errors: {} },
+      receipts: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)),
+      olderHref: page.nextCursor ? `/inventory/receiving?cursor=${page.nextCursor}#receipts` : undefined,
+      paged: Boolean(q.cursor),
+    };
+  };
+
+  router.get('/inventory/receiving', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    respond(ctx, { page: 'inventory/receiving', title: 'Receive cable', data: await receivingData(ctx) });
+  });
+
+  /** One more blank item row for htmx's "Add item" (without JavaScript the form posts back instead). */
+  router.get('/inventory/receiving/item-row', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    if (ctx.query.remove !== undefined) {
+      ctx.body = '';
+      return;
+    }
+    const index = Number.parseInt(String(ctx.query.index ?? '0'), 10);
+    const safeIndex = Number.isFinite(index) && index >= 0 ? index % 1000 : 0;
+    respond(ctx, { page: 'inventory/_receipt_item_row', data: { index: safeIndex, item: {}, errors: {}, oob: true } });
+  });
+
+  router.post('/inventory/receiving', async (ctx) => {
+    const actor = requireInventoryAdmin(ctx);
+    const body = bodyOf(ctx);
+    if (body.add_item !== undefined || body.remove_item !== undefined) {
+      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
+      const data = await receivingData(ctx, body, body.add_item !== undefined ? 1 : 0, remove);
+      respond(ctx, { page: 'inventory/receiving', title: 'Receive cable', data });
+      return;
+    }
+    const data = await receivingData(ctx, body);
+    // handleForm puts `errors` and `values` at the top level; the template reads them there first.
+    await handleForm(ctx, { page: 'inventory/receiving', title: 'Receive cable', data }, async () => {
+      const { receipt, items } = await receiveCable(db, actor, parseReceipt(body));
+      ctx.log.info({ receiptId: receipt.id, userId: actor.id, items: items.length }, 'cable received');
+      const units = items.reduce((n, i) => n + i.quantity, 0);
+      respond(ctx, {
+        redirect: '/inventory/receiving',
+        flash: {
+          kind: 'success',
+          message: `Receipt #${receipt.id} from ${receipt.vendor} recorded: ${items.length} line${items.length === 1 ? '' : 's'}, ${units} unit${units === 1 ? '' : 's'}.`,
+        },
+      });
+    });
+  });
+
+  // ---- the ledger -------------------------------------------------------------------------------
+
+  router.get('/api/inventory/movements', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const q = validQuery(ctx, movementsQuerySchema);
+    const page = await movementPage(db, { ...q, limit: q.limit ?? 200 });
+    if (page.nextCursor) ctx.set('Link', `</api/inventory/movements${ledgerQuery(q, page.nextCursor)}>; rel="next"`);
+    respond(ctx, { json: page.rows.map(presentMovement) });
+  });
+
+  router.get('/inventory/ledger', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const q = validQuery(ctx, movementsQuerySchema);
+    const page = await movementPage(db, { ...q, limit: q.limit ?? LEDGER_PAGE });
+    const filters = { ...q, cursor: undefined };
+    const data = {
+      query: q,
+      movementTypes: MOVEMENT_TYPES,
+      sourceTypes: SOURCE_TYPES,
+      rows: page.rows.map(presentMovement),
+      nextHref: page.nextCursor ? `/inventory/ledger${ledgerQuery(q, page.nextCursor)}` : undefined,
+      firstHref: q.cursor ? `/inventory/ledger${ledgerQuery(filters)}` : undefined,
+      csvHref: `/inventory/ledger.csv${ledgerQuery({ ...filters, limit: undefined })}`,
+    };
+    respond(ctx, { page: 'inventory/ledger', partial: 'inventory/_ledger_rows', title: 'Stock ledger', data });
+  });
+
+  router.get('/inventory/ledger.csv', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    const q = validQuery(ctx, movementsQuerySchema);
+    const rows = allMovements(db, { movement_type: q.movement_type, source_type: q.source_type, source_id: q.source_id });
+    sendCsv(
+      ctx,
+      'stock-ledger',
+      csvStream(
+        [
+          'id',
+          'created_at',
+          'movement_type',
+          'source_type',
+          'source_id',
+          'cable_type',
+          'cable_length',
+          'quantity_delta',
+          'actor',
+          'notes',
+        ],
+        rows,
+        (m) => {
+          const p = presentMovement(m);
+          return [
+            p.id,
+            p.created_at,
+            p.movement_type,
+            p.source_type,
+            p.source_id,
+            p.cable_type,
+            p.cable_length,
+            p.quantity_delta,
+            p.actor?.username,
+            p.notes,
+          ];
+        },
+      ),
+    );
+  });
+
+  // ---- adjustments ------------------------------------------------------------------------------
+
+  router.post('/api/inventory/adjustments', async (ctx) => {
+    const actor = requireInventoryAdmin(ctx);
+    const input = validBody(ctx, adjustmentSchema);
+    const { movement, stock } = await adjustStock(db, actor, input, settings);
+    ctx.log.info({ movementId: movement.id, userId: actor.id, delta: input.quantity }, 'stock adjusted');
+    respond(ctx, {
+      status: 201,
+      json: { message: 'Stock adjusted', movement: presentMovement(movement), on_hand: presentOnHand(stock) },
+    });
+  });
+
+  const adjustmentData = async (body: Body = {}) => {
+    const recent = await movementPage(db, { source_type: 'manual_adjustment', limit: 10 });
+    return { values: body, errors: {}, recent: recent.rows.map(presentMovement) };
+  };
+
+  router.get('/inventory/adjustments', async (ctx) => {
+    requireInventoryAdmin(ctx);
+    respond(ctx, { page: 'inventory/adjustments', title: 'Adjust stock', data: await adjustmentData() });
+  });
+
+  router.post('/inventory/adjustments', async (ctx) => {
+    const actor = requireInventoryAdmin(ctx);
+    const body = bodyOf(ctx);
+    await handleForm(
+      ctx,
+      { page: 'inventory/adjustments', title: 'Adjust stock', data: await adjustmentData(body) },
+      async () => {
+        const input = parseWith(adjustmentSchema, { ...body, quantity: signedFromForm(body) });
+        const { stock } = await adjustStock(db, actor, input, settings);
+        const signed = input.quantity > 0 ? `+${input.quantity}` : String(input.quantity);
+        respond(ctx, {
+          redirect: '/inventory/adjustments',
+          flash: {
+            kind: 'success',
+            message: `Adjusted ${stock.cable_type} ${stock.cable_length} by ${signed}; ${stock.on_hand} now on hand.`,
+          },
+        });
+      },
+    );
+  });
+
+  return router;
+}

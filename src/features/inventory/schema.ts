@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { badRequest } from '../../http/errors.ts';
+import { fieldErrors, summarize } from '../../http/validate.ts';
+import { integer, optionalText, text } from '../../lib/schema.ts';
+
+export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
+export type MovementType = (typeof MOVEMENT_TYPES)[number];
+export const SOURCE_TYPES = ['cable_receiving', 'ticket_fulfillment', 'manual_adjustment'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+export const MAX_RECEIPT_ITEMS = 100;
+/** Largest quantity on one line (received or adjusted): far above any real delivery, far below overflow. */
+export const MAX_QUANTITY = 1_000_000;
+const MAX_ID = 2_147_483_647;
+
+const cableType = text(100);
+const cableLength = text(50);
+
+export const receiptItemSchema = z.object({
+  cable_type: cableType,
+  cable_length: cableLength,
+  quantity: integer(1, MAX_QUANTITY),
+});
+export type ReceiptItemInput = z.infer<typeof receiptItemSchema>;
+
+/** Form rows arrive as `items[0][cable_type]`; a sparse or large index makes qs hand us an object. */
+function itemRows(value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.every(([k]) => /^\d+$/.test(k))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
+  }
+  return value;
+}
+
+const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/** A form row left entirely empty is not an item (the form always shows at least one row). */
+function dropEmptyRows(rows: unknown): unknown {
+  if (!Array.isArray(rows)) return rows;
+  return rows.filter(
+    (r) =>
+      !(
+        r &&
+        typeof r === 'object' &&
+        ['cable_type', 'cable_length', 'quantity'].every((k) => blank((r as Record<string, unknown>)[k]))
+      ),
+  );
+}
+
+export const receiptSchema = z.object({
+  vendor: text(200),
+  po_number: optionalText(100),
+  notes: optionalText(2000),
+  items: z.preprocess(
+    (v) => dropEmptyRows(itemRows(v)),
+    z
+      .array(receiptItemSchema, {
+        error: (iss) => (iss.input === undefined ? 'add at least one item' : 'must be a list of items'),
+      })
+      .min(1, 'add at least one item')
+      .max(MAX_RECEIPT_ITEMS, `at most ${MAX_RECEIPT_ITEMS} items`),
+  ),
+});
+export type ReceiptInput = z.infer<typeof receiptSchema>;
+
+/** Every bad field named at once, items as `items.0.quantity`. */
+export function parseReceipt(input: unknown): ReceiptInput {
+  const result = receiptSchema.safeParse(input && typeof input === 'object' ? input : {});
+  if (result.success) return result.data;
+  const fields = fieldErrors(result.error);
+  throw badRequest(summarize(fields), fields);
+}
+
+/** A signed, non-zero whole number: +5 found in a cycle count, -3 damaged. */
+const signedQuantity = integer(-MAX_QUANTITY, MAX_QUANTITY).refine((n) => n !== 0, 'must not be zero');
+
+export const adjustmentSchema = z.object({
+  cable_type: cableType,
+  cable_length: cableLength,
+  quantity: signedQuantity,
+  reason: text(500),
+});
+export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
+
+/** `reorder_threshold`: a whole number >= 0, or null/blank to clear it. */
+export const thresholdSchema = z.object({
+  cable_type: cableType,
+  cable_length: cableLength,
+  reorder_threshold: z.preprocess(
+    (v) => (v === undefined ? v : v === null || (typeof v === 'string' && v.trim() === '') ? null : v),
+    integer(0, MAX_QUANTITY).nullable(),
+  ),
+});
+export type ThresholdInput = z.infer<typeof thresholdSchema>;
+
+const bool = z.preprocess(
+  (v) => (v === undefined || v === '' ? 'false' : v),
+  z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1'),
+);
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === undefined || v === '' ? undefined : v), schema.optional());
+
+export const onHandQuerySchema = z.object({ include_zero: bool });
+
+export const movementsQuerySchema = z.object({
+  movement_type: optional(z.enum(MOVEMENT_TYPES, { error: `must be one of ${MOVEMENT_TYPES.join(', ')}` })),
+  source_type: optional(z.enum(SOURCE_TYPES, { error: `must be one of ${SOURCE_TYPES.join(', ')}` })),
+  source_id: optional(integer(1, MAX_ID)),
+  limit: optional(integer(1, 1000)),
+  cursor: optional(integer(1, MAX_ID)),
+});
+export type MovementsQuery = z.infer<typeof movementsQuerySchema>;
+
+export const receiptsQuerySchema = z.object({
+  limit: optional(integer(1, 200)),
+  cursor: optional(integer(1, MAX_ID)),
+});
+export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;
