@@ -27,3 +27,20 @@ export const integer = (min: number, max: number) =>
   );
 
 export const idParam = z.object({ id: integer(1, 2_147_483_647) });
+
+const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+/**
+ * Item rows from a form (`items[0][cable_type]`) or JSON, as a list: a sparse or large form index
+ * makes qs hand us an object keyed by number, and a row left entirely empty on the form (the form
+ * always offers one) is not an item. `keys` are the row's fields.
+ */
+export function formRows(value: unknown, keys: readonly string[]): unknown {
+  let rows = value;
+  if (rows && typeof rows === 'object' && !Array.isArray(rows)) {
+    const entries = Object.entries(rows);
+    if (entries.every(([k]) => /^\d+$/.test(k))) rows = entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
+  }
+  if (!Array.isArray(rows)) return rows;
+  return rows.filter((r) => !(r && typeof r === 'object' && keys.every((k) => blank((r as Record<string, unknown>)[k]))));
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { integer, optionalText, text } from '../../lib/schema.ts';
+import { formRows, integer, optionalText, text } from '../../lib/schema.ts';
 
 export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
@@ -23,36 +23,12 @@ export const receiptItemSchema = z.object({
 });
 export type ReceiptItemInput = z.infer<typeof receiptItemSchema>;
 
-/** Form rows arrive as `items[0][cable_type]`; a sparse or large index makes qs hand us an object. */
-function itemRows(value: unknown): unknown {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value);
-    if (entries.every(([k]) => /^\d+$/.test(k))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
-  }
-  return value;
-}
-
-const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
-
-/** A form row left entirely empty is not an item (the form always shows at least one row). */
-function dropEmptyRows(rows: unknown): unknown {
-  if (!Array.isArray(rows)) return rows;
-  return rows.filter(
-    (r) =>
-      !(
-        r &&
-        typeof r === 'object' &&
-        ['cable_type', 'cable_length', 'quantity'].every((k) => blank((r as Record<string, unknown>)[k]))
-      ),
-  );
-}
-
 export const receiptSchema = z.object({
   vendor: text(200),
   po_number: optionalText(100),
   notes: optionalText(2000),
   items: z.preprocess(
-    (v) => dropEmptyRows(itemRows(v)),
+    (v) => formRows(v, ['cable_type', 'cable_length', 'quantity']),
     z
       .array(receiptItemSchema, {
         error: (iss) => (iss.input === undefined ? 'add at least one item' : 'must be a list of items'),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { integer, optionalText, text } from '../../lib/schema.ts';
+import { formRows, integer, optionalText, text } from '../../lib/schema.ts';
 import { PRIORITIES, STATUSES } from './states.ts';
 
 export const MAX_ITEMS = 50;
@@ -29,32 +29,8 @@ const fieldsSchema = z.object({
   notes: optionalText(2000),
 });
 
-/** Form rows arrive as `items[0][cable_type]`; a sparse or large index makes qs hand us an object. */
-function itemRows(value: unknown): unknown {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value);
-    if (entries.every(([k]) => /^\d+$/.test(k))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
-  }
-  return value;
-}
-
-const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
-
-/** A row left entirely empty on the form is not an item. */
-function dropEmptyRows(rows: unknown): unknown {
-  if (!Array.isArray(rows)) return rows;
-  return rows.filter(
-    (r) =>
-      !(
-        r &&
-        typeof r === 'object' &&
-        ['cable_type', 'cable_length', 'cable_gauge', 'quantity'].every((k) => blank((r as Record<string, unknown>)[k]))
-      ),
-  );
-}
-
 const itemsSchema = z.preprocess(
-  (v) => dropEmptyRows(itemRows(v)),
+  (v) => formRows(v, ['cable_type', 'cable_length', 'cable_gauge', 'quantity']),
   z
     .array(itemSchema, { error: 'must be a list of items' })
     .min(1, 'add at least one item')
