@@ -99,7 +99,9 @@ export async function axeViolations(page: Page): Promise<AxeFinding[]> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(screenshotDir, { recursive: true });
   const file = path.join(screenshotDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // caret: 'initial' keeps playwright from leaving style="" on inputs, which htmx would copy into
+  // swapped elements and the CSP would then (rightly) report as an inline style.
+  await page.screenshot({ path: file, fullPage: true, caret: 'initial' });
   return file;
 }
 
