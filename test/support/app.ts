@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import knexFactory from 'knex';
+import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
+import { startNotificationWorker } from '../../src/features/notifications/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -57,6 +59,8 @@ export interface TestApp {
   config: Config;
   /** Every log line the app wrote, as text. */
   logs: string[];
+  /** The app's logger (writes into `logs`), for parts a test builds itself, such as a notification worker. */
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -71,6 +75,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     LOG_LEVEL: 'info',
     RATE_LIMIT_AUTH_PER_MINUTE: '10000',
     RATE_LIMIT_LINK_PER_MINUTE: '10000',
+    // Tests deliver notifications themselves (worker.runOnce()); a test may turn the in-process worker on.
+    WORKER_IN_PROCESS: 'false',
     ...env,
   });
   const logs: string[] = [];
@@ -82,6 +88,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   });
   const logger = createLogger(config.logLevel, sink);
   const app = createApp({ config, db: database.db, logger });
+  // As main.ts does: the worker runs beside the app, never inside createApp.
+  const worker = config.workerInProcess ? startNotificationWorker(database.db, logger, config.notifications) : undefined;
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
@@ -90,7 +98,9 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     db: database.db,
     config: { ...config, appUrl: `http://127.0.0.1:${port}` },
     logs,
+    logger,
     async close() {
+      await worker?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.drop();

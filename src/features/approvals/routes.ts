@@ -41,7 +41,11 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
 export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
-  const settings = { appUrl: config.appUrl, approvalTokenTtlHours: config.approvalTokenTtlHours };
+  const settings = {
+    appUrl: config.appUrl,
+    approvalTokenTtlHours: config.approvalTokenTtlHours,
+    inventoryEnforceStock: config.inventoryEnforceStock,
+  };
 
   const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
     ctx.set('Cache-Control', 'no-store');

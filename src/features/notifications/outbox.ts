@@ -2,6 +2,7 @@ import { Eta } from 'eta';
 import type { Db, Trx } from '../../db/index.ts';
 import { nowIso } from '../../db/index.ts';
 import { viewsDir } from '../../paths.ts';
+import { outboxChanged } from './signal.ts';
 
 export type Channel = 'email' | 'sms';
 export type NotificationStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'skipped';
@@ -28,7 +29,7 @@ export interface OutboxMessage {
  * text, where escaping would print `&amp;`. Rendered once, when the row is written.
  */
 const htmlMessages = new Eta({ views: viewsDir, cache: true, autoEscape: true, autoTrim: [false, 'nl'] });
-const textMessages = new Eta({ views: viewsDir, cache: true, autoEscape: false, autoTrim: [false, 'nl'] });
+const textMessages = new Eta({ views: viewsDir, cache: true, autoEscape: false, autoTrim: false });
 
 export const renderMessage = (template: string, data: object): string =>
   (template.endsWith('.html') ? htmlMessages : textMessages).render(`messages/${template}.eta`, data).trim();
@@ -62,6 +63,9 @@ export async function enqueue(trx: Trx | Db, list: OutboxMessage[]): Promise<voi
       };
     }),
   );
+  // Wake an in-process worker once the rows are visible, i.e. after the caller's commit.
+  if ('executionPromise' in trx && trx.isTransaction) trx.executionPromise.then(outboxChanged, () => {});
+  else outboxChanged();
 }
 
 /** An email in both forms from `messages/<name>.text.eta` and `messages/<name>.html.eta`. */

@@ -136,7 +136,7 @@ export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({
 
 export interface NewEvent {
   ticket_id: number;
-  event_type: 'created' | 'edited' | 'status_changed' | 'deleted' | 'restored' | 'link_refused';
+  event_type: 'created' | 'edited' | 'status_changed' | 'deleted' | 'restored' | 'link_refused' | 'sms_refused';
   actor_user_id: number | null;
   via?: 'review link' | 'api' | 'sms' | null;
   from_status?: string | null;
@@ -160,3 +160,7 @@ export const statusCounts = (q: Q): Promise<{ status: StoredStatus; n: number | 
   q('ticket_counts').select('status', 'n');
 
 export const userExists = async (q: Q, id: number): Promise<boolean> => Boolean(await q('users').where({ id }).first('id'));
+
+/** A user's phone number as stored (E.164), or null: SMS replies must come from the assignee's own. */
+export const phoneOf = async (q: Q, id: number): Promise<string | null> =>
+  ((await q('users').where({ id }).first('phone')) as { phone: string | null } | undefined)?.phone ?? null;

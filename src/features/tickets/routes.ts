@@ -7,11 +7,13 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
+import { type ItemStock, stockForItems } from '../inventory/service.ts';
 import { listAccounts } from '../users/service.ts';
 import { allowedActions } from './policy.ts';
 import { presentTicket } from './presenter.ts';
 import { hasEditFields, includeDeletedQuery, parseNewTicket, parseTicketEdit, statusChangeSchema } from './schema.ts';
 import {
+  assertEditable,
   changeStatus,
   createTicket,
   deleteTicket,
@@ -29,10 +31,12 @@ const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 const ticketId = (ctx: Context) => parseWith(idParam, ctx.params).id;
 
 /** What the ticket page and its htmx fragment render. */
-export function ticketPageData(detail: TicketDetail, viewer: Principal) {
+export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: ItemStock[] = []) {
   const { ticket, items, events } = detail;
   return {
     ticket: presentTicket(ticket, items, events),
+    /** On hand per item (same order), so whoever approves sees a shortfall first. */
+    stock,
     actions: allowedActions(viewer, ticket),
     moves: nextStatuses(ticket.status).map((status) => ({ status, label: ACTION_LABELS[status] })),
     labels: STATUS_LABELS,
@@ -62,7 +66,11 @@ export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, 
 
 export function ticketRoutes(deps: Deps): Router {
   const { db, config } = deps;
-  const settings: Settings = { appUrl: config.appUrl, approvalTokenTtlHours: config.approvalTokenTtlHours };
+  const settings: Settings = {
+    appUrl: config.appUrl,
+    approvalTokenTtlHours: config.approvalTokenTtlHours,
+    inventoryEnforceStock: config.inventoryEnforceStock,
+  };
   const router = new Router();
 
   /**
@@ -89,7 +97,7 @@ export function ticketRoutes(deps: Deps): Router {
     respond(ctx, {
       partial: 'tickets/_ticket',
       json: { message, ticket: presentTicket(detail.ticket, detail.items) },
-      data: { ...ticketPageData(detail, viewer), notice: message },
+      data: { ...ticketPageData(detail, viewer, await stockForItems(db, detail.items)), notice: message },
     });
   };
 
@@ -152,7 +160,7 @@ export function ticketRoutes(deps: Deps): Router {
       page: 'tickets/page',
       partial: 'tickets/_ticket',
       title: `Ticket #${id}`,
-      data: ticketPageData(detail, viewer),
+      data: ticketPageData(detail, viewer, await stockForItems(db, detail.items)),
     });
   });
 
@@ -164,47 +172,35 @@ export function ticketRoutes(deps: Deps): Router {
     respond(ctx, { json: presentTicket(detail.ticket, detail.items, detail.events) });
   });
 
-  router.get('/tickets/:id/edit', async (ctx) => {
+  /** The edit form for a ticket the viewer may edit now; 403/409/410 otherwise. */
+  const editForm = async (ctx: Context, id: number, body?: Body, extra = 0, remove?: number) => {
     const viewer = requireUser(ctx);
-    const detail = await getTicketDetail(db, ticketId(ctx), false);
-    const data = ticketPageData(detail, viewer);
-    const form = await newTicketFormData(deps, { ...data.ticket, items: data.ticket.items });
-    respond(ctx, {
-      page: 'tickets/edit',
-      title: `Edit #${detail.ticket.id}`,
-      data: { ...form, ticket: data.ticket, canEdit: data.actions.edit },
-    });
+    const detail = await getTicketDetail(db, id, false);
+    assertEditable(viewer, detail.ticket);
+    const ticket = presentTicket(detail.ticket, detail.items);
+    const form = await newTicketFormData(deps, body ?? { ...ticket, items: ticket.items }, extra, remove);
+    return { page: 'tickets/edit', title: `Edit #${id}`, data: { ...form, ticket } };
+  };
+
+  router.get('/tickets/:id/edit', async (ctx) => {
+    respond(ctx, await editForm(ctx, ticketId(ctx)));
   });
 
   router.post('/tickets/:id/edit', async (ctx) => {
     const actor = requireUser(ctx);
     const id = ticketId(ctx);
     const body = bodyOf(ctx);
-    if (body.add_item !== undefined || body.remove_item !== undefined) {
-      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
-      const detail = await getTicketDetail(db, id, false);
-      const form = await newTicketFormData(deps, body, body.add_item !== undefined ? 1 : 0, remove);
-      respond(ctx, {
-        page: 'tickets/edit',
-        title: `Edit #${id}`,
-        data: { ...form, ticket: presentTicket(detail.ticket, detail.items), canEdit: true },
-      });
-      return;
-    }
-    const detail = await getTicketDetail(db, id, false);
-    const form = await newTicketFormData(deps, body);
-    await handleForm(
-      ctx,
-      {
-        page: 'tickets/edit',
-        title: `Edit #${id}`,
-        data: { ...form, ticket: presentTicket(detail.ticket, detail.items), canEdit: true },
-      },
-      async () => {
+    await ticketAction(ctx, id, async () => {
+      if (body.add_item !== undefined || body.remove_item !== undefined) {
+        const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
+        respond(ctx, await editForm(ctx, id, body, body.add_item !== undefined ? 1 : 0, remove));
+        return;
+      }
+      await handleForm(ctx, await editForm(ctx, id, body), async () => {
         await editTicket(db, actor, id, parseTicketEdit(body), settings);
         respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
-      },
-    );
+      });
+    });
   });
 
   /** The seed's PATCH: a status change (with an optional reason) or an edit of fields and items. */

@@ -3,6 +3,8 @@ import { type Db, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { consumeForFulfilment } from '../inventory/service.ts';
+import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canPurge, canRestore } from './policy.ts';
 import {
@@ -18,6 +20,7 @@ import {
   listTickets,
   moveCount,
   type NewEvent,
+  phoneOf,
   searchText,
   statusCounts,
   type TicketRow,
@@ -35,6 +38,8 @@ export interface TicketDetail {
 export interface Settings {
   appUrl: string;
   approvalTokenTtlHours: number;
+  /** INVENTORY_ENFORCE_STOCK: a fulfilment that would take a SKU below zero is a 409 (absent: allowed). */
+  inventoryEnforceStock?: boolean;
 }
 
 /** The review page link for a ticket and a token (the token exists in plain text only here). */
@@ -158,7 +163,8 @@ async function moveStatus(
   return true;
 }
 
-const raceLost = async (db: Db, id: number) => {
+/** The 409 for a lost race. Inside a transaction pass the trx: SQLite has one connection, and it is the trx's. */
+const raceLost = async (db: Db | Trx, id: number) => {
   const now = await findTicket(db, id);
   return conflict(
     now ? `Someone else changed this ticket first: it is now ${STATUS_LABELS[now.status].toLowerCase()}.` : 'The ticket is gone.',
@@ -195,18 +201,29 @@ export async function changeStatus(
       { event_type: 'status_changed', actor_user_id: actor.id, via, note: reason },
       change.status === 'rejected' ? { rejection_reason: reason } : {},
     );
+    // The first (and only) move to fulfilled takes the cable out of stock in this same transaction;
+    // with INVENTORY_ENFORCE_STOCK a shortfall throws a 409 here and the status change rolls back.
+    if (ok && change.status === 'fulfilled') {
+      const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
+      await consumeForFulfilment(trx, { id, actorId: actor.id }, await itemsFor(trx, [id]), stock);
+    }
     if (ok) await notifyStatusChange(trx, ticket, await itemsFor(trx, [id]), change.status, actor.id, reason, settings.appUrl);
     return ok;
   });
   if (!moved) throw await raceLost(db, id);
 }
 
-export async function editTicket(db: Db, actor: Principal, id: number, edit: TicketEdit, settings: Settings) {
-  const ticket = await loadTicket(db, id);
+/** Throws why `actor` may not edit `ticket` now (410 deleted, 403 not theirs, 409 no longer pending). */
+export function assertEditable(actor: Principal, ticket: TicketRow): void {
   if (ticket.status === 'deleted') throw deletedError();
   if (!canEdit(actor, { ...ticket, status: 'pending_approval' }))
     throw forbidden('Only the creator or an admin can edit this ticket.');
   if (ticket.status !== 'pending_approval') throw conflict('Only a request that is waiting for approval can be edited.');
+}
+
+export async function editTicket(db: Db, actor: Principal, id: number, edit: TicketEdit, settings: Settings) {
+  const ticket = await loadTicket(db, id);
+  assertEditable(actor, ticket);
   if (edit.assigned_to_id !== undefined) await requireAssignee(db, edit.assigned_to_id);
   const changedFields = Object.keys(edit).filter((k) => {
     const key = k as keyof TicketEdit;
@@ -232,7 +249,7 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
         ...(rotated?.columns ?? {}),
         updated_at: now,
       });
-    if (updated === 0) throw await raceLost(db, id);
+    if (updated === 0) throw await raceLost(trx, id);
     if (edit.items) {
       await deleteItems(trx, id);
       await insertItems(trx, id, edit.items);
@@ -299,7 +316,7 @@ export async function purgeTicket(db: Db, actor: Principal, id: number) {
   if (ticket.status !== 'deleted') throw conflict('Delete the ticket before purging it.');
   await db.transaction(async (trx) => {
     const removed = await trx('tickets').where({ id, status: 'deleted' }).delete();
-    if (removed === 0) throw await raceLost(db, id);
+    if (removed === 0) throw await raceLost(trx, id);
     await moveCount(trx, 'deleted', null);
   });
 }
@@ -376,4 +393,77 @@ export async function decideByLink(
     return ok;
   });
   return moved ? { state: 'done' as const, detail: await getTicketDetail(db, id, true) } : checkReviewLink(db, id, token);
+}
+
+// ---- SMS replies --------------------------------------------------------------------------------
+
+export type SmsDecision =
+  | { state: 'done'; ticket: TicketRow }
+  | { state: 'decided' | 'deleted' | 'not_assignee'; ticket: TicketRow }
+  | { state: 'not_found' };
+
+/**
+ * Writes a refused SMS reply into the ticket's audit trail (actor: the assignee when it came from their
+ * phone, else nobody; the number is masked). Returns false when there is no such ticket.
+ */
+export async function recordSmsRefusal(db: Db, id: number, from: string, problem: string): Promise<boolean> {
+  const ticket = await findTicket(db, id);
+  if (!ticket) return false;
+  const fromAssignee = normalizePhone(await phoneOf(db, ticket.assigned_to_id)) === from;
+  await insertEvent(db, {
+    ticket_id: id,
+    event_type: 'sms_refused',
+    actor_user_id: fromAssignee ? ticket.assigned_to_id : null,
+    via: 'sms',
+    note: `SMS reply from ${maskPhone(from)} refused: ${problem}`,
+    created_at: nowIso(),
+  });
+  return true;
+}
+
+/**
+ * Decides from an SMS reply (the Twilio webhook checked the signature; `from` is E.164). Only the
+ * assignee's own phone may decide, and it decides as the assignee "via sms", through the same
+ * moveStatus and notifications as a review link. Every attempt on an existing ticket is in its audit
+ * trail: the decision itself, or an `sms_refused` event saying why not.
+ */
+export async function decideBySms(
+  db: Db,
+  id: number,
+  from: string,
+  decision: 'approved' | 'rejected',
+  reason: string | undefined,
+  settings: Settings,
+): Promise<SmsDecision> {
+  const ticket = await findTicket(db, id);
+  if (!ticket) return { state: 'not_found' };
+  const word = decision === 'approved' ? 'YES' : 'NO';
+  const refuse = async (state: 'decided' | 'deleted' | 'not_assignee', current: TicketRow, why: string) => {
+    await recordSmsRefusal(db, id, from, `${word}: ${why}`);
+    return { state, ticket: current };
+  };
+  if (normalizePhone(await phoneOf(db, ticket.assigned_to_id)) !== from) {
+    return refuse('not_assignee', ticket, 'not sent from the assignee’s phone number.');
+  }
+  if (ticket.status === 'deleted') return refuse('deleted', ticket, 'the request is deleted.');
+  if (ticket.status !== 'pending_approval') {
+    return refuse('decided', ticket, `the request was already ${STATUS_LABELS[ticket.status].toLowerCase()}.`);
+  }
+  const moved = await db.transaction(async (trx) => {
+    const ok = await moveStatus(
+      trx,
+      ticket,
+      decision,
+      { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'sms', note: reason ?? null },
+      decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
+    );
+    if (ok) {
+      const items = await itemsFor(trx, [id]);
+      await notifyStatusChange(trx, ticket, items, decision, ticket.assigned_to_id, reason ?? null, settings.appUrl);
+    }
+    return ok;
+  });
+  const now = await loadTicket(db, id);
+  if (moved) return { state: 'done', ticket: now };
+  return refuse('decided', now, `the request was already ${STATUS_LABELS[now.status].toLowerCase()}.`);
 }

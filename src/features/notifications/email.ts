@@ -1,0 +1,112 @@
+import sendgridClient from '@sendgrid/client';
+import sendgridMail from '@sendgrid/mail';
+import { Resend } from 'resend';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
+
+// Both SendGrid packages export a shared singleton and, as a property, its class; their typings offer
+// the class only as a named import, which TypeScript refuses beside `export =`.
+const { Client: SendGridClient } = sendgridClient as unknown as { Client: new () => typeof sendgridClient };
+const { MailService } = sendgridMail as unknown as { MailService: new () => typeof sendgridMail };
+
+interface EmailProviderOptions {
+  apiKey: string;
+  /** Another API address (tests point it at a local fake); unset means the provider's own. */
+  baseUrl?: string;
+  from: string;
+  timeoutMs: number;
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** Resend error names that no retry will fix even when the SDK could not read a status code. */
+const RESEND_PERMANENT = new Set([
+  'validation_error',
+  'missing_required_field',
+  'invalid_parameter',
+  'invalid_from_address',
+  'invalid_idempotency_key',
+  'invalid_idempotent_request',
+  'invalid_api_key',
+  'restricted_api_key',
+  'missing_api_key',
+  'invalid_access',
+  'security_error',
+]);
+
+/** Resend, with the row's idempotency key: a retried row is accepted at most once (Resend keeps keys 24 h). */
+export function resendSender(options: EmailProviderOptions): Sender {
+  const client = new Resend(options.apiKey, options.baseUrl ? { baseUrl: trimSlash(options.baseUrl) } : undefined);
+  return {
+    provider: 'resend',
+    async send(message: OutgoingMessage) {
+      const { data, error } = await client.emails.send(
+        {
+          from: options.from,
+          to: message.to,
+          subject: message.subject ?? '',
+          text: message.text,
+          ...(message.html ? { html: message.html } : {}),
+        },
+        { idempotencyKey: message.idempotencyKey, signal: AbortSignal.timeout(options.timeoutMs) },
+      );
+      if (error) {
+        const permanent = error.statusCode ? isPermanentStatus(error.statusCode) : RESEND_PERMANENT.has(error.name);
+        throw new DeliveryError('resend', `Resend ${error.statusCode ?? error.name}: ${error.message}`, permanent);
+      }
+      return { provider: 'resend', messageId: data?.id ?? null };
+    },
+  };
+}
+
+interface SendGridFailure {
+  code?: number | string;
+  message?: string;
+  response?: { body?: unknown };
+}
+
+function sendgridError(err: unknown): DeliveryError {
+  const e = (err ?? {}) as SendGridFailure;
+  const status = typeof e.code === 'number' ? e.code : undefined;
+  const body = e.response?.body as { errors?: { message?: string }[] } | undefined;
+  const detail =
+    body?.errors
+      ?.map((x) => x.message)
+      .filter(Boolean)
+      .join('; ') ||
+    e.message ||
+    'request failed';
+  return new DeliveryError('sendgrid', `SendGrid ${status ?? e.code ?? 'error'}: ${detail}`, isPermanentStatus(status));
+}
+
+/**
+ * SendGrid through its own client instance (not the module's shared singleton), so its base URL and
+ * timeout are ours alone. SendGrid has no idempotency key; the row id travels as a custom argument.
+ */
+export function sendgridSender(options: EmailProviderOptions): Sender {
+  const client = new SendGridClient();
+  client.setApiKey(options.apiKey);
+  // setApiKey resets the base URL to SendGrid's, so the override comes after it.
+  if (options.baseUrl) client.setDefaultRequest('baseUrl', `${trimSlash(options.baseUrl)}/`);
+  const mail = new MailService();
+  mail.setClient(client);
+  mail.setTimeout(options.timeoutMs);
+  return {
+    provider: 'sendgrid',
+    async send(message: OutgoingMessage) {
+      try {
+        const [response] = await mail.send({
+          to: message.to,
+          from: options.from,
+          subject: message.subject ?? '',
+          text: message.text,
+          ...(message.html ? { html: message.html } : {}),
+          customArgs: { notification_key: message.idempotencyKey },
+        });
+        const id = response.headers['x-message-id'];
+        return { provider: 'sendgrid', messageId: typeof id === 'string' ? id : null };
+      } catch (err) {
+        throw sendgridError(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { toIso } from '../../db/index.ts';
+import { maskAddress } from './addresses.ts';
+import type { NotificationRow } from './queries.ts';
+
+/**
+ * The JSON shape of a notification-log row. The recipient is masked (a***@example.com, +1******1234);
+ * message bodies never leave the database (they hold review links).
+ */
+export function presentNotification(row: NotificationRow) {
+  return {
+    id: row.id,
+    status: row.status,
+    channel: row.channel,
+    notification_type: row.notification_type,
+    recipient: maskAddress(row.channel, row.recipient_address),
+    recipient_user_id: row.recipient_user_id,
+    ticket_id: row.ticket_id,
+    optics_request_id: row.optics_request_id,
+    subject: row.subject,
+    attempts: row.attempts,
+    provider: row.provider,
+    provider_message_id: row.provider_message_id,
+    error_message: row.error_message,
+    next_attempt_at: row.status === 'queued' ? toIso(row.next_attempt_at) : null,
+    created_at: toIso(row.created_at),
+    sent_at: toIso(row.sent_at),
+    updated_at: toIso(row.updated_at),
+  };
+}
+
+export type PresentedNotification = ReturnType<typeof presentNotification>;

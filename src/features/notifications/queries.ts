@@ -1,0 +1,158 @@
+import { type Db, isPostgres } from '../../db/index.ts';
+import type { Channel, NotificationStatus } from './outbox.ts';
+
+/** All Knex for the notifications feature. Timestamps go in as ISO-8601 strings (both databases). */
+
+export interface NotificationRow {
+  id: number;
+  ticket_id: number | null;
+  optics_request_id: number | null;
+  recipient_user_id: number | null;
+  recipient_address: string | null;
+  channel: Channel;
+  notification_type: string;
+  status: NotificationStatus;
+  attempts: number;
+  next_attempt_at: Date | string;
+  locked_at: Date | string | null;
+  subject: string | null;
+  provider: string | null;
+  provider_message_id: string | null;
+  error_message: string | null;
+  sent_at: Date | string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** A claimed row: what the worker needs to send it (bodies included). */
+export interface ClaimedRow {
+  id: number;
+  channel: Channel;
+  recipient_address: string | null;
+  subject: string | null;
+  body_text: string;
+  body_html: string | null;
+  attempts: number;
+  created_at: Date | string;
+}
+
+export interface ClaimWindow {
+  /** The claim's timestamp, stored in locked_at: the worker's proof that the row is still its own. */
+  now: string;
+  /** `sending` rows locked before this were left by a worker that died: they are claimed again. */
+  staleBefore: string;
+  limit: number;
+}
+
+/**
+ * Claims up to `limit` due rows in one statement: `queued` rows whose time has come, and `sending`
+ * rows whose lease ran out. They become `sending` with `locked_at = now`, and `attempts` counts the try.
+ * On PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`, so workers racing for the same
+ * rows each get different ones without waiting. SQLite has a single writer: the statement runs whole,
+ * and a second worker's statement sees the rows already `sending`.
+ */
+export async function claimDue(db: Db, w: ClaimWindow): Promise<ClaimedRow[]> {
+  const due = db('notifications')
+    .select('id')
+    .where((q) =>
+      q
+        .where((a) => a.where('status', 'queued').where('next_attempt_at', '<=', w.now))
+        .orWhere((b) => b.where('status', 'sending').where('locked_at', '<', w.staleBefore)),
+    )
+    .orderBy('id')
+    .limit(w.limit);
+  if (isPostgres(db)) due.forUpdate().skipLocked();
+  return db('notifications')
+    .whereIn('id', due)
+    .update({ status: 'sending', locked_at: w.now, attempts: db.raw('?? + 1', ['attempts']), updated_at: w.now })
+    .returning(['id', 'channel', 'recipient_address', 'subject', 'body_text', 'body_html', 'attempts', 'created_at']);
+}
+
+export interface Claim {
+  id: number;
+  lockedAt: string;
+}
+
+/**
+ * Ends a claim: only while the row is still `sending` under this claim's locked_at. A worker whose
+ * lease ran out (and whose row another worker took) changes nothing and learns it from `false`.
+ */
+export async function finishClaim(db: Db, claim: Claim, columns: Record<string, unknown>): Promise<boolean> {
+  const changed = await db('notifications')
+    .where({ id: claim.id, status: 'sending', locked_at: claim.lockedAt })
+    .update({ locked_at: null, ...columns });
+  return changed > 0;
+}
+
+/** Hands claimed-but-untried rows back (a worker stopping mid-batch), as if never claimed. */
+export async function releaseClaims(db: Db, lockedAt: string, ids: number[], now: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db('notifications')
+    .whereIn('id', ids)
+    .where({ status: 'sending', locked_at: lockedAt })
+    .update({ status: 'queued', locked_at: null, attempts: db.raw('?? - 1', ['attempts']), updated_at: now });
+}
+
+const LOG_COLUMNS = [
+  'id',
+  'ticket_id',
+  'optics_request_id',
+  'recipient_user_id',
+  'recipient_address',
+  'channel',
+  'notification_type',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'locked_at',
+  'subject',
+  'provider',
+  'provider_message_id',
+  'error_message',
+  'sent_at',
+  'created_at',
+  'updated_at',
+];
+
+export interface LogFilter {
+  status?: NotificationStatus;
+  channel?: Channel;
+  /** Rows older than this id (keyset pagination, newest first). */
+  cursor?: number;
+  limit: number;
+}
+
+/** Newest first by id; one row more than asked, to know whether another page exists. Never the bodies. */
+export function listLog(db: Db, f: LogFilter): Promise<NotificationRow[]> {
+  const q = db('notifications')
+    .select(LOG_COLUMNS)
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1);
+  if (f.status) q.where('status', f.status);
+  if (f.channel) q.where('channel', f.channel);
+  if (f.cursor) q.where('id', '<', f.cursor);
+  return q;
+}
+
+export const findLogRow = (db: Db, id: number): Promise<NotificationRow | undefined> =>
+  db('notifications').select(LOG_COLUMNS).where({ id }).first();
+
+/** Rows waiting or in flight, and failed ones, counted on the (status, next_attempt_at) index. */
+export async function countOpen(db: Db): Promise<Record<'queued' | 'sending' | 'failed', number>> {
+  const rows: { status: string; n: number | string }[] = await db('notifications')
+    .select('status')
+    .count({ n: '*' })
+    .whereIn('status', ['queued', 'sending', 'failed'])
+    .groupBy('status');
+  const counts = { queued: 0, sending: 0, failed: 0 };
+  for (const r of rows) counts[r.status as keyof typeof counts] = Number(r.n);
+  return counts;
+}
+
+/** failed → queued, due now, with a fresh set of attempts. `false` when the row is not failed (any more). */
+export async function requeueFailed(db: Db, id: number, now: string): Promise<boolean> {
+  const changed = await db('notifications')
+    .where({ id, status: 'failed' })
+    .update({ status: 'queued', attempts: 0, next_attempt_at: now, locked_at: null, updated_at: now });
+  return changed > 0;
+}

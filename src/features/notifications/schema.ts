@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { integer } from '../../lib/schema.ts';
+
+export const NOTIFICATION_STATUSES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
+export const CHANNELS = ['email', 'sms'] as const;
+
+const blankIsAbsent = (v: unknown) => (v === '' || v === undefined ? undefined : v);
+
+/** Filters and keyset pagination of the notification log (page and API alike). */
+export const logQuerySchema = z.object({
+  status: z.preprocess(
+    blankIsAbsent,
+    z.enum(NOTIFICATION_STATUSES, { error: `must be one of ${NOTIFICATION_STATUSES.join(', ')}` }).optional(),
+  ),
+  channel: z.preprocess(blankIsAbsent, z.enum(CHANNELS, { error: 'must be email or sms' }).optional()),
+  cursor: z.preprocess(blankIsAbsent, integer(1, 2_147_483_647).optional()),
+  limit: z.preprocess(blankIsAbsent, integer(1, 200).optional()),
+});
+export type LogQuery = z.infer<typeof logQuerySchema>;
+
+/** The query string of a log page: only what is set, so links stay short. */
+export function logHref(base: string, q: LogQuery, cursor?: number): string {
+  const params = new URLSearchParams();
+  if (q.status) params.set('status', q.status);
+  if (q.channel) params.set('channel', q.channel);
+  if (q.limit) params.set('limit', String(q.limit));
+  if (cursor) params.set('cursor', String(cursor));
+  const s = params.toString();
+  return s ? `${base}?${s}` : base;
+}

@@ -1,0 +1,73 @@
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
+
+/**
+ * Twilio's client builds `https://api.twilio.com/...` URLs itself; this HTTP client sends each request
+ * to another base URL instead (a local fake in tests), keeping the path, auth and body as the SDK made them.
+ */
+class RebasedRequestClient extends twilio.RequestClient {
+  constructor(
+    private readonly base: URL,
+    options: RequestClient.RequestClientOptions,
+  ) {
+    super(options);
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const target = new URL(opts.uri);
+    target.protocol = this.base.protocol;
+    target.host = this.base.host;
+    target.pathname = `${this.base.pathname.replace(/\/+$/, '')}${target.pathname}`;
+    return super.request<TData>({ ...opts, uri: target.href });
+  }
+}
+
+interface TwilioOptions {
+  accountSid: string;
+  authToken: string;
+  from: string;
+  baseUrl?: string;
+  timeoutMs: number;
+}
+
+interface TwilioFailure {
+  status?: number;
+  code?: number | string;
+  message?: string;
+}
+
+function twilioError(err: unknown): DeliveryError {
+  const e = (err ?? {}) as TwilioFailure;
+  // A RestException has the HTTP status and Twilio's own code (21211: invalid 'To' number, …).
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  const code = e.code !== undefined ? ` (code ${e.code})` : '';
+  return new DeliveryError(
+    'twilio',
+    `Twilio ${status ?? 'error'}${code}: ${e.message ?? 'request failed'}`,
+    isPermanentStatus(status),
+  );
+}
+
+/**
+ * SMS through Twilio's Messages API. Twilio takes no idempotency key: a row is sent once because only
+ * the worker holding its claim sends it (see worker.ts), not because Twilio would drop a repeat.
+ */
+export function twilioSender(options: TwilioOptions): Sender {
+  const httpOptions = { timeout: options.timeoutMs, keepAlive: true };
+  const httpClient = options.baseUrl
+    ? new RebasedRequestClient(new URL(options.baseUrl), httpOptions)
+    : new twilio.RequestClient(httpOptions);
+  const client = twilio(options.accountSid, options.authToken, { httpClient });
+  return {
+    provider: 'twilio',
+    async send(message: OutgoingMessage) {
+      try {
+        const sent = await client.messages.create({ to: message.to, from: options.from, body: message.text });
+        return { provider: 'twilio', messageId: sent.sid ?? null };
+      } catch (err) {
+        throw twilioError(err);
+      }
+    },
+  };
+}
