@@ -5,7 +5,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import test from 'ava';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, signedInClient } from './support/factories.ts';
+import { createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { rawRequest } from './support/raw.ts';
 
 /** The HTTP spine: error shapes, body limits, security headers, Vary, request ids, static assets, compression. */
@@ -84,6 +84,31 @@ test('malformed JSON is 400 {error}, never a stack trace', async (t) => {
     t.is(res.status, 400, body);
     t.deepEqual(res.json, { error: 'The request body is not valid JSON.' }, body);
     t.false(res.text.includes('    at '), 'no stack trace');
+  }
+});
+
+test('a NUL byte in text is never a 500 (PostgreSQL cannot store it: 400 {error})', async (t) => {
+  const user = await createUser(app.db);
+  const api = await tokenClient(app.url, user.username);
+  const browser = await signedInClient(app.url, user.username);
+  const replies: [string, Reply][] = [
+    [
+      'ticket',
+      await api.send('POST', '/api/tickets', {
+        assigned_to_id: user.id,
+        location: 'a\u0000b',
+        cable_type: 'Cat6',
+        cable_length: '1m',
+      }),
+    ],
+    ['search', await api.get('/api/tickets?q=%00')],
+    ['search page', await browser.get('/?q=a%00b')],
+    ['sign-in', await new Client(app.url).send('POST', '/api/login', { username: 'some\u0000one', password: 'whatever' })],
+  ];
+  for (const [label, res] of replies) {
+    t.true(res.status === 400 || res.status === 401, `${label}: ${res.status}`);
+    // Refused at the edge (the field is named) or, for anything that slips past, by the database.
+    if (label !== 'search page') t.is(typeof res.json.error, 'string', label);
   }
 });
 

@@ -377,7 +377,8 @@ test('a ticket change that rolls back leaves no notification row', async (t) => 
   const before = await r.app.db('notifications').count({ n: '*' }).first();
   // The ticket service inside an outer transaction that is then rolled back: its rows go with it.
   const settings = { appUrl: APP_URL, approvalTokenTtlHours: 1 };
-  const creator = { id: r.assignee.id, username: 'stock', email: 'stock.room@example.test', role: 'user' as const };
+  const tech = await r.app.db('users').where({ username: 'tech' }).first();
+  const creator = { id: tech.id, username: 'tech', email: tech.email, role: 'user' as const };
   const input = {
     assigned_to_id: r.assignee.id,
     priority: 'medium' as const,

@@ -125,6 +125,8 @@ test('an expired link is 410 and decides nothing', async (t) => {
   t.is(page.status, 410);
   t.regex(page.$('main').text(), /expired/);
   t.is(page.$('form button').length, 0, 'no decision buttons on an expired link');
+  // Nothing can send a link again; the way on is to sign in and decide on the ticket page.
+  t.is(page.$(`main a[href="/tickets/${ticket.id}"]`).length, 1, 'a way to sign in and decide');
   t.is(await statusOf(ticket.id), 'pending_approval');
 });
 
@@ -158,7 +160,7 @@ test('review link tokens never reach the logs', async (t) => {
 test('decisions by link are rate limited per address', async (t) => {
   const limited = await startApp({ RATE_LIMIT_LINK_PER_MINUTE: '5' });
   try {
-    await createUser(limited.db, { username: 'x' });
+    await createUser(limited.db, { username: 'x', role: 'admin' });
     const c = await tokenClient(limited.url, 'x');
     const ticket = await createTicket(c, { assigned_to_id: 1 });
     const visitor = new Client(limited.url);
@@ -172,4 +174,15 @@ test('decisions by link are rate limited per address', async (t) => {
   } finally {
     await limited.close();
   }
+});
+
+test('reassigning a request retires the old assignee’s link', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  const other = await createUser(app.db, { username: `other_${ticket.id}` });
+  const edit = await creator.send('PATCH', `/api/tickets/${ticket.id}`, { assigned_to_id: other.id });
+  t.is(edit.status, 200);
+  t.is((await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`)).status, 403);
+  t.is(await statusOf(ticket.id), 'pending_approval');
+  const rows = await app.db('notifications').where({ ticket_id: ticket.id, notification_type: 'ticket_reassigned' });
+  t.deepEqual(rows.map((r) => r.recipient_user_id).sort(), [other.id, other.id], 'the new assignee gets email and SMS');
 });

@@ -101,6 +101,21 @@ test('in production the session cookie is Secure (behind a TLS proxy)', async (t
   t.is(res.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
 });
 
+test('in production, sign-in works when TLS ends at a proxy that is not trusted (plain HTTP here)', async (t) => {
+  // No TRUST_PROXY and no X-Forwarded-Proto: this hop is plain HTTP; the cookie is Secure all the same.
+  const prod = await startApp({ NODE_ENV: 'production' });
+  t.teardown(() => prod.close());
+  const user = await createUser(prod.db);
+  const browser = new Client(prod.url);
+  const page = await browser.get('/login');
+  t.is(page.status, 200);
+  t.regex(page.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`)) ?? '', /;\s*secure/i);
+  const signIn = await browser.submit('/login', '/login', { username: user.username, password: PASSWORD });
+  t.is(signIn.status, 303);
+  t.regex(signIn.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`)) ?? '', /;\s*secure/i);
+  t.is(await signedInAs(browser), user.username);
+});
+
 test('a session cookie with a forged signature signs no one in', async (t) => {
   const user = await createUser(app.db);
   const browser = await signedInClient(app.url, user.username);

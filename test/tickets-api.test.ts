@@ -170,6 +170,7 @@ test('reading and writing tickets needs a signed-in caller', async (t) => {
   const ticket = await newTicket();
   for (const [method, path] of [
     ['GET', '/api/tickets'],
+    ['GET', '/api/tickets?status=bogus&limit=0'],
     ['POST', '/api/tickets'],
     ['GET', `/api/tickets/${ticket.id}`],
     ['PATCH', `/api/tickets/${ticket.id}`],
@@ -348,7 +349,8 @@ test('stats count each status, leave deleted tickets out of the total and count 
 test('lists filter by creator, assignee, status and search, newest first', async (t) => {
   const fresh = await startApp();
   try {
-    const a = await createUser(fresh.db, { username: 'amy' });
+    // amy is an admin: only an admin may be their own approver (t3 is self-assigned).
+    const a = await createUser(fresh.db, { username: 'amy', role: 'admin' });
     const b = await createUser(fresh.db, { username: 'ben' });
     const [amy, ben] = await Promise.all([tokenClient(fresh.url, 'amy'), tokenClient(fresh.url, 'ben')]);
     const t1 = await createTicket(amy, { assigned_to_id: b.id, location: 'North tower', notes: 'needs 50% by friday' });
@@ -384,7 +386,7 @@ test('lists filter by creator, assignee, status and search, newest first', async
 test('keyset pagination follows the Link header and stays stable when new tickets arrive', async (t) => {
   const fresh = await startApp();
   try {
-    const u = await createUser(fresh.db, { username: 'pager' });
+    const u = await createUser(fresh.db, { username: 'pager', role: 'admin' });
     const c = await tokenClient(fresh.url, 'pager');
     const created: number[] = [];
     for (let i = 0; i < 12; i++) created.push((await createTicket(c, { assigned_to_id: u.id, location: `Spot ${i}` })).id);
@@ -408,4 +410,43 @@ test('keyset pagination follows the Link header and stays stable when new ticket
   } finally {
     await fresh.close();
   }
+});
+
+test('a request needs a second person: no self-assignment, and a creator cannot approve their own', async (t) => {
+  const mine = await creator.send('POST', '/api/tickets', {
+    assigned_to_id: creatorUser.id,
+    location: 'Here',
+    cable_type: 'Cat6',
+    cable_length: '1m',
+  });
+  t.is(mine.status, 400);
+  t.is(mine.json.fields.assigned_to_id, 'choose someone else to approve your request');
+  const ticket = await newTicket();
+  const reassign = await creator.send('PATCH', `/api/tickets/${ticket.id}`, { assigned_to_id: creatorUser.id });
+  t.is(reassign.status, 400);
+  // Even if an admin makes the creator the assignee, the creator still cannot decide.
+  await app.db('tickets').where({ id: ticket.id }).update({ assigned_to_id: creatorUser.id });
+  t.is((await creator.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' })).status, 403);
+  const page = await creator.send('GET', `/api/tickets/${ticket.id}`);
+  t.is(page.json.status, 'pending_approval');
+  t.is((await admin.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'approved' })).status, 200);
+});
+
+test('one-line fields refuse control characters; notes keep their line breaks', async (t) => {
+  const base = { assigned_to_id: assigneeUser.id, cable_length: '1m' };
+  for (const bad of ['Cat6\u0000', 'Cat\n6', 'Cat\u00076']) {
+    const res = await creator.send('POST', '/api/tickets', { ...base, cable_type: bad, location: 'Here' });
+    t.is(res.status, 400, JSON.stringify(bad));
+    t.true('cable_type' in res.json.fields);
+  }
+  const nul = await creator.send('POST', '/api/tickets', { ...base, cable_type: 'Cat6', location: 'Here', notes: 'a\u0000b' });
+  t.is(nul.status, 400);
+  const ok = await creator.send('POST', '/api/tickets', {
+    ...base,
+    cable_type: 'Cat6',
+    location: 'Here',
+    notes: 'line 1\nline 2',
+  });
+  t.is(ok.status, 201);
+  t.is(ok.json.ticket.notes, 'line 1\nline 2');
 });

@@ -162,7 +162,8 @@ test('the stats on the dashboard are the numbers of /api/dashboard/stats', async
 });
 
 test('the filter tabs show All / Created by me / Assigned to me, and filter the list', async (t) => {
-  const [me, other, third] = [await person(), await person(), await person()];
+  // `me` is an admin: only an admin may be their own approver (a self-assigned request).
+  const [me, other, third] = [await person(app, 'admin'), await person(), await person()];
   // A word only these tickets carry, so "All" can be checked exactly while other tests add tickets.
   const word = uniq('tabs');
   const spec = { location: `Room ${word}` };
@@ -204,7 +205,7 @@ test('the filter tabs show All / Created by me / Assigned to me, and filter the 
 });
 
 test('the status select and the search filter the list, and combine with the tabs', async (t) => {
-  const [me, other] = [await person(), await person()];
+  const [me, other] = [await person(), await person(app, 'admin')];
   const word = uniq('zebra').toLowerCase();
   const approved = await seedTicket(me, other, { location: `Rack ${word}` });
   await move(other, approved, 'approved');

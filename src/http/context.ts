@@ -31,6 +31,7 @@ export interface AppState {
 /** What the app keeps in a cookie session (koa-session, stored in the database). */
 export interface AppSession {
   isNew?: boolean;
+  maxAge?: number;
   userId?: number;
   csrfSecret?: string;
   flash?: unknown;

@@ -4,6 +4,7 @@ import { HttpError } from './errors.ts';
 
 const tokens = new Tokens();
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const ANONYMOUS_SESSION_MS = 2 * 3_600_000;
 
 /**
  * CSRF for cookie sessions. The secret lives in the session and is made only when a form asks for a
@@ -18,7 +19,12 @@ export function csrfProtection(sessionCookie: string, exempt: RegExp[] = []) {
     let token: string | undefined;
     ctx.state.csrfToken = () => {
       if (token) return token;
-      if (!ctx.session.csrfSecret) ctx.session.csrfSecret = tokens.secretSync();
+      if (!ctx.session.csrfSecret) {
+        ctx.session.csrfSecret = tokens.secretSync();
+        // A visitor who only looked at a form keeps that session row for hours, not the week a
+        // signed-in session lasts (sign-in sets the full length): bots cannot grow the table much.
+        if (ctx.session.userId === undefined) ctx.session.maxAge = ANONYMOUS_SESSION_MS;
+      }
       token = tokens.create(ctx.session.csrfSecret as string);
       return token;
     };

@@ -60,7 +60,15 @@ function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * PostgreSQL refusing text it cannot store: a NUL byte (22021, "invalid byte sequence for encoding
+ * UTF8: 0x00"), which JSON ("\u0000") and forms ("%00") can both carry, or a character with no
+ * equivalent in the server encoding (22P05). The client's input is at fault: 400, not 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 interface KnownError {
+  code?: string;
   status?: number;
   statusCode?: number;
   expose?: boolean;
@@ -86,6 +94,8 @@ function describe(err: unknown): {
     return { status: 415, message: 'The request body uses an unsupported encoding.' };
   if (status >= 400 && status < 500 && e.expose && e.message)
     return { status, message: e.message.endsWith('.') ? e.message : `${e.message}.`, headers: e.headers };
+  if (e.code && UNSTORABLE_TEXT.has(e.code))
+    return { status: 400, message: 'The request contains a character that cannot be stored (such as a NUL byte).' };
   if (status === 503 || isDatabaseUnavailable(err))
     return { status: 503, message: 'The service is unavailable right now (the database cannot be reached). Try again shortly.' };
   return { status: 500, message: 'Something went wrong on our side. Try again, and tell an admin if it keeps happening.' };

@@ -1,18 +1,29 @@
 import { z } from 'zod';
 
-/** A required string field with sentences a person can act on. */
+// Control characters never belong in what people type: NUL breaks PostgreSQL, a newline in a
+// one-line field breaks email subjects and CSV. Free text (notes, reasons) may keep tabs and newlines.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** A required one-line string field with sentences a person can act on. */
 export const text = (max: number, min = 1) =>
   z
     .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'is required' : 'must be text') })
     .trim()
     .min(min, min === 1 ? 'is required' : `must be at least ${min} characters`)
-    .max(max, `must be at most ${max} characters`);
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters or line breaks');
 
-/** An optional string: missing, null or blank becomes undefined. */
+/** An optional string (free text: line breaks allowed): missing, null or blank becomes undefined. */
 export const optionalText = (max: number) =>
   z.preprocess(
     (v) => (v === null || (typeof v === 'string' && v.trim() === '') ? undefined : v),
-    z.string({ error: 'must be text' }).trim().max(max, `must be at most ${max} characters`).optional(),
+    z
+      .string({ error: 'must be text' })
+      .trim()
+      .max(max, `must be at most ${max} characters`)
+      .refine((v) => !CONTROL_BUT_LINES.test(v), 'must not contain control characters')
+      .optional(),
   );
 
 /** Integers from JSON numbers or form strings ("3"), rejecting 1.5, "abc", "1e3" and unsafe sizes. */

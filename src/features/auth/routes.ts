@@ -22,6 +22,7 @@ const registerView = { page: 'auth/register', title: 'Create account' };
 /** Starts a fresh cookie session for the user: a new session id, so a planted one is useless. */
 async function startSession(ctx: Context, userId: number): Promise<void> {
   ctx.session.userId = userId;
+  ctx.session.maxAge = ctx.deps.config.sessionTtlSeconds * 1000;
   delete ctx.session.csrfSecret;
   await ctx.session.regenerate();
 }

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import type { Context, Next } from 'koa';
 import session from 'koa-session';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
@@ -13,7 +14,7 @@ export const SESSION_COOKIE = 'ct_session';
  */
 export function sessionMiddleware(app: Koa, db: Db, config: Config) {
   const maxAge = config.sessionTtlSeconds * 1000;
-  return session(
+  const sessions = session(
     {
       key: SESSION_COOKIE,
       maxAge,
@@ -43,4 +44,12 @@ export function sessionMiddleware(app: Koa, db: Db, config: Config) {
     } as Parameters<typeof session>[0],
     app,
   );
+  // Secure in production. TLS usually ends at a proxy, so this hop may be plain HTTP (and TRUST_PROXY
+  // unset): the cookies library would then throw "Cannot send secure cookie over unencrypted
+  // connection" and every page that saves a session (sign-in first) would be a 500. The cookie keeps
+  // its Secure flag; the browser, which talks HTTPS to the proxy, sends it back.
+  return async function cookieSession(ctx: Context, next: Next): Promise<void> {
+    if (config.isProduction) ctx.cookies.secure = true;
+    await sessions(ctx, next);
+  };
 }

@@ -64,6 +64,7 @@ export function dashboardRoutes(deps: Deps): Router {
   });
 
   router.get('/api/tickets', async (ctx) => {
+    requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
     const result = await page(ctx, query, query.limit ?? 50);
     if (result.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, result.nextCursor)}>; rel="next"`);

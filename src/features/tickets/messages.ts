@@ -13,7 +13,9 @@ interface ItemLike {
 const itemLine = (i: ItemLike) => `${i.cable_type} ${i.cable_length}${i.cable_gauge ? ` ${i.cable_gauge}` : ''} x${i.quantity}`;
 
 /** Fits `text` into `room` characters, ending with an ellipsis when cut. */
-const clip = (text: string, room: number) => (text.length <= room ? text : `${text.slice(0, Math.max(0, room - 1)).trimEnd()}…`);
+// '...' rather than '…': the ellipsis is not in the GSM-7 alphabet and would make the SMS UCS-2 (70 a segment).
+const clip = (text: string, room: number) =>
+  text.length <= room ? text : `${text.slice(0, Math.max(0, room - 3)).trimEnd()}...`;
 
 /** One 160-character SMS where it can be: the link is kept whole, the description shortened. */
 export function smsText(description: string, link: string): string {

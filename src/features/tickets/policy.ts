@@ -14,6 +14,12 @@ const isAssignee = (user: Principal, t: TicketAccess) => user.id === t.assigned_
 
 /** Approve, reject and the work states: the assignee or an admin. */
 export const canChangeStatus = (user: Principal, t: TicketAccess) => isAssignee(user, t) || isAdmin(user);
+/**
+ * A particular move. Deciding (approve / reject) also needs a second person: a creator who is
+ * their own assignee cannot approve their own request unless they are an admin.
+ */
+export const canMoveTo = (user: Principal, t: TicketAccess, to: StoredStatus) =>
+  canChangeStatus(user, t) && (isAdmin(user) || !((to === 'approved' || to === 'rejected') && isCreator(user, t)));
 /** Fields and items: the creator or an admin, while the request waits for approval. */
 export const canEdit = (user: Principal, t: TicketAccess) =>
   (isCreator(user, t) || isAdmin(user)) && t.status === 'pending_approval';

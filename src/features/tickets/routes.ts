@@ -9,7 +9,7 @@ import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
 import { type ItemStock, stockForItems } from '../inventory/service.ts';
 import { listAccounts } from '../users/service.ts';
-import { allowedActions } from './policy.ts';
+import { allowedActions, canMoveTo } from './policy.ts';
 import { presentTicket } from './presenter.ts';
 import { hasEditFields, includeDeletedQuery, parseNewTicket, parseTicketEdit, statusChangeSchema } from './schema.ts';
 import {
@@ -38,7 +38,9 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
     /** On hand per item (same order), so whoever approves sees a shortfall first. */
     stock,
     actions: allowedActions(viewer, ticket),
-    moves: nextStatuses(ticket.status).map((status) => ({ status, label: ACTION_LABELS[status] })),
+    moves: nextStatuses(ticket.status)
+      .filter((status) => canMoveTo(viewer, ticket, status))
+      .map((status) => ({ status, label: ACTION_LABELS[status] })),
     labels: STATUS_LABELS,
   };
 }
@@ -241,8 +243,8 @@ export function ticketRoutes(deps: Deps): Router {
   });
 
   router.post('/tickets/:id/delete', async (ctx) => {
-    const id = ticketId(ctx);
     const actor = requireUser(ctx);
+    const id = ticketId(ctx);
     await ticketAction(ctx, id, async () => {
       await deleteTicket(db, actor, id);
       respond(ctx, {
@@ -253,14 +255,14 @@ export function ticketRoutes(deps: Deps): Router {
   });
 
   router.delete('/api/tickets/:id', async (ctx) => {
-    const id = ticketId(ctx);
-    await deleteTicket(db, requireUser(ctx), id);
+    const actor = requireUser(ctx);
+    await deleteTicket(db, actor, ticketId(ctx));
     respond(ctx, { json: { message: 'Ticket deleted' } });
   });
 
   router.post(['/tickets/:id/restore', '/api/tickets/:id/restore'], async (ctx) => {
-    const id = ticketId(ctx);
     const actor = requireUser(ctx);
+    const id = ticketId(ctx);
     await ticketAction(ctx, id, async () => {
       await restoreTicket(db, actor, id);
       await afterChange(ctx, id, 'Ticket restored.');
@@ -268,8 +270,8 @@ export function ticketRoutes(deps: Deps): Router {
   });
 
   const purge = async (ctx: Context) => {
-    const id = ticketId(ctx);
     const actor = requireUser(ctx);
+    const id = ticketId(ctx);
     await ticketAction(ctx, id, async () => {
       await purgeTicket(db, actor, id);
       ctx.log.warn({ ticketId: id, by: actor.id }, 'ticket purged');

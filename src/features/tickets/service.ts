@@ -6,7 +6,7 @@ import { randomToken, sha256 } from '../../lib/crypto.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
 import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
-import { canChangeStatus, canDelete, canEdit, canPurge, canRestore } from './policy.ts';
+import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canRestore } from './policy.ts';
 import {
   deleteItems,
   type EventRow,
@@ -64,7 +64,12 @@ async function loadTicket(db: Db | Trx, id: number): Promise<TicketRow> {
 
 const deletedError = () => gone('This ticket was deleted. Restore it to work on it again.');
 
-async function requireAssignee(db: Db | Trx, id: number): Promise<void> {
+/** The assignee must exist, and someone other than a non-admin creator: a request needs a second person. */
+async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; role?: string }): Promise<void> {
+  if (id === creator.id && creator.role !== 'admin') {
+    const sentence = 'choose someone else to approve your request';
+    throw badRequest(`assigned_to_id: ${sentence}`, { assigned_to_id: sentence });
+  }
   if (!(await userExists(db, id))) {
     throw badRequest('assigned_to_id: no user with that id', { assigned_to_id: 'no user with that id' });
   }
@@ -72,7 +77,7 @@ async function requireAssignee(db: Db | Trx, id: number): Promise<void> {
 
 /** Creates a request: ticket, items, audit event and counters in one transaction; returns the review link. */
 export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
-  await requireAssignee(db, input.assigned_to_id);
+  await requireAssignee(db, input.assigned_to_id, creator);
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
   const id = await db.transaction(async (trx) => {
@@ -152,10 +157,12 @@ async function moveStatus(
   to: StoredStatus,
   event: Omit<NewEvent, 'ticket_id' | 'created_at' | 'from_status' | 'to_status'>,
   columns: Record<string, unknown> = {},
+  guard: Record<string, unknown> = {},
 ): Promise<boolean> {
   const now = nowIso();
+  // The status and the assignee we read: a reassignment in between makes this a lost race too.
   const changed = await trx('tickets')
-    .where({ id: ticket.id, status: ticket.status })
+    .where({ id: ticket.id, status: ticket.status, assigned_to_id: ticket.assigned_to_id, ...guard })
     .update({ status: to, updated_at: now, ...columns });
   if (changed === 0) return false;
   await insertEvent(trx, { ...event, ticket_id: ticket.id, from_status: ticket.status, to_status: to, created_at: now });
@@ -187,6 +194,7 @@ export async function changeStatus(
   const ticket = await loadTicket(db, id);
   if (ticket.status === 'deleted') throw deletedError();
   if (!canChangeStatus(actor, ticket)) throw forbidden('Only the assignee or an admin can change this ticket’s status.');
+  if (!canMoveTo(actor, ticket, change.status)) throw forbidden('You cannot approve or reject your own request.');
   if (!canMove(ticket.status, change.status)) {
     throw conflict(
       `A ticket that is ${STATUS_LABELS[ticket.status].toLowerCase()} cannot move to ${STATUS_LABELS[change.status].toLowerCase()}.`,
@@ -224,7 +232,11 @@ export function assertEditable(actor: Principal, ticket: TicketRow): void {
 export async function editTicket(db: Db, actor: Principal, id: number, edit: TicketEdit, settings: Settings) {
   const ticket = await loadTicket(db, id);
   assertEditable(actor, ticket);
-  if (edit.assigned_to_id !== undefined) await requireAssignee(db, edit.assigned_to_id);
+  // An admin editing keeps the creator's rule: the creator may not become their own approver.
+  if (edit.assigned_to_id !== undefined) {
+    const creator = { id: ticket.created_by_id, role: actor.id === ticket.created_by_id ? actor.role : 'user' };
+    await requireAssignee(db, edit.assigned_to_id, creator);
+  }
   const changedFields = Object.keys(edit).filter((k) => {
     const key = k as keyof TicketEdit;
     return key === 'items' || edit[key] !== (ticket as unknown as Record<string, unknown>)[key];
@@ -388,6 +400,7 @@ export async function decideByLink(
       decision,
       { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'review link', note: reason ?? null },
       decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
+      { approval_token_hash: ticket.approval_token_hash },
     );
     if (ok) await notifyStatusChange(trx, ticket, items, decision, ticket.assigned_to_id, reason ?? null, settings.appUrl);
     return ok;
