@@ -12,6 +12,11 @@ import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { inventoryRoutes } from './features/inventory/routes.ts';
+import { createMetrics } from './features/metrics/registry.ts';
+import { metricsRoutes } from './features/metrics/routes.ts';
+import { notificationRoutes } from './features/notifications/routes.ts';
+import { smsReplyRoutes, TWILIO_SMS_PATH_PATTERN } from './features/notifications/twilio-routes.ts';
+import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
@@ -41,13 +46,16 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   // Errors are logged and rendered by errorHandler; Koa's own printer would only repeat them.
   app.silent = true;
 
+  const metrics = createMetrics(db);
   app.use(requestLogger);
+  app.use(metrics.timeRequests);
   app.use(securityHeaders(config.isProduction));
   app.use(compress({ threshold: 1024 }));
   app.use(errorHandler);
   app.use(deps.assets.middleware);
   // Probes answer before sessions and body parsing: they must not depend on the session store.
   app.use(healthRoutes(deps).routes());
+  app.use(metricsRoutes(deps, metrics).routes());
   app.use(sessionMiddleware(app, db, config));
   app.use(
     bodyParser({
@@ -57,7 +65,8 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
     }),
   );
-  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH]));
+  // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead.
+  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN]));
   app.use(loadPrincipal);
 
   const routers = [
@@ -67,6 +76,9 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     ticketRoutes(deps),
     approvalRoutes(deps),
     inventoryRoutes(deps),
+    opticsRoutes(deps),
+    notificationRoutes(deps),
+    smsReplyRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

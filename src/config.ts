@@ -30,6 +30,47 @@ const schema = z.object({
   RATE_LIMIT_AUTH_PER_MINUTE: positiveInt.default(10),
   RATE_LIMIT_LINK_PER_MINUTE: positiveInt.default(30),
   RUN_SEED_ON_START: bool.default(false),
+  // The demo accounts' password (npm run seed); required in production, where the fixed demo ones are refused.
+  DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters').optional(),
+  // /metrics wants `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Comma-separated addresses told of new optics requests; unset means every admin.
+  OPTICS_ALERT_EMAILS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.email({ error: (iss) => `"${String(iss.input)}" is not an email address` })))
+    .optional(),
+  INVENTORY_ENFORCE_STOCK: bool.default(false),
+  // Notifications: the outbox worker and its providers.
+  WORKER_IN_PROCESS: bool.default(true),
+  NOTIFY_POLL_MS: positiveInt.default(1000),
+  NOTIFY_MAX_ATTEMPTS: positiveInt.max(100).default(6),
+  NOTIFY_BATCH_SIZE: positiveInt.max(1000).default(100),
+  NOTIFY_CONCURRENCY: positiveInt.max(200).default(25),
+  NOTIFY_SEND_TIMEOUT_MS: positiveInt.default(10000),
+  RESEND_API_KEY: z.string().optional(),
+  RESEND_BASE_URL: z.url().optional(),
+  SENDGRID_API_KEY: z.string().optional(),
+  SENDGRID_BASE_URL: z.url().optional(),
+  SENDGRID_FROM_EMAIL: z
+    .string()
+    .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, 'must be an email address, or "Name <address>"')
+    .optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC\w+$/, 'must start with AC (the Account SID from the Twilio console)')
+    .optional(),
+  TWILIO_AUTH_TOKEN: z.string().optional(),
+  TWILIO_PHONE_NUMBER: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be in international form, e.g. +12025551234')
+    .optional(),
+  TWILIO_BASE_URL: z.url().optional(),
 });
 
 export type Database = { client: 'pg'; url: string } | { client: 'sqlite'; filename: string };
@@ -54,6 +95,30 @@ export interface Config {
   rateLimitAuthPerMinute: number;
   rateLimitLinkPerMinute: number;
   runSeedOnStart: boolean;
+  /** DEMO_PASSWORD: the demo accounts' password; unset, fixed demo-only ones (refused in production). */
+  demoPassword?: string;
+  /** METRICS_TOKEN: the bearer token /metrics requires; unset, /metrics is open. */
+  metricsToken?: string;
+  /** Who hears of a new optics request; empty means every admin. */
+  opticsAlertEmails: string[];
+  /** Refuse (409) a fulfilment that would take a SKU's on-hand below zero. */
+  inventoryEnforceStock: boolean;
+  /** Run the notification worker inside `npm start` (else run `npm run worker`). */
+  workerInProcess: boolean;
+  notifications: NotificationSettings;
+}
+
+/** The outbox worker's knobs and the providers' credentials (absent: that provider is not used). */
+export interface NotificationSettings {
+  pollMs: number;
+  maxAttempts: number;
+  batchSize: number;
+  concurrency: number;
+  sendTimeoutMs: number;
+  fromEmail?: string;
+  resend?: { apiKey: string; baseUrl?: string };
+  sendgrid?: { apiKey: string; baseUrl?: string };
+  twilio: { accountSid?: string; authToken?: string; phoneNumber?: string; baseUrl?: string };
 }
 
 /** Thrown with one line that names the variable; `main` prints it and exits. */
@@ -106,5 +171,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
     rateLimitLinkPerMinute: e.RATE_LIMIT_LINK_PER_MINUTE,
     runSeedOnStart: e.RUN_SEED_ON_START,
+    demoPassword: e.DEMO_PASSWORD,
+    metricsToken: e.METRICS_TOKEN,
+    opticsAlertEmails: (e.OPTICS_ALERT_EMAILS ?? []).filter(
+      (a, i, all) => all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i,
+    ),
+    inventoryEnforceStock: e.INVENTORY_ENFORCE_STOCK,
+    workerInProcess: e.WORKER_IN_PROCESS,
+    notifications: {
+      pollMs: e.NOTIFY_POLL_MS,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      batchSize: e.NOTIFY_BATCH_SIZE,
+      concurrency: e.NOTIFY_CONCURRENCY,
+      sendTimeoutMs: e.NOTIFY_SEND_TIMEOUT_MS,
+      fromEmail: e.SENDGRID_FROM_EMAIL,
+      resend: e.RESEND_API_KEY ? { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL } : undefined,
+      sendgrid: e.SENDGRID_API_KEY ? { apiKey: e.SENDGRID_API_KEY, baseUrl: e.SENDGRID_BASE_URL } : undefined,
+      twilio: {
+        accountSid: e.TWILIO_ACCOUNT_SID,
+        authToken: e.TWILIO_AUTH_TOKEN,
+        phoneNumber: e.TWILIO_PHONE_NUMBER,
+        baseUrl: e.TWILIO_BASE_URL,
+      },
+    },
   };
 }

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import { seedOnStart } from '../seeds/demo.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
 import { deleteExpiredSessions, deleteExpiredTokens } from './features/auth/queries.ts';
+import { startNotificationWorker } from './features/notifications/worker.ts';
 import { createLogger } from './logger.ts';
 
 /** `npm start`: read config, migrate, serve; on SIGTERM stop accepting, finish in-flight requests, close the pool. */
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
   const db = createDb(config.database, { poolMax: config.databasePoolMax });
   const applied = await migrateLatest(db);
   logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
+  // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.
+  if (config.runSeedOnStart) await seedOnStart(db, config, logger);
 
   const app = createApp({ config, db, logger });
   const server: Server = app.listen(config.port, config.host, () => {
@@ -36,18 +40,27 @@ async function main(): Promise<void> {
   }, 3_600_000);
   housekeeping.unref();
 
+  // WORKER_IN_PROCESS=false when a separate `npm run worker` delivers notifications.
+  const worker = config.workerInProcess ? startNotificationWorker(db, logger, config.notifications) : undefined;
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     clearInterval(housekeeping);
+    // The worker finishes its in-flight sends while the server drains; the pool closes after both.
+    const workerStopped = worker?.stop().catch((err) => logger.error({ err }, 'notification worker stop failed'));
     server.close(async () => {
+      await workerStopped;
       await db.destroy();
       logger.info('stopped');
       process.exit(0);
     });
+    // Kept-alive connections outlive server.close(): each is closed as soon as its last response is out
+    // (found by test/deploy-shutdown.test.ts: one idle browser connection held the exit for the full timeout).
     server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);

@@ -1,0 +1,235 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
+import { enqueue } from '../src/features/notifications/outbox.ts';
+import { projectRoot } from '../src/paths.ts';
+import { onPostgres } from './support/app.ts';
+import { startFakeProviders } from './support/fake-providers.ts';
+
+/**
+ * The real server process (src/main.ts, as `npm start` runs it) and SIGTERM during a request: the
+ * request in flight is answered, new connections are refused, the process exits 0. The request is
+ * slow the natural way: its body arrives in two parts, and SIGTERM lands between them.
+ * (SQLite either way: the process under test is the point, not the database, so it runs once.)
+ */
+const maybe = onPostgres ? test.skip : test;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  filename: string;
+  output: () => string;
+  /** Removes the database folder (after the process exited). */
+  cleanup: () => void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts src/main.ts on a fresh SQLite file; `prepare` may fill that database first. */
+async function startServer(env: Record<string, string>, prepare?: (db: Db) => Promise<void>): Promise<Server> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-shutdown-'));
+  const filename = path.join(dir, 'app.sqlite');
+  if (prepare) {
+    const db = createDb({ client: 'sqlite', filename });
+    try {
+      await migrateLatest(db);
+      await prepare(db);
+    } finally {
+      await db.destroy();
+    }
+  }
+  const port = await freePort();
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    SECRET_KEY: 'shutdown-test-secret-0123456789abcdef',
+    DATABASE_URL: `sqlite:${filename}`,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    ...env,
+  };
+  delete childEnv.TEST_DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
+    cwd: projectRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok)
+      return {
+        child,
+        port,
+        filename,
+        output: () => output,
+        exited,
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`the server did not become healthy:\n${output}`);
+}
+
+const until = async (what: string, check: () => boolean, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+maybe('SIGTERM during a request: the request is answered, new connections are refused, exit code 0', async (t) => {
+  const server = await startServer({});
+  t.teardown(async () => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.exited;
+    server.cleanup();
+  });
+
+  // A sign-in whose JSON body is sent in two parts: the server holds the request open in between.
+  const body = JSON.stringify({ username: 'nobody_at_all', password: 'not the password' });
+  const socket = net.connect(server.port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  let response = '';
+  let socketEnded = false;
+  socket.on('data', (chunk) => {
+    response += String(chunk);
+  });
+  socket.on('end', () => {
+    socketEnded = true;
+  });
+  socket.write(
+    [
+      'POST /api/login HTTP/1.1',
+      `Host: 127.0.0.1:${server.port}`,
+      'Content-Type: application/json',
+      'Accept: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      '',
+    ].join('\r\n') + body.slice(0, 10),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(response, '', 'nothing answered before the body is complete');
+
+  server.child.kill('SIGTERM');
+  await until('"shutting down" in the log', () => server.output().includes('"shutting down"'));
+  // Stopped accepting: a new connection is refused while the old request is still open.
+  const refused = await fetch(`http://127.0.0.1:${server.port}/api/health`).then(
+    () => false,
+    () => true,
+  );
+  t.true(refused, 'new connections are refused once SIGTERM arrived');
+  t.is(server.child.exitCode, null, 'the process waits for the request in flight');
+
+  socket.write(body.slice(10));
+  await until('the response', () => response.includes('\r\n\r\n') && response.includes('}'));
+  t.regex(response, /^HTTP\/1\.1 401 /, 'the in-flight request got its real answer');
+  t.regex(response, /"error":/);
+
+  // The kept-alive connection is let go after its response; the process then closes the pool and exits.
+  const { code, signal } = await server.exited;
+  t.is(signal, null);
+  t.is(code, 0, server.output());
+  t.true(socketEnded || socket.destroyed, 'the server closed the idle connection');
+  t.regex(server.output(), /"msg":"stopped"/);
+  socket.destroy();
+});
+
+maybe('SIGTERM while the in-process worker is sending: the send finishes and is recorded, then exit 0', async (t) => {
+  const fake = await startFakeProviders();
+  t.teardown(() => fake.close());
+  const gate = fake.hold('resend');
+  let released = false;
+  t.teardown(() => {
+    if (!released) gate.release();
+  });
+  const arrived = fake.next('resend');
+  const server = await startServer({ ...fake.env(['resend']), NOTIFY_POLL_MS: '50' }, (db) =>
+    enqueue(db, [
+      {
+        notification_type: 'test',
+        channel: 'email',
+        recipient: { id: null, email: 'someone@example.test', phone: null },
+        subject: 'In flight',
+        text: 'Sent while the server is stopping.',
+      },
+    ]),
+  );
+  t.teardown(async () => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.exited;
+    server.cleanup();
+  });
+  await arrived;
+  server.child.kill('SIGTERM');
+  await until('"shutting down" in the log', () => server.output().includes('"shutting down"'));
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(server.child.exitCode, null, 'the process waits for the send in flight');
+  released = true;
+  gate.release();
+  const { code } = await server.exited;
+  t.is(code, 0, server.output());
+  t.regex(server.output(), /"msg":"notification worker stopped"/);
+  // The outcome was written before the pool closed: the provider's answer is recorded, not lost.
+  const db = createDb({ client: 'sqlite', filename: server.filename });
+  t.teardown(() => db.destroy());
+  const row = await db('notifications').first();
+  t.is(row?.status, 'sent');
+  t.is(row?.provider, 'resend');
+  t.truthy(row?.provider_message_id);
+});
+
+maybe('RUN_SEED_ON_START=true loads the demo data at start; the demo accounts can sign in', async (t) => {
+  const server = await startServer({
+    RUN_SEED_ON_START: 'true',
+    DEMO_PASSWORD: 'shutdown-demo-pass',
+    WORKER_IN_PROCESS: 'false',
+  });
+  t.teardown(async () => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server.exited;
+    server.cleanup();
+  });
+  t.regex(server.output(), /RUN_SEED_ON_START: demo data loaded/);
+  const login = await fetch(`http://127.0.0.1:${server.port}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ username: 'demo.tech', password: 'shutdown-demo-pass' }),
+  });
+  t.is(login.status, 200);
+  server.child.kill('SIGTERM');
+  t.is((await server.exited).code, 0);
+});
