@@ -2,7 +2,9 @@ import { z } from 'zod';
 
 // Control characters never belong in what people type: NUL breaks PostgreSQL, a newline in a
 // one-line field breaks email subjects and CSV. Free text (notes, reasons) may keep tabs and newlines.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** A required one-line string field with sentences a person can act on. */
