@@ -9,12 +9,18 @@ const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** A required one-line string field with sentences a person can act on. */
 export const text = (max: number, min = 1) =>
+  requiredString(max, min).refine((v) => !CONTROL.test(v), 'must not contain control characters or line breaks');
+
+/** A required free-text field (a reason, a note): line breaks and tabs allowed. */
+export const freeText = (max: number, min = 1) =>
+  requiredString(max, min).refine((v) => !CONTROL_BUT_LINES.test(v), 'must not contain control characters');
+
+const requiredString = (max: number, min: number) =>
   z
     .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'is required' : 'must be text') })
     .trim()
     .min(min, min === 1 ? 'is required' : `must be at least ${min} characters`)
-    .max(max, `must be at most ${max} characters`)
-    .refine((v) => !CONTROL.test(v), 'must not contain control characters or line breaks');
+    .max(max, `must be at most ${max} characters`);
 
 /** An optional string (free text: line breaks allowed): missing, null or blank becomes undefined. */
 export const optionalText = (max: number) =>

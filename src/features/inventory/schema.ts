@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { formRows, integer, optionalText, text } from '../../lib/schema.ts';
+import { formRows, freeText, integer, optionalText, text } from '../../lib/schema.ts';
 
 export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
@@ -54,7 +54,7 @@ export const adjustmentSchema = z.object({
   cable_type: cableType,
   cable_length: cableLength,
   quantity: signedQuantity,
-  reason: text(500),
+  reason: freeText(500),
 });
 export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
 
