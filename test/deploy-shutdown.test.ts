@@ -7,16 +7,15 @@ import test from 'ava';
 import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
 import { enqueue } from '../src/features/notifications/outbox.ts';
 import { projectRoot } from '../src/paths.ts';
-import { onPostgres } from './support/app.ts';
 import { startFakeProviders } from './support/fake-providers.ts';
 
 /**
  * The real server process (src/main.ts, as `npm start` runs it) and SIGTERM during a request: the
  * request in flight is answered, new connections are refused, the process exits 0. The request is
  * slow the natural way: its body arrives in two parts, and SIGTERM lands between them.
- * (SQLite either way: the process under test is the point, not the database, so it runs once.)
+ * The process under test is the point, not the database: it always runs on its own SQLite file
+ * (so the PostgreSQL pass repeats it, which costs seconds and keeps every test in both passes).
  */
-const maybe = onPostgres ? test.skip : test;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -110,7 +109,7 @@ const until = async (what: string, check: () => boolean, ms = 10_000) => {
   }
 };
 
-maybe('SIGTERM during a request: the request is answered, new connections are refused, exit code 0', async (t) => {
+test('SIGTERM during a request: the request is answered, new connections are refused, exit code 0', async (t) => {
   const server = await startServer({});
   t.teardown(async () => {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
@@ -168,7 +167,7 @@ maybe('SIGTERM during a request: the request is answered, new connections are re
   socket.destroy();
 });
 
-maybe('SIGTERM while the in-process worker is sending: the send finishes and is recorded, then exit 0', async (t) => {
+test('SIGTERM while the in-process worker is sending: the send finishes and is recorded, then exit 0', async (t) => {
   const fake = await startFakeProviders();
   t.teardown(() => fake.close());
   const gate = fake.hold('resend');
@@ -212,7 +211,7 @@ maybe('SIGTERM while the in-process worker is sending: the send finishes and is 
   t.truthy(row?.provider_message_id);
 });
 
-maybe('RUN_SEED_ON_START=true loads the demo data at start; the demo accounts can sign in', async (t) => {
+test('RUN_SEED_ON_START=true loads the demo data at start; the demo accounts can sign in', async (t) => {
   const server = await startServer({
     RUN_SEED_ON_START: 'true',
     DEMO_PASSWORD: 'shutdown-demo-pass',
