@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import knexFactory from 'knex';
+import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
-import { type Config, loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig, parseDatabaseUrl } from '../../src/config.ts';
 import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
 import { startNotificationWorker } from '../../src/features/notifications/worker.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -55,6 +56,8 @@ export async function freshDatabase(): Promise<TestDb> {
 
 export interface TestApp {
   url: string;
+  /** The Koa app itself (its middleware list holds the routers: test/support/routes.ts reads them). */
+  app: Koa;
   db: Db;
   config: Config;
   /** Every log line the app wrote, as text. */
@@ -64,9 +67,20 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** An existing database, migrated by startApp and left in place at close (the caller owns it). */
+function givenDatabase(databaseUrl: string): TestDb {
+  const db = createDb(parseDatabaseUrl(databaseUrl), { poolMax: 10 });
+  return { db, databaseUrl, drop: () => db.destroy() };
+}
+
+export interface StartOptions {
+  /** Run on this database instead of a fresh one (test/outage.test.ts brings its own PostgreSQL server). */
+  databaseUrl?: string;
+}
+
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await freshDatabase();
+export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+  const database = options.databaseUrl ? givenDatabase(options.databaseUrl) : await freshDatabase();
   await migrateLatest(database.db);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -95,6 +109,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    app,
     db: database.db,
     config: { ...config, appUrl: `http://127.0.0.1:${port}` },
     logs,

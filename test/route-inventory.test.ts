@@ -1,0 +1,640 @@
+import test from 'ava';
+import twilio from 'twilio';
+import { issueApiToken } from '../src/features/auth/service.ts';
+import { receiveCable } from '../src/features/inventory/service.ts';
+import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
+import { changeStatus, createTicket, deleteTicket } from '../src/features/tickets/service.ts';
+import { toPrincipal } from '../src/features/users/presenter.ts';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import { Client, type Reply } from './support/client.ts';
+import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
+import { TWILIO_TOKEN } from './support/fake-providers.ts';
+import { registeredRoutes } from './support/routes.ts';
+import { changedTables, snapshot } from './support/snapshot.ts';
+
+/**
+ * The authorization matrix (issue #9 §1). Every route the app's routers register must have an entry
+ * in TABLE saying who may call it; a route without one, or an entry for a route that no longer
+ * exists, fails the first test. The second test calls every entry as every kind of caller, each time
+ * on fresh fixtures: the allowed callers succeed (2xx, or a 3xx that is not a refusal), everyone else
+ * is turned away as DESIGN.md says (401 / 403 / 404, or for a signed-out browser the 303 to sign-in,
+ * or for a no-JavaScript form the 303 back with an error flash) and no row changes.
+ */
+
+/** Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin"). */
+type Who = 'anonymous' | 'any user' | 'creator' | 'assignee' | 'admin' | 'token link' | 'twilio signature' | 'metrics token';
+type Caller = 'anonymous' | 'user' | 'creator' | 'assignee' | 'admin';
+
+interface Req {
+  method: string;
+  path: string;
+  json?: unknown;
+  form?: Record<string, string | number>;
+  headers?: Record<string, string>;
+}
+
+interface Case {
+  who: Who;
+  /** The request, on fresh fixtures. `secret`: whether the caller holds the link token, signature or metrics token. */
+  request: (f: Fixtures, secret: boolean) => Promise<Req> | Req;
+  /** Sign-in, registration and sign-out change the caller's session: a fresh client each time. */
+  fresh?: boolean;
+  label?: string;
+}
+
+const APP_URL = 'https://tickets.example.test';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+const ASSIGNEE_PHONE = '+12025550142';
+const WRONG_TOKEN = 'A'.repeat(43);
+
+let app: TestApp;
+const users = {} as Record<Exclude<Caller, 'anonymous'>, PublicUserRow>;
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+/** Fresh rows for one call: created straight through the services (no HTTP, no rate limits). */
+class Fixtures {
+  private readonly settings = () => ({ appUrl: APP_URL, approvalTokenTtlHours: 24 });
+  private readonly as = (who: keyof typeof users) => toPrincipal(users[who]);
+
+  /** A ticket by the creator for the assignee, moved to `status`; with its review-link token. */
+  async ticket(status: 'pending_approval' | 'approved' | 'deleted' = 'pending_approval') {
+    const { id, reviewUrl } = await createTicket(
+      app.db,
+      this.as('creator'),
+      {
+        assigned_to_id: users.assignee.id,
+        priority: 'medium',
+        location: 'Building A, room 101',
+        notes: null,
+        items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 1 }],
+      },
+      this.settings(),
+    );
+    if (status === 'approved') await changeStatus(app.db, this.as('admin'), id, { status: 'approved' }, this.settings());
+    if (status === 'deleted') await deleteTicket(app.db, this.as('creator'), id);
+    return { id, token: reviewUrl.split('/').at(-1) as string };
+  }
+
+  async opticsRequest() {
+    const part = 'SFP-10G-SR';
+    const row = await submitOpticsRequest(
+      app.db,
+      this.as('creator'),
+      { selected_part: part, other_part: null, part_number: part, quantity: 2, requester_name: 'Tess T' },
+      { appUrl: APP_URL, alertEmails: [] },
+    );
+    return row.id;
+  }
+
+  async receipt() {
+    const { receipt } = await receiveCable(app.db, this.as('admin'), {
+      vendor: 'Acme Cable',
+      items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 10 }],
+    });
+    return receipt.id;
+  }
+
+  /** A failed notification (the only kind an admin can retry). */
+  async failedNotification() {
+    const { id } = await this.ticket();
+    const row = await app.db('notifications').where({ ticket_id: id }).first();
+    await app.db('notifications').where({ id: row.id }).update({ status: 'failed', error_message: 'provider said no' });
+    return row.id as number;
+  }
+
+  async part() {
+    const part = `SFP-T-${unique()}`.toUpperCase();
+    await addPart(app.db, this.as('admin'), part);
+    return part;
+  }
+
+  user = () => createUser(app.db);
+  unique = unique;
+}
+
+const smsFields = (ticketId: number) => ({ From: ASSIGNEE_PHONE, To: '+15005550006', Body: `YES ${ticketId}` });
+const ticketForm = () => ({
+  assigned_to_id: users.assignee.id,
+  priority: 'high',
+  location: 'Building B',
+  'items[0][cable_type]': 'Cat6',
+  'items[0][cable_length]': '50ft',
+  'items[0][quantity]': 2,
+});
+const ticketJson = () => ({
+  assigned_to_id: users.assignee.id,
+  location: 'Building B',
+  items: [{ cable_type: 'Cat6', cable_length: '50ft', quantity: 2 }],
+});
+
+/** One entry per registered route (`METHOD path` as the router spells it). */
+const TABLE: Record<string, Case | Case[]> = {
+  // ---- probes and metrics: before sessions; /metrics has its own token ---------------------------
+  'GET /api/health': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/health' }) },
+  'GET /api/ready': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/ready' }) },
+  'GET /metrics': {
+    who: 'metrics token',
+    request: (_f, secret) => ({
+      method: 'GET',
+      path: '/metrics',
+      headers: (secret ? { authorization: `Bearer ${METRICS_TOKEN}` } : {}) as Record<string, string>,
+    }),
+  },
+
+  // ---- accounts ---------------------------------------------------------------------------------
+  'GET /login': { who: 'anonymous', request: () => ({ method: 'GET', path: '/login' }) },
+  'POST /login': {
+    who: 'anonymous',
+    fresh: true,
+    request: () => ({ method: 'POST', path: '/login', form: { username: users.user.username, password: PASSWORD } }),
+  },
+  'POST /api/login': {
+    who: 'anonymous',
+    fresh: true,
+    request: () => ({ method: 'POST', path: '/api/login', json: { username: users.user.username, password: PASSWORD } }),
+  },
+  'GET /register': { who: 'anonymous', request: () => ({ method: 'GET', path: '/register' }) },
+  'POST /register': {
+    who: 'anonymous',
+    fresh: true,
+    request: (f) => {
+      const name = `reg_${f.unique()}`;
+      return { method: 'POST', path: '/register', form: { username: name, email: `${name}@example.test`, password: PASSWORD } };
+    },
+  },
+  'POST /api/register': {
+    who: 'anonymous',
+    fresh: true,
+    request: (f) => {
+      const name = `reg_${f.unique()}`;
+      return {
+        method: 'POST',
+        path: '/api/register',
+        json: { username: name, email: `${name}@example.test`, password: PASSWORD },
+      };
+    },
+  },
+  'POST /logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/logout', form: {} }) },
+  'POST /api/logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/api/logout' }) },
+
+  // ---- users ------------------------------------------------------------------------------------
+  'GET /api/users': { who: 'any user', request: () => ({ method: 'GET', path: '/api/users' }) },
+  'GET /api/users/:id': { who: 'any user', request: () => ({ method: 'GET', path: `/api/users/${users.creator.id}` }) },
+  'GET /admin/users': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/users' }) },
+  'POST /admin/users/:id/role': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/users/${(await f.user()).id}/role`, form: { role: 'admin' } }),
+  },
+  'PATCH /api/users/:id/role': {
+    who: 'admin',
+    request: async (f) => ({ method: 'PATCH', path: `/api/users/${(await f.user()).id}/role`, json: { role: 'admin' } }),
+  },
+
+  // ---- dashboard and lists ----------------------------------------------------------------------
+  'GET /': { who: 'any user', request: () => ({ method: 'GET', path: '/' }) },
+  'GET /api/tickets': { who: 'any user', request: () => ({ method: 'GET', path: '/api/tickets' }) },
+  'GET /api/dashboard/stats': { who: 'any user', request: () => ({ method: 'GET', path: '/api/dashboard/stats' }) },
+
+  // ---- tickets ----------------------------------------------------------------------------------
+  'GET /tickets/new': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets/new' }) },
+  'GET /tickets/new/item-row': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets/new/item-row?index=1' }) },
+  'POST /tickets': { who: 'any user', request: () => ({ method: 'POST', path: '/tickets', form: ticketForm() }) },
+  'POST /api/tickets': { who: 'any user', request: () => ({ method: 'POST', path: '/api/tickets', json: ticketJson() }) },
+  'GET /tickets/:id': {
+    who: 'any user',
+    request: async (f) => ({ method: 'GET', path: `/tickets/${(await f.ticket()).id}` }),
+  },
+  'GET /api/tickets/:id': {
+    who: 'any user',
+    request: async (f) => ({ method: 'GET', path: `/api/tickets/${(await f.ticket()).id}` }),
+  },
+  'GET /tickets/:id/edit': {
+    who: 'creator',
+    request: async (f) => ({ method: 'GET', path: `/tickets/${(await f.ticket()).id}/edit` }),
+  },
+  'POST /tickets/:id/edit': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/edit`, form: ticketForm() }),
+  },
+  'PATCH /api/tickets/:id': [
+    {
+      who: 'assignee',
+      label: 'a status change',
+      request: async (f) => ({ method: 'PATCH', path: `/api/tickets/${(await f.ticket()).id}`, json: { status: 'approved' } }),
+    },
+    {
+      who: 'creator',
+      label: 'an edit',
+      request: async (f) => ({ method: 'PATCH', path: `/api/tickets/${(await f.ticket()).id}`, json: { location: 'Moved' } }),
+    },
+  ],
+  'POST /tickets/:id/status': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/status`, form: { status: 'approved' } }),
+  },
+  'POST /tickets/:id/delete': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/delete`, form: {} }),
+  },
+  'DELETE /api/tickets/:id': {
+    who: 'creator',
+    request: async (f) => ({ method: 'DELETE', path: `/api/tickets/${(await f.ticket()).id}` }),
+  },
+  'POST /tickets/:id/restore': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket('deleted')).id}/restore`, form: {} }),
+  },
+  'POST /api/tickets/:id/restore': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/api/tickets/${(await f.ticket('deleted')).id}/restore`, json: {} }),
+  },
+  'POST /tickets/:id/purge': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket('deleted')).id}/purge`, form: {} }),
+  },
+  'DELETE /api/tickets/:id/purge': {
+    who: 'admin',
+    request: async (f) => ({ method: 'DELETE', path: `/api/tickets/${(await f.ticket('deleted')).id}/purge` }),
+  },
+
+  // ---- review links: the token is the proof, whoever holds it ----------------------------------
+  'GET /tickets/:id/review/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'GET', path: `/tickets/${t.id}/review/${secret ? t.token : WRONG_TOKEN}` };
+    },
+  },
+  'POST /tickets/:id/review/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'POST', path: `/tickets/${t.id}/review/${secret ? t.token : WRONG_TOKEN}`, form: { decision: 'approve' } };
+    },
+  },
+  'GET /api/tickets/:id/approve/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'GET', path: `/api/tickets/${t.id}/approve/${secret ? t.token : WRONG_TOKEN}` };
+    },
+  },
+  'POST /api/tickets/:id/approve/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'POST', path: `/api/tickets/${t.id}/approve/${secret ? t.token : WRONG_TOKEN}`, json: {} };
+    },
+  },
+  'GET /api/tickets/:id/reject/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'GET', path: `/api/tickets/${t.id}/reject/${secret ? t.token : WRONG_TOKEN}?reason=no` };
+    },
+  },
+  'POST /api/tickets/:id/reject/:token': {
+    who: 'token link',
+    request: async (f, secret) => {
+      const t = await f.ticket();
+      return { method: 'POST', path: `/api/tickets/${t.id}/reject/${secret ? t.token : WRONG_TOKEN}`, json: { reason: 'no' } };
+    },
+  },
+
+  // ---- inventory: on-hand for everyone signed in, the rest for admins ---------------------------
+  'GET /api/inventory/on-hand': { who: 'any user', request: () => ({ method: 'GET', path: '/api/inventory/on-hand' }) },
+  'GET /inventory': { who: 'any user', request: () => ({ method: 'GET', path: '/inventory' }) },
+  'GET /inventory/on-hand.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/inventory/on-hand.csv' }) },
+  'PATCH /api/inventory/stock/threshold': {
+    who: 'admin',
+    request: () => ({
+      method: 'PATCH',
+      path: '/api/inventory/stock/threshold',
+      json: { cable_type: 'Cat6', cable_length: '100ft', reorder_threshold: ++counter },
+    }),
+  },
+  'POST /inventory/threshold': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/inventory/threshold',
+      form: { cable_type: 'Cat6', cable_length: '100ft', reorder_threshold: ++counter },
+    }),
+  },
+  'POST /api/cable-receiving': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/api/cable-receiving',
+      json: { vendor: 'Acme', items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 5 }] },
+    }),
+  },
+  'GET /api/cable-receiving': { who: 'admin', request: () => ({ method: 'GET', path: '/api/cable-receiving' }) },
+  'GET /api/cable-receiving/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/cable-receiving/${await f.receipt()}` }),
+  },
+  'GET /inventory/receiving': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/receiving' }) },
+  'GET /inventory/receiving/item-row': {
+    who: 'admin',
+    request: () => ({ method: 'GET', path: '/inventory/receiving/item-row?index=1' }),
+  },
+  'POST /inventory/receiving': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/inventory/receiving',
+      form: { vendor: 'Acme', 'items[0][cable_type]': 'Cat6', 'items[0][cable_length]': '100ft', 'items[0][quantity]': 5 },
+    }),
+  },
+  'GET /api/inventory/movements': { who: 'admin', request: () => ({ method: 'GET', path: '/api/inventory/movements' }) },
+  'GET /inventory/ledger': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/ledger' }) },
+  'GET /inventory/ledger.csv': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/ledger.csv' }) },
+  'POST /api/inventory/adjustments': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/api/inventory/adjustments',
+      json: { cable_type: 'Cat6', cable_length: '100ft', quantity: 1, reason: 'cycle count' },
+    }),
+  },
+  'GET /inventory/adjustments': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/adjustments' }) },
+  'POST /inventory/adjustments': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/inventory/adjustments',
+      form: { cable_type: 'Cat6', cable_length: '100ft', quantity: 1, direction: 'in', reason: 'cycle count' },
+    }),
+  },
+
+  // ---- optics -----------------------------------------------------------------------------------
+  'GET /api/optics-parts': { who: 'any user', request: () => ({ method: 'GET', path: '/api/optics-parts' }) },
+  'POST /api/optics-parts': {
+    who: 'admin',
+    request: (f) => ({ method: 'POST', path: '/api/optics-parts', json: { part_number: `SFP-N-${f.unique()}` } }),
+  },
+  'DELETE /api/optics-parts/:part': {
+    who: 'admin',
+    request: async (f) => ({ method: 'DELETE', path: `/api/optics-parts/${encodeURIComponent(await f.part())}` }),
+  },
+  'GET /optics/parts': { who: 'admin', request: () => ({ method: 'GET', path: '/optics/parts' }) },
+  'POST /optics/parts': {
+    who: 'admin',
+    request: (f) => ({ method: 'POST', path: '/optics/parts', form: { part_number: `SFP-N-${f.unique()}` } }),
+  },
+  'POST /optics/parts/remove': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: '/optics/parts/remove', form: { part_number: await f.part() } }),
+  },
+  'GET /optics': { who: 'any user', request: () => ({ method: 'GET', path: '/optics' }) },
+  'GET /optics/other-part-field': {
+    who: 'any user',
+    request: () => ({ method: 'GET', path: '/optics/other-part-field?selected_part=Other' }),
+  },
+  'POST /optics': {
+    who: 'any user',
+    request: () => ({
+      method: 'POST',
+      path: '/optics',
+      form: { selected_part: 'SFP-10G-SR', quantity: 2, requester_name: 'Tess T' },
+    }),
+  },
+  'POST /api/optics-requests': {
+    who: 'any user',
+    request: () => ({
+      method: 'POST',
+      path: '/api/optics-requests',
+      json: { selected_part: 'Other', other_part: 'XFP-10G-ZR', quantity: 1, requester_name: 'Tess T' },
+    }),
+  },
+  'GET /api/optics-requests': { who: 'any user', request: () => ({ method: 'GET', path: '/api/optics-requests' }) },
+  'GET /api/optics-requests/:id': {
+    who: 'creator',
+    request: async (f) => ({ method: 'GET', path: `/api/optics-requests/${await f.opticsRequest()}` }),
+  },
+  'PATCH /api/optics-requests/:id/status': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'PATCH',
+      path: `/api/optics-requests/${await f.opticsRequest()}/status`,
+      json: { action: 'approve' },
+    }),
+  },
+  'GET /optics/:id': { who: 'creator', request: async (f) => ({ method: 'GET', path: `/optics/${await f.opticsRequest()}` }) },
+  'POST /optics/:id/status': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/optics/${await f.opticsRequest()}/status`, form: { action: 'approve' } }),
+  },
+
+  // ---- notifications ----------------------------------------------------------------------------
+  'GET /admin/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/notifications' }) },
+  'GET /api/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/api/notifications' }) },
+  'POST /admin/notifications/:id/retry': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/notifications/${await f.failedNotification()}/retry`, form: {} }),
+  },
+  'POST /api/notifications/:id/retry': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/notifications/${await f.failedNotification()}/retry`, json: {} }),
+  },
+  'POST /api/twilio/sms': {
+    who: 'twilio signature',
+    request: async (f, secret) => {
+      const fields = smsFields((await f.ticket()).id);
+      const signature = twilio.getExpectedTwilioSignature(
+        secret ? TWILIO_TOKEN : 'not-the-token',
+        `${APP_URL}/api/twilio/sms`,
+        fields,
+      );
+      return { method: 'POST', path: '/api/twilio/sms', form: fields, headers: { 'X-Twilio-Signature': signature } };
+    },
+  },
+};
+
+/** Who is tried for each kind of entry, and whether they hold the secret (link token, signature, metrics token). */
+type Try = { caller: Caller; secret: boolean };
+const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
+  anonymous: { allowed: ['anonymous', 'user', 'admin'].map((c) => ({ caller: c as Caller, secret: false })), denied: [] },
+  'any user': {
+    allowed: [
+      { caller: 'user', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+    denied: [{ caller: 'anonymous', secret: false }],
+  },
+  creator: {
+    allowed: [
+      { caller: 'creator', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+    denied: ['anonymous', 'user', 'assignee'].map((c) => ({ caller: c as Caller, secret: false })),
+  },
+  assignee: {
+    allowed: [
+      { caller: 'assignee', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+    denied: ['anonymous', 'user', 'creator'].map((c) => ({ caller: c as Caller, secret: false })),
+  },
+  admin: {
+    allowed: [{ caller: 'admin', secret: false }],
+    denied: ['anonymous', 'user', 'creator'].map((c) => ({ caller: c as Caller, secret: false })),
+  },
+  'token link': {
+    allowed: [
+      { caller: 'anonymous', secret: true },
+      { caller: 'user', secret: true },
+    ],
+    denied: [
+      { caller: 'anonymous', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+  },
+  'twilio signature': {
+    allowed: [{ caller: 'anonymous', secret: true }],
+    denied: [
+      { caller: 'anonymous', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+  },
+  'metrics token': {
+    allowed: [{ caller: 'anonymous', secret: true }],
+    denied: [
+      { caller: 'anonymous', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+  },
+};
+
+const SECRETS: Who[] = ['token link', 'twilio signature', 'metrics token'];
+const isApi = (path: string) => path.startsWith('/api/') || path === '/metrics';
+
+/** A client per caller: bearer tokens for the API, cookie sessions (with a CSRF token) for pages. */
+interface Session {
+  client: Client;
+  csrf?: string;
+}
+const sessions = new Map<string, Session>();
+
+async function sessionFor(caller: Caller, api: boolean, fresh: boolean): Promise<Session> {
+  const key = `${caller}:${api}`;
+  const known = sessions.get(key);
+  if (known && !fresh) return known;
+  let session: Session;
+  if (api) {
+    const client = new Client(app.url);
+    if (caller !== 'anonymous') client.withToken((await issueApiToken(app.db, users[caller].id, 3600)).access_token);
+    session = { client };
+  } else {
+    const client = caller === 'anonymous' ? new Client(app.url) : await signedInClient(app.url, users[caller].username);
+    session = { client, csrf: await client.csrfFrom('/register') };
+  }
+  if (!fresh) sessions.set(key, session);
+  return session;
+}
+
+function send(session: Session, req: Req): Promise<Reply> {
+  const { client } = session;
+  if (req.json !== undefined) return client.send(req.method, req.path, req.json, req.headers);
+  if (req.form) return client.postForm(req.path, { ...(session.csrf ? { _csrf: session.csrf } : {}), ...req.form }, req.headers);
+  if (req.method !== 'GET' && isApi(req.path)) return client.send(req.method, req.path, undefined, req.headers);
+  return client.request(req.method, req.path, { headers: req.headers });
+}
+
+type Outcome = { kind: 'ok' | 'denied' | 'refused' | 'unexpected'; status: number; detail: string };
+
+/** What the caller got: success, a refusal (status, sign-in redirect, error flash), or something else. */
+async function outcomeOf(session: Session, reply: Reply): Promise<Outcome> {
+  const { status } = reply;
+  const detail = `${status} ${reply.text.replace(/\s+/g, ' ').slice(0, 160)}`;
+  if (status >= 200 && status < 300) return { kind: 'ok', status, detail };
+  if ([401, 403, 404].includes(status)) return { kind: 'denied', status, detail };
+  if (status >= 300 && status < 400) {
+    const location = reply.headers.get('location') ?? '';
+    if (location.startsWith('/login?next=')) return { kind: 'denied', status, detail: `${status} to ${location}` };
+    // Post/redirect/get: the page redirected to says how it went.
+    const next = await session.client.get(location);
+    const flash = next.$('.flash.error').text().trim();
+    return flash
+      ? { kind: 'refused', status, detail: `${status} to ${location}: ${flash}` }
+      : { kind: 'ok', status, detail: `${status} to ${location}` };
+  }
+  return { kind: 'unexpected', status, detail };
+}
+
+test.before(async () => {
+  app = await startApp({
+    APP_URL,
+    METRICS_TOKEN,
+    TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+  });
+  users.admin = await createUser(app.db, { username: 'matrix_admin', role: 'admin' });
+  users.creator = await createUser(app.db, { username: 'matrix_creator' });
+  users.assignee = await createUser(app.db, { username: 'matrix_assignee', phone: ASSIGNEE_PHONE });
+  users.user = await createUser(app.db, { username: 'matrix_bystander' });
+  // Stock for the threshold routes (they name an existing SKU).
+  await new Fixtures().receipt();
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+test('every registered route has an entry in the authorization table, and every entry a route', (t) => {
+  const registered = registeredRoutes(app.app).map((r) => `${r.method} ${r.path}`);
+  const missing = registered.filter((key) => !(key in TABLE));
+  const stale = Object.keys(TABLE).filter((key) => !registered.includes(key));
+  t.deepEqual(missing, [], 'routes with no entry saying who may call them');
+  t.deepEqual(stale, [], 'entries for routes that are no longer registered');
+  t.true(registered.length >= 78, `${registered.length} routes found`);
+  t.log(`${registered.length} routes in the matrix`);
+});
+
+test('every entry: the allowed callers succeed, everyone else is turned away and nothing changes', async (t) => {
+  const fixtures = new Fixtures();
+  const failures: string[] = [];
+  let calls = 0;
+  for (const [route, entry] of Object.entries(TABLE)) {
+    for (const c of Array.isArray(entry) ? entry : [entry]) {
+      const name = c.label ? `${route} (${c.label})` : route;
+      const plan = CALLERS[c.who];
+      for (const tried of plan.allowed) {
+        const req = await c.request(fixtures, tried.secret);
+        const session = await sessionFor(tried.caller, isApi(req.path), c.fresh ?? false);
+        const outcome = await outcomeOf(session, await send(session, req));
+        calls += 1;
+        if (outcome.kind !== 'ok') failures.push(`${name} as ${tried.caller} (${c.who}, allowed): ${outcome.detail}`);
+      }
+      for (const tried of plan.denied) {
+        const req = await c.request(fixtures, tried.secret);
+        const session = await sessionFor(tried.caller, isApi(req.path), c.fresh ?? false);
+        const before = await snapshot(app.db);
+        const reply = await send(session, req);
+        const after = await snapshot(app.db);
+        const outcome = await outcomeOf(session, reply);
+        calls += 1;
+        const who = `${name} as ${tried.caller}${SECRETS.includes(c.who) ? ' without the secret' : ''}`;
+        if (outcome.kind !== 'denied' && outcome.kind !== 'refused')
+          failures.push(`${who} (${c.who}, denied): ${outcome.detail}`);
+        if (isApi(req.path) && (outcome.kind !== 'denied' || typeof reply.json?.error !== 'string'))
+          failures.push(`${who}: an API refusal must be 401/403/404 with {error}: ${outcome.detail}`);
+        const changed = changedTables(before, after);
+        if (changed.length) failures.push(`${who}: a refused call changed ${changed.join(', ')}`);
+      }
+    }
+  }
+  t.deepEqual(failures, []);
+  t.log(`${calls} calls`);
+});
+
+test('a signed-out API caller gets 401 with {error}; a signed-out browser is sent to sign in and back', async (t) => {
+  const anonymous = new Client(app.url);
+  const api = await anonymous.send('GET', '/api/tickets');
+  t.is(api.status, 401);
+  t.is(typeof api.json.error, 'string');
+  const page = await anonymous.get('/inventory/ledger?movement_type=receipt');
+  t.is(page.status, 303);
+  t.is(page.headers.get('location'), `/login?next=${encodeURIComponent('/inventory/ledger?movement_type=receipt')}`);
+});
