@@ -20,6 +20,7 @@ import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
+import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
 import { csrfProtection } from './http/csrf.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
@@ -34,7 +35,9 @@ export interface AppOptions {
 
 /** Builds the Koa app without listening: `main.ts` serves it, tests drive it over real HTTP. */
 export function createApp({ config, db, logger }: AppOptions): Koa {
-  const app = new Koa({ proxy: config.trustProxy, keys: [config.secretKey] });
+  // TRUST_PROXY trusts one hop: the client IP (rate limits) is the address that proxy appended to
+  // X-Forwarded-For, not the leftmost one a client can write itself (test/auth-hardening.test.ts).
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.secretKey] });
   const deps: Deps = {
     config,
     db,
@@ -50,7 +53,9 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   app.use(requestLogger);
   app.use(metrics.timeRequests);
   app.use(securityHeaders(config.isProduction));
+  // Streams (CSV exports) through koa-compress; everything in memory in one call (src/http/compress.ts).
   app.use(compress({ threshold: 1024 }));
+  app.use(compressInMemory({ threshold: 1024 }));
   app.use(errorHandler);
   app.use(deps.assets.middleware);
   // Probes answer before sessions and body parsing: they must not depend on the session store.

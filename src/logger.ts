@@ -21,6 +21,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
           '*.authorization',
           'cookie',
           '*.cookie',
+          // Body parsers attach the raw request body to their errors (a password, a token).
+          'err.body',
         ],
         censor: '[redacted]',
       },

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { Context, Next } from 'koa';
+import { chooseEncoding } from './compress.ts';
 
 /**
  * Static files from `public/`, held in memory with their gzip and brotli forms made once at start.
@@ -85,7 +86,8 @@ export function loadAssets(publicDir: string): Assets {
         return;
       }
       ctx.compress = false;
-      const encoding = ctx.acceptsEncodings('br', 'gzip', 'identity');
+      // Brotli whenever it is accepted: browsers list it last ("gzip, deflate, br"), and it saves ~10 %.
+      const encoding = chooseEncoding(ctx.get('Accept-Encoding'));
       if (encoding === 'br') {
         ctx.set('Content-Encoding', 'br');
         ctx.body = asset.brotli;

@@ -48,13 +48,18 @@ const UNREACHABLE = new Set([
   '08006',
 ]);
 
-/** The database is down or unreachable (not a bug in the request): 503, not 500. */
+/**
+ * The database is down or unreachable (not a bug in the request): 503, not 500. node-postgres says
+ * "Client has encountered a connection error and is not queryable" (or "Client was closed and is not
+ * queryable") for a transaction whose connection died under it, without a code: found by
+ * test/outage.test.ts, where it was a 500.
+ */
 function isDatabaseUnavailable(err: unknown): boolean {
   const e = (err ?? {}) as { code?: string; message?: string; name?: string };
   if (e.code && UNREACHABLE.has(e.code)) return true;
   return (
     e.name === 'KnexTimeoutError' ||
-    /Timeout acquiring a connection|Unable to acquire a connection|Connection terminated|connection is closed/i.test(
+    /Timeout acquiring a connection|Unable to acquire a connection|Connection terminated|connection is closed|is not queryable|timeout exceeded when trying to connect/i.test(
       e.message ?? '',
     )
   );
@@ -69,6 +74,7 @@ const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 interface KnownError {
   code?: string;
+  name?: string;
   status?: number;
   statusCode?: number;
   expose?: boolean;
@@ -90,6 +96,10 @@ function describe(err: unknown): {
   if (e.type === 'entity.too.large' || status === 413) return { status: 413, message: 'The request body is too large.' };
   if (e.type === 'entity.parse.failed' || (status === 400 && /JSON/i.test(e.message ?? '')))
     return { status: 400, message: 'The request body is not valid JSON.' };
+  // co-body (through @hapi/bourne) refuses a "__proto__" key with a bare SyntaxError and status 400
+  // (found by test/fuzz-api-tickets.test.ts: it was a 500, logged with the raw body).
+  if (status === 400 && e.name === 'SyntaxError' && /prototype property/i.test(e.message ?? ''))
+    return { status: 400, message: 'The request body contains a forbidden key (__proto__).' };
   if (e.type === 'encoding.unsupported' || status === 415)
     return { status: 415, message: 'The request body uses an unsupported encoding.' };
   if (status >= 400 && status < 500 && e.expose && e.message)

@@ -4,12 +4,13 @@ import { sha256 } from '../../lib/crypto.ts';
 import { toPrincipal } from '../users/presenter.ts';
 import { findUserById } from '../users/queries.ts';
 import { findUserByActiveToken } from './queries.ts';
-import { SESSION_COOKIE } from './session.ts';
+import { accountReadWithSession, SESSION_COOKIE } from './session.ts';
 
 /**
  * Sets `ctx.state.user` from `Authorization: Bearer <token>` or the session cookie. A bearer token
  * that is wrong, expired or revoked is a 401 at once (the client asked to be someone). The user row
- * is read on every request so a role change or a deleted account takes effect immediately.
+ * is read on every request so a role change or a deleted account takes effect immediately (for a
+ * cookie, in the same statement as the session row).
  */
 export async function loadPrincipal(ctx: Context, next: Next): Promise<void> {
   const header = ctx.get('Authorization');
@@ -25,7 +26,9 @@ export async function loadPrincipal(ctx: Context, next: Next): Promise<void> {
   } else if (ctx.cookies.get(SESSION_COOKIE)) {
     const userId = ctx.session.userId;
     if (typeof userId === 'number') {
-      const user = await findUserById(ctx.deps.db, userId);
+      // Normally read in the session's own statement; by id when that row named no (or another) account.
+      const read = accountReadWithSession(ctx);
+      const user = read?.id === userId ? read : await findUserById(ctx.deps.db, userId);
       if (user) {
         ctx.state.user = toPrincipal(user);
         ctx.state.auth = { method: 'session' };

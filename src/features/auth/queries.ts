@@ -1,4 +1,4 @@
-import { type Db, nowIso } from '../../db/index.ts';
+import { type Db, nowIso, prepared } from '../../db/index.ts';
 import type { PublicUserRow } from '../users/queries.ts';
 
 export async function insertApiToken(db: Db, userId: number, tokenHash: string, expiresAt: string): Promise<void> {
@@ -7,19 +7,44 @@ export async function insertApiToken(db: Db, userId: number, tokenHash: string, 
 
 /** The token's user, when the token exists, is not revoked and has not expired. One query. */
 export const findUserByActiveToken = (db: Db, tokenHash: string): Promise<(PublicUserRow & { token_id: number }) | undefined> =>
-  db('api_tokens as t')
-    .join('users as u', 'u.id', 't.user_id')
-    .select('u.id', 'u.username', 'u.email', 'u.phone', 'u.role', 'u.created_at', 'u.updated_at', 't.id as token_id')
-    .where('t.token_hash', tokenHash)
-    .whereNull('t.revoked_at')
-    .where('t.expires_at', '>', nowIso())
-    .first();
+  prepared(
+    db('api_tokens as t')
+      .join('users as u', 'u.id', 't.user_id')
+      .select('u.id', 'u.username', 'u.email', 'u.phone', 'u.role', 'u.created_at', 'u.updated_at', 't.id as token_id')
+      .where('t.token_hash', tokenHash)
+      .whereNull('t.revoked_at')
+      .where('t.expires_at', '>', nowIso())
+      .first(),
+    'token_user',
+  );
 
 export const revokeApiToken = (db: Db, tokenId: number) =>
   db('api_tokens').where({ id: tokenId }).whereNull('revoked_at').update({ revoked_at: nowIso() });
 
-export const readSession = (db: Db, idHash: string): Promise<{ data: string; expires_at: Date | string } | undefined> =>
-  db('sessions').select('data', 'expires_at').where({ id_hash: idHash }).first();
+export interface SessionRow {
+  data: string;
+  expires_at: Date | string;
+  /** The signed-in account, read in the same statement (null when the session has none). */
+  user: PublicUserRow | null;
+}
+
+/**
+ * The session row joined to its account: a signed-in page costs one statement for both, not two
+ * (the user row is still read on every request, so a role change applies at once).
+ */
+export async function readSession(db: Db, idHash: string): Promise<SessionRow | undefined> {
+  const row = await prepared(
+    db('sessions as s')
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .select('s.data', 's.expires_at', 'u.id', 'u.username', 'u.email', 'u.phone', 'u.role', 'u.created_at', 'u.updated_at')
+      .where('s.id_hash', idHash)
+      .first(),
+    'session_user',
+  );
+  if (!row) return undefined;
+  const { data, expires_at, ...user } = row as { data: string; expires_at: Date | string } & PublicUserRow;
+  return { data, expires_at, user: user.id === null || user.id === undefined ? null : user };
+}
 
 export async function writeSession(
   db: Db,

@@ -10,7 +10,7 @@ import { validBody } from '../../http/validate.ts';
 import { presentUser } from '../users/presenter.ts';
 import { loginSchema, registerSchema } from '../users/schema.ts';
 import { registerUser } from '../users/service.ts';
-import { authenticate, issueApiToken, localStrategy, revokeToken } from './service.ts';
+import { authenticate, issueApiToken, localStrategy, revokeToken, signInLimitKey } from './service.ts';
 
 const loginView = (ctx: Context) => ({
   page: 'auth/login',
@@ -44,7 +44,7 @@ export function authRoutes({ config, db }: Deps): Router {
     await handleForm(ctx, loginView(ctx), async () => {
       const input = validBody(ctx, loginSchema);
       await signInByIp.hit(clientIp(ctx));
-      await signInByAccount.hit(input.username.toLowerCase());
+      await signInByAccount.hit(await signInLimitKey(db, input.username));
       const user = await authenticate(strategy, input);
       if (!user) throw unauthorized('Wrong username or password.');
       ctx.log.info({ userId: user.id }, 'signed in');

@@ -43,6 +43,16 @@ export function authenticate(strategy: LocalStrategy, body: Record<string, unkno
   });
 }
 
+/**
+ * What the per-account sign-in limit counts: the account itself, whichever of its names (username or
+ * email, in any case) is typed; a name with no account counts as itself. (Keyed by the typed name, the
+ * username and the email were two allowances for one account: test/auth-hardening.test.ts.)
+ */
+export async function signInLimitKey(db: Db, login: string): Promise<string> {
+  const row = await findUserForSignIn(db, login);
+  return row ? `user:${row.id}` : `name:${login.trim().toLowerCase()}`;
+}
+
 export interface IssuedToken {
   access_token: string;
   token_type: 'Bearer';

@@ -4,9 +4,14 @@ import session from 'koa-session';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
+import type { PublicUserRow } from '../users/queries.ts';
 import { deleteSession, readSession, writeSession } from './queries.ts';
 
 export const SESSION_COOKIE = 'ct_session';
+
+/** The account row read together with this request's session row (see readSession). */
+const accountsRead = new WeakMap<Context, PublicUserRow>();
+export const accountReadWithSession = (ctx: Context): PublicUserRow | undefined => accountsRead.get(ctx);
 
 /**
  * koa-session with the data kept server-side in the `sessions` table (revocable: delete the row).
@@ -26,9 +31,10 @@ export function sessionMiddleware(app: Koa, db: Db, config: Config) {
       renew: true,
       genid: () => randomToken(32),
       store: {
-        async get(key: string) {
+        async get(key: string, _maxAge: unknown, options?: { ctx?: Context }) {
           const row = await readSession(db, sha256(key));
           if (!row || new Date(row.expires_at).getTime() < Date.now()) return null;
+          if (row.user && options?.ctx) accountsRead.set(options.ctx, row.user);
           return JSON.parse(row.data);
         },
         async set(key: string, sess: Record<string, unknown>, ttl: number) {

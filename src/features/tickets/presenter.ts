@@ -1,8 +1,8 @@
 import { toIso } from '../../db/index.ts';
-import type { EventRow, ItemRow, TicketRow } from './queries.ts';
+import type { EventRow, ItemRow, ListRow } from './queries.ts';
 
 /** Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token. */
-export function presentTicket(ticket: TicketRow, items: ItemRow[], events?: EventRow[]) {
+export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventRow[]) {
   const first = items[0];
   return {
     id: ticket.id,

@@ -1,4 +1,4 @@
-import type { Db, Trx } from '../../db/index.ts';
+import { type Db, prepared, type Trx } from '../../db/index.ts';
 import type { ItemInput } from './schema.ts';
 import type { Priority, Status, StoredStatus } from './states.ts';
 
@@ -67,23 +67,33 @@ const TICKET_COLUMNS = [
   'a.username as assigned_to_username',
 ];
 
-const ticketsWithPeople = (q: Q) =>
-  q('tickets as t')
-    .join('users as c', 'c.id', 't.created_by_id')
-    .join('users as a', 'a.id', 't.assigned_to_id')
-    .select(TICKET_COLUMNS);
+const ticketsWithPeople = (q: Q, columns: string[] = TICKET_COLUMNS) =>
+  q('tickets as t').join('users as c', 'c.id', 't.created_by_id').join('users as a', 'a.id', 't.assigned_to_id').select(columns);
 
-export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> => ticketsWithPeople(q).where('t.id', id).first();
+/** A ticket as lists show it: no review-link columns (a list never needs them; fewer dates to parse). */
+export type ListRow = Omit<TicketRow, 'approval_token_hash' | 'approval_token_expires_at'>;
+const LIST_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
+
+export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> =>
+  prepared(ticketsWithPeople(q).where('t.id', id).first(), 'ticket');
 
 export const itemsFor = (q: Q, ticketIds: number[]): Promise<ItemRow[]> =>
-  ticketIds.length ? q('ticket_items').whereIn('ticket_id', ticketIds).orderBy(['ticket_id', 'position']) : Promise.resolve([]);
+  ticketIds.length
+    ? prepared(
+        q('ticket_items').whereIn('ticket_id', ticketIds).orderBy(['ticket_id', 'position']),
+        `items_of_${ticketIds.length}`,
+      )
+    : Promise.resolve([]);
 
 export const eventsFor = (q: Q, ticketId: number): Promise<EventRow[]> =>
-  q('ticket_events as e')
-    .leftJoin('users as u', 'u.id', 'e.actor_user_id')
-    .select('e.*', 'u.username as actor_username')
-    .where('e.ticket_id', ticketId)
-    .orderBy('e.id');
+  prepared(
+    q('ticket_events as e')
+      .leftJoin('users as u', 'u.id', 'e.actor_user_id')
+      .select('e.*', 'u.username as actor_username')
+      .where('e.ticket_id', ticketId)
+      .orderBy('e.id'),
+    'ticket_events',
+  );
 
 /** Escapes LIKE wildcards so a search for "50%" means the characters. */
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -99,17 +109,89 @@ export interface ListFilter {
 }
 
 /** Newest first, by id (keyset): one page plus one row to know whether another page exists. */
-export function listTickets(q: Q, f: ListFilter): Promise<TicketRow[]> {
-  const query = ticketsWithPeople(q)
+export function listTicketsQuery(q: Q, f: ListFilter) {
+  // The limit is written into the SQL (a validated integer), so a prepared list gets a plan for its
+  // page size: with a parameter, PostgreSQL costs an unknown limit as 10 % of the table and replans.
+  const query = ticketsWithPeople(q, LIST_COLUMNS)
     .orderBy('t.id', 'desc')
-    .limit(f.limit + 1);
+    .limit(f.limit + 1, { skipBinding: true });
   if (f.filter === 'mine') query.where('t.created_by_id', f.viewerId);
   if (f.filter === 'assigned') query.where('t.assigned_to_id', f.viewerId);
   if (f.status) query.where('t.status', f.status);
-  else if (!f.includeDeleted) query.whereNot('t.status', 'deleted');
+  // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
+  else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
   if (f.q) query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.q)]);
   if (f.cursor) query.where('t.id', '<', f.cursor);
   return query;
+}
+
+export interface ListedTicket {
+  ticket: ListRow;
+  items: ItemRow[];
+}
+
+const ITEM_COLUMNS = ['id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity'] as const;
+type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRow[K] | null };
+
+/**
+ * The page (as listTicketsQuery) with each ticket's items, in one statement: the page is a limited
+ * subquery, joined to its items (a list costs one round trip to the database, not one plus one).
+ */
+export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) => {
+  const query = q
+    .select('p.*', ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`))
+    .from(listTicketsQuery(q, f).as('p'))
+    .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
+    .orderBy([
+      { column: 'p.id', order: 'desc' },
+      { column: 'i.position', order: 'asc' },
+    ]);
+  // Each combination of filters is one statement shape; a search is planned for its own pattern.
+  if (f.q) return query;
+  const shape = `list_${f.filter}${f.status ? '_status' : f.includeDeleted ? '_deleted_too' : ''}${f.cursor ? '_after' : ''}`;
+  return prepared(query, `${shape}_${f.limit}`);
+};
+
+export async function listTickets(q: Q, f: ListFilter): Promise<ListedTicket[]> {
+  const rows: (ListRow & ItemColumns)[] = await listTicketsWithItemsQuery(q, f);
+  const listed: ListedTicket[] = [];
+  let last: ListedTicket | undefined;
+  for (const row of rows) {
+    if (last?.ticket.id !== row.id) {
+      last = {
+        ticket: {
+          id: row.id,
+          created_by_id: row.created_by_id,
+          assigned_to_id: row.assigned_to_id,
+          status: row.status,
+          priority: row.priority,
+          location: row.location,
+          notes: row.notes,
+          rejection_reason: row.rejection_reason,
+          deleted_at: row.deleted_at,
+          deleted_by_id: row.deleted_by_id,
+          status_before_delete: row.status_before_delete,
+          created_at: row.created_at,
+          updated_at: row.updated_at,
+          created_by_username: row.created_by_username,
+          assigned_to_username: row.assigned_to_username,
+        },
+        items: [],
+      };
+      listed.push(last);
+    }
+    if (row.item_id === null || row.item_id === undefined) continue;
+    last.items.push({
+      id: row.item_id,
+      ticket_id: row.id,
+      position: row.item_position as number,
+      cable_type: row.item_cable_type as string,
+      cable_length: row.item_cable_length as string,
+      cable_gauge: row.item_cable_gauge,
+      quantity: row.item_quantity as number,
+    });
+  }
+  return listed;
 }
 
 export const searchText = (
@@ -152,8 +234,13 @@ export async function insertEvent(q: Q, event: NewEvent): Promise<void> {
 /** Moves the status counters kept for the dashboard (same transaction as the change). */
 export async function moveCount(q: Q, from: StoredStatus | null, to: StoredStatus | null): Promise<void> {
   if (from === to) return;
-  if (from) await q('ticket_counts').where({ status: from }).decrement('n', 1);
-  if (to) await q('ticket_counts').where({ status: to }).increment('n', 1);
+  // Rows are always locked in one order (by status name): a delete (x -> deleted) and a restore
+  // (deleted -> x) committing at once would otherwise each hold the row the other waits for.
+  const moves: [StoredStatus, number][] = [];
+  if (from) moves.push([from, -1]);
+  if (to) moves.push([to, 1]);
+  moves.sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [status, delta] of moves) await q('ticket_counts').where({ status }).increment('n', delta);
 }
 
 export const statusCounts = (q: Q): Promise<{ status: StoredStatus; n: number | string }[]> =>

@@ -19,6 +19,7 @@ import {
   deleteTicket,
   editTicket,
   getTicketDetail,
+  getTicketWithItems,
   purgeTicket,
   restoreTicket,
   type Settings,
@@ -142,7 +143,7 @@ export function ticketRoutes(deps: Deps): Router {
       const { id } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
       if (audienceOf(ctx) === 'json') {
-        const detail = await getTicketDetail(db, id, true);
+        const detail = await getTicketWithItems(db, id);
         ctx.set('Location', `/api/tickets/${id}`);
         respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(detail.ticket, detail.items) } });
         return;

@@ -104,12 +104,19 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       to_status: 'pending_approval',
       created_at: now,
     });
-    await moveCount(trx, null, 'pending_approval');
     const facts = { id: ticketId, created_by_id: creator.id, ...input };
     await notifyReviewNeeded(trx, facts, input.items, reviewUrl(settings.appUrl, ticketId, token));
+    // Last: every request filed at once updates this one counter row, and holds its lock until commit.
+    await moveCount(trx, null, 'pending_approval');
     return ticketId;
   });
   return { id, reviewUrl: reviewUrl(settings.appUrl, id, token) };
+}
+
+/** A ticket and its items, as the API answers a create (no timeline): the two reads run side by side. */
+export async function getTicketWithItems(db: Db, id: number) {
+  const [ticket, items] = await Promise.all([loadTicket(db, id), itemsFor(db, [id])]);
+  return { ticket, items };
 }
 
 export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {
@@ -120,20 +127,11 @@ export async function getTicketDetail(db: Db, id: number, includeDeleted: boolea
 }
 
 export async function listTicketPage(db: Db, filter: ListFilter) {
-  const rows = await listTickets(db, filter);
-  const hasMore = rows.length > filter.limit;
-  const tickets = hasMore ? rows.slice(0, filter.limit) : rows;
-  const items = await itemsFor(
-    db,
-    tickets.map((t) => t.id),
-  );
-  const byTicket = new Map<number, ItemRow[]>();
-  for (const item of items) byTicket.set(item.ticket_id, [...(byTicket.get(item.ticket_id) ?? []), item]);
+  const listed = await listTickets(db, filter);
+  const hasMore = listed.length > filter.limit;
+  const tickets = hasMore ? listed.slice(0, filter.limit) : listed;
   const last = tickets.at(-1);
-  return {
-    tickets: tickets.map((ticket) => ({ ticket, items: byTicket.get(ticket.id) ?? [] })),
-    nextCursor: hasMore && last ? last.id : undefined,
-  };
+  return { tickets, nextCursor: hasMore && last ? last.ticket.id : undefined };
 }
 
 export async function dashboardStats(db: Db) {

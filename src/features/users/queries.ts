@@ -1,4 +1,4 @@
-import { type Db, nowIso, type Trx } from '../../db/index.ts';
+import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
 
 export type Role = 'user' | 'admin';
 
@@ -68,6 +68,10 @@ export async function insertUser(db: Db | Trx, user: NewUser): Promise<PublicUse
 }
 
 export const listUsers = (db: Db): Promise<PublicUserRow[]> => db('users').select(PUBLIC_COLUMNS).orderBy('username_key');
+
+/** Id and name of every account, for pickers: on every dashboard view, so nothing more than they show. */
+export const listUsernames = (db: Db): Promise<{ id: number; username: string }[]> =>
+  prepared(db('users').select('id', 'username').orderBy('username_key'), 'usernames');
 
 export const updateRole = (db: Db | Trx, id: number, role: Role) =>
   db('users').where({ id }).update({ role, updated_at: nowIso() });

@@ -9,7 +9,7 @@ import {
   findUserById,
   findUsersByKeys,
   insertUser,
-  listUsers,
+  listUsernames,
   type PublicUserRow,
   type Role,
   updateRole,
@@ -80,5 +80,5 @@ export async function changeRole(db: Db, userId: number, role: Role): Promise<Pu
   });
 }
 
-/** Every account, for pickers such as a ticket's assignee. */
-export const listAccounts = (db: Db) => listUsers(db);
+/** Every account (id and name), for pickers such as a ticket's assignee. */
+export const listAccounts = (db: Db) => listUsernames(db);

@@ -1,0 +1,93 @@
+import type { Knex } from 'knex';
+import {
+  eventsFor,
+  findTicket,
+  itemsFor,
+  type ListFilter,
+  listTicketsWithItemsQuery,
+  statusCounts,
+} from '../src/features/tickets/queries.ts';
+
+/**
+ * The plans of the dashboard's queries, built by the app's own query functions: EXPLAIN (ANALYZE,
+ * BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite. `npm run bench -- --explain` writes them next
+ * to the results; `npx tsx bench/explain.ts <DATABASE_URL>` prints them for a database at hand.
+ */
+export async function explainQueries(
+  db: Knex,
+  pg: boolean,
+  at: { viewerId: number; ticketId: number; cursor: number },
+): Promise<string> {
+  const list = (name: string, f: Partial<ListFilter>) =>
+    [
+      name,
+      listTicketsWithItemsQuery(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20, ...f }),
+    ] as const;
+  const queries: (readonly [string, Knex.QueryBuilder | Knex.Raw | Promise<unknown>])[] = [
+    list('list: all', {}),
+    list('list: created by me', { filter: 'mine' }),
+    list('list: assigned to me', { filter: 'assigned' }),
+    list('list: status pending', { status: 'pending_approval' }),
+    list('list: status in progress', { status: 'in_progress' }),
+    list('list: an older page (cursor)', { cursor: at.cursor }),
+    list('search: common ("cat6a")', { q: 'cat6a' }),
+    list('search: a building ("warehouse b")', { q: 'warehouse b' }),
+    list('search: rare ("floor 7 room 123")', { q: 'floor 7 room 123' }),
+    list('search: mine + word ("rack")', { filter: 'mine', q: 'rack' }),
+    list('search: no match ("no such cable")', { q: 'no such cable' }),
+    list('search: 2 letters, no match ("zq")', { q: 'zq' }),
+    ['ticket with people', findTicket(db, at.ticketId)],
+    ['ticket items', itemsFor(db, [at.ticketId])],
+    ['ticket events', eventsFor(db, at.ticketId)],
+    ['stats (ticket_counts)', statusCounts(db)],
+  ];
+  const out: string[] = [];
+  for (const [name, query] of queries) {
+    const builder = query as Knex.QueryBuilder;
+    const { sql, bindings } = builder.toSQL();
+    // The builders are thenables: only toSQL() is used, nothing ran.
+    let lines: string[];
+    let how: string;
+    if (!pg) {
+      const result = (await db.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as never)) as { detail: string }[];
+      lines = result.map((r) => r.detail);
+      how = 'EXPLAIN QUERY PLAN';
+    } else {
+      // As the app runs it: a named statement (src/db prepared()) gets the generic plan PostgreSQL
+      // caches for it; anything else is planned for its values. Run twice: the second is warm.
+      const named = (builder as unknown as { _options?: { name?: string }[] })._options?.some((o) => o.name);
+      const plan = async () => {
+        if (!named) return (await db.raw(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, bindings as never)).rows;
+        const native = builder.toSQL().toNative();
+        const values = native.bindings.map((b) => db.raw('?', [b as Knex.Value]).toQuery());
+        await db.raw('SET plan_cache_mode = force_generic_plan');
+        await db.raw(`PREPARE bench_explain AS ${native.sql}`);
+        try {
+          return (
+            await db.raw(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_explain${values.length ? `(${values.join(', ')})` : ''}`)
+          ).rows;
+        } finally {
+          await db.raw('DEALLOCATE bench_explain');
+          await db.raw('RESET plan_cache_mode');
+        }
+      };
+      await plan();
+      lines = ((await plan()) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']);
+      how = named ? 'prepared statement, generic plan' : 'planned for its values';
+    }
+    out.push(`== ${name} (${how})\n${sql}\n${JSON.stringify(bindings)}\n${lines.join('\n')}\n`);
+  }
+  return out.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { createDb } = await import('../src/db/index.ts');
+  const { parseDatabaseUrl } = await import('../src/config.ts');
+  const url = process.argv[2];
+  if (!url) throw new Error('usage: npx tsx bench/explain.ts <DATABASE_URL> [viewerId ticketId cursor]');
+  const database = parseDatabaseUrl(url);
+  const db = createDb(database, { poolMax: 1 });
+  const [viewerId = 1, ticketId = 1000, cursor = 500] = process.argv.slice(3).map(Number);
+  process.stdout.write(await explainQueries(db, database.client === 'pg', { viewerId, ticketId, cursor }));
+  await db.destroy();
+}
