@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import {
-  eventsFor,
-  findTicket,
-  itemsFor,
+  eventsQuery,
+  itemsQuery,
   type ListFilter,
+  listShape,
   listTicketsWithItemsQuery,
   statusCounts,
+  ticketQuery,
+  withSearchWindow,
 } from '../src/features/tickets/queries.ts';
 
 /**
@@ -18,12 +20,12 @@ export async function explainQueries(
   pg: boolean,
   at: { viewerId: number; ticketId: number; cursor: number },
 ): Promise<string> {
-  const list = (name: string, f: Partial<ListFilter>) =>
-    [
-      name,
-      listTicketsWithItemsQuery(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20, ...f }),
-    ] as const;
-  const queries: (readonly [string, Knex.QueryBuilder | Knex.Raw | Promise<unknown>])[] = [
+  const list = async (name: string, partial: Partial<ListFilter>) => {
+    const f = await withSearchWindow(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20, ...partial });
+    return [name, listTicketsWithItemsQuery(db, f), Boolean(listShape(f))] as const;
+  };
+  // [name, the query as the app builds it, whether the app runs it as a prepared statement]
+  const queries: (readonly [string, Knex.QueryBuilder, boolean])[] = await Promise.all([
     list('list: all', {}),
     list('list: created by me', { filter: 'mine' }),
     list('list: assigned to me', { filter: 'assigned' }),
@@ -36,14 +38,13 @@ export async function explainQueries(
     list('search: mine + word ("rack")', { filter: 'mine', q: 'rack' }),
     list('search: no match ("no such cable")', { q: 'no such cable' }),
     list('search: 2 letters, no match ("zq")', { q: 'zq' }),
-    ['ticket with people', findTicket(db, at.ticketId)],
-    ['ticket items', itemsFor(db, [at.ticketId])],
-    ['ticket events', eventsFor(db, at.ticketId)],
-    ['stats (ticket_counts)', statusCounts(db)],
-  ];
+    ['ticket with people', ticketQuery(db, at.ticketId), true] as const,
+    ['ticket items', itemsQuery(db, [at.ticketId]), true] as const,
+    ['ticket events', eventsQuery(db, at.ticketId), true] as const,
+    ['stats (ticket_counts)', statusCounts(db) as unknown as Knex.QueryBuilder, false] as const,
+  ]);
   const out: string[] = [];
-  for (const [name, query] of queries) {
-    const builder = query as Knex.QueryBuilder;
+  for (const [name, builder, named] of queries) {
     const { sql, bindings } = builder.toSQL();
     // The builders are thenables: only toSQL() is used, nothing ran.
     let lines: string[];
@@ -55,7 +56,6 @@ export async function explainQueries(
     } else {
       // As the app runs it: a named statement (src/db prepared()) gets the generic plan PostgreSQL
       // caches for it; anything else is planned for its values. Run twice: the second is warm.
-      const named = (builder as unknown as { _options?: { name?: string }[] })._options?.some((o) => o.name);
       const plan = async () => {
         if (!named) return (await db.raw(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, bindings as never)).rows;
         const native = builder.toSQL().toNative();

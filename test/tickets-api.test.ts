@@ -1,8 +1,10 @@
 import test from 'ava';
+import { isPostgres } from '../src/db/index.ts';
+import { SHORT_SEARCH_WINDOW } from '../src/features/tickets/queries.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket, driveTo, PATHS } from './support/tickets.ts';
 
 let app: TestApp;
@@ -341,6 +343,48 @@ test('stats count each status, leave deleted tickets out of the total and count 
       closed: 0,
       archived: 1,
     });
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('a search without three letters or digits in a row looks through the newest 10,000 requests', async (t) => {
+  const fresh = await startApp();
+  try {
+    const a = await createUser(fresh.db, { username: 'amy' });
+    await createUser(fresh.db, { username: 'ben' });
+    const ben = await tokenClient(fresh.url, 'ben');
+    const old = await createTicket(ben, { assigned_to_id: a.id, location: 'B2 loading dock' });
+    // The next request is numbered as if 10,000 more had been made in between.
+    if (isPostgres(fresh.db)) {
+      await fresh.db.raw("select setval(pg_get_serial_sequence('tickets', 'id'), ?)", [old.id + SHORT_SEARCH_WINDOW]);
+    } else {
+      await fresh
+        .db('sqlite_sequence')
+        .where({ name: 'tickets' })
+        .update({ seq: old.id + SHORT_SEARCH_WINDOW });
+    }
+    const recent = await createTicket(ben, { assigned_to_id: a.id, location: 'B2 riser' });
+    t.is(recent.id, old.id + SHORT_SEARCH_WINDOW + 1);
+    const ids = async (q: string) =>
+      (await ben.send('GET', `/api/tickets?q=${encodeURIComponent(q)}`)).json.map((x: { id: number }) => x.id);
+    t.deepEqual(await ids('b2'), [recent.id], 'two characters: the newest 10,000 only');
+    t.deepEqual(await ids('B2 '), [recent.id], 'trimmed first');
+    t.deepEqual(await ids('b2 loading'), [old.id], 'with a longer word: every request');
+    t.deepEqual(await ids('b2 r'), [recent.id]);
+    t.deepEqual(await ids('dock'), [old.id]);
+
+    const browser = await signedInClient(fresh.url, 'ben');
+    const { $: short } = await browser.get('/?q=b2');
+    t.regex(short('#ticket-list .hint').text(), /latest 10,000 requests only/);
+    t.deepEqual(
+      short('#ticket-list .ticket-link strong')
+        .map((_, el) => short(el).text())
+        .get(),
+      [`#${recent.id}`],
+    );
+    const { $: long } = await browser.get('/?q=dock');
+    t.is(long('#ticket-list .hint').length, 0, 'no note when the search can use every request');
   } finally {
     await fresh.close();
   }

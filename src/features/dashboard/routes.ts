@@ -5,6 +5,7 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { validQuery } from '../../http/validate.ts';
 import { presentTicket } from '../tickets/presenter.ts';
+import { isShortSearch, SHORT_SEARCH_WINDOW } from '../tickets/queries.ts';
 import { newTicketFormData } from '../tickets/routes.ts';
 import { type ListQuery, listQuerySchema } from '../tickets/schema.ts';
 import { dashboardStats, listTicketPage } from '../tickets/service.ts';
@@ -54,6 +55,7 @@ export function dashboardRoutes(deps: Deps): Router {
       labels: STATUS_LABELS,
       statuses: STATUSES,
       append: Boolean(query.cursor),
+      shortSearchWindow: isShortSearch(query.q) ? SHORT_SEARCH_WINDOW : undefined,
     };
     if (audienceOf(ctx) === 'partial') {
       respond(ctx, { page: 'dashboard/_list', data: list });

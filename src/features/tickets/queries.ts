@@ -74,26 +74,29 @@ const ticketsWithPeople = (q: Q, columns: string[] = TICKET_COLUMNS) =>
 export type ListRow = Omit<TicketRow, 'approval_token_hash' | 'approval_token_expires_at'>;
 const LIST_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
 
-export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> =>
-  prepared(ticketsWithPeople(q).where('t.id', id).first(), 'ticket');
+export const ticketQuery = (q: Q, id: number) => ticketsWithPeople(q).where('t.id', id).first();
+export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> => prepared(ticketQuery(q, id), 'ticket');
 
+export const itemsQuery = (q: Q, ticketIds: number[]) =>
+  q('ticket_items').whereIn('ticket_id', ticketIds).orderBy(['ticket_id', 'position']);
 export const itemsFor = (q: Q, ticketIds: number[]): Promise<ItemRow[]> =>
-  ticketIds.length
-    ? prepared(
-        q('ticket_items').whereIn('ticket_id', ticketIds).orderBy(['ticket_id', 'position']),
-        `items_of_${ticketIds.length}`,
-      )
-    : Promise.resolve([]);
+  ticketIds.length ? prepared(itemsQuery(q, ticketIds), `items_of_${ticketIds.length}`) : Promise.resolve([]);
 
-export const eventsFor = (q: Q, ticketId: number): Promise<EventRow[]> =>
-  prepared(
-    q('ticket_events as e')
-      .leftJoin('users as u', 'u.id', 'e.actor_user_id')
-      .select('e.*', 'u.username as actor_username')
-      .where('e.ticket_id', ticketId)
-      .orderBy('e.id'),
-    'ticket_events',
-  );
+export const eventsQuery = (q: Q, ticketId: number) =>
+  q('ticket_events as e')
+    .leftJoin('users as u', 'u.id', 'e.actor_user_id')
+    .select('e.*', 'u.username as actor_username')
+    .where('e.ticket_id', ticketId)
+    .orderBy('e.id');
+export const eventsFor = (q: Q, ticketId: number): Promise<EventRow[]> => prepared(eventsQuery(q, ticketId), 'ticket_events');
+
+/**
+ * A search without a run of three letters or digits ("b2", "7 8", "50%") gives a trigram index nothing
+ * to look up, so on a big table it would read every row. Such a search looks through the newest
+ * SHORT_SEARCH_WINDOW requests only (what someone typing "b2" usually wants); the dashboard says so.
+ */
+export const SHORT_SEARCH_WINDOW = 10_000;
+export const isShortSearch = (q: string | undefined): boolean => Boolean(q) && !/[\p{L}\p{N}]{3}/u.test(q ?? '');
 
 /** Escapes LIKE wildcards so a search for "50%" means the characters. */
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -106,6 +109,8 @@ export interface ListFilter {
   includeDeleted: boolean;
   cursor?: number;
   limit: number;
+  /** Only ids above this (a short search's window; listTickets sets it). */
+  idFloor?: number;
 }
 
 /** Newest first, by id (keyset): one page plus one row to know whether another page exists. */
@@ -120,7 +125,10 @@ export function listTicketsQuery(q: Q, f: ListFilter) {
   if (f.status) query.where('t.status', f.status);
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
   else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
-  if (f.q) query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.q)]);
+  if (f.q) {
+    query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.q)]);
+    if (f.idFloor !== undefined) query.where('t.id', '>', f.idFloor);
+  }
   if (f.cursor) query.where('t.id', '<', f.cursor);
   return query;
 }
@@ -137,8 +145,8 @@ type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRo
  * The page (as listTicketsQuery) with each ticket's items, in one statement: the page is a limited
  * subquery, joined to its items (a list costs one round trip to the database, not one plus one).
  */
-export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) => {
-  const query = q
+export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
+  q
     .select('p.*', ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`))
     .from(listTicketsQuery(q, f).as('p'))
     .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
@@ -146,14 +154,27 @@ export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) => {
       { column: 'p.id', order: 'desc' },
       { column: 'i.position', order: 'asc' },
     ]);
-  // Each combination of filters is one statement shape; a search is planned for its own pattern.
-  if (f.q) return query;
-  const shape = `list_${f.filter}${f.status ? '_status' : f.includeDeleted ? '_deleted_too' : ''}${f.cursor ? '_after' : ''}`;
-  return prepared(query, `${shape}_${f.limit}`);
-};
 
-export async function listTickets(q: Q, f: ListFilter): Promise<ListedTicket[]> {
-  const rows: (ListRow & ItemColumns)[] = await listTicketsWithItemsQuery(q, f);
+/** The prepared statement's name for a list: one per combination of filters; none for a search (planned for its pattern). */
+export const listShape = (f: ListFilter): string | undefined =>
+  f.q
+    ? undefined
+    : `list_${f.filter}${f.status ? '_status' : f.includeDeleted ? '_deleted_too' : ''}${f.cursor ? '_after' : ''}_${f.limit}`;
+
+/** The filter with a short search's window (idFloor) filled in. */
+export async function withSearchWindow(q: Q, f: ListFilter): Promise<ListFilter> {
+  if (!isShortSearch(f.q)) return f;
+  // A number, not a subquery: PostgreSQL plans a known 10,000-row range as one backward index scan
+  // (with `id > (select max(id) ...)` it guessed a third of the table and started parallel workers).
+  const newest = (await q('tickets').max('id as id').first()) as { id: number | null } | undefined;
+  return { ...f, idFloor: Math.max(0, (newest?.id ?? 0) - SHORT_SEARCH_WINDOW) };
+}
+
+export async function listTickets(q: Q, filter: ListFilter): Promise<ListedTicket[]> {
+  const f = await withSearchWindow(q, filter);
+  const query = listTicketsWithItemsQuery(q, f);
+  const shape = listShape(f);
+  const rows: (ListRow & ItemColumns)[] = shape ? await prepared(query, shape) : await query;
   const listed: ListedTicket[] = [];
   let last: ListedTicket | undefined;
   for (const row of rows) {
