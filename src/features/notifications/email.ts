@@ -1,12 +1,6 @@
-import sendgridClient from '@sendgrid/client';
-import sendgridMail from '@sendgrid/mail';
-import { Resend } from 'resend';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
-
-// Both SendGrid packages export a shared singleton and, as a property, its class; their typings offer
-// the class only as a named import, which TypeScript refuses beside `export =`.
-const { Client: SendGridClient } = sendgridClient as unknown as { Client: new () => typeof sendgridClient };
-const { MailService } = sendgridMail as unknown as { MailService: new () => typeof sendgridMail };
+import type sendgridClient from '@sendgrid/client';
+import type sendgridMail from '@sendgrid/mail';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, onFirstUse, type Sender } from './sender.ts';
 
 interface EmailProviderOptions {
   apiKey: string;
@@ -35,10 +29,14 @@ const RESEND_PERMANENT = new Set([
 
 /** Resend, with the row's idempotency key: a retried row is accepted at most once (Resend keeps keys 24 h). */
 export function resendSender(options: EmailProviderOptions): Sender {
-  const client = new Resend(options.apiKey, options.baseUrl ? { baseUrl: trimSlash(options.baseUrl) } : undefined);
+  const resend = onFirstUse(async () => {
+    const { Resend } = await import('resend');
+    return new Resend(options.apiKey, options.baseUrl ? { baseUrl: trimSlash(options.baseUrl) } : undefined);
+  });
   return {
     provider: 'resend',
     async send(message: OutgoingMessage) {
+      const client = await resend();
       const { data, error } = await client.emails.send(
         {
           from: options.from,
@@ -83,16 +81,26 @@ function sendgridError(err: unknown): DeliveryError {
  * timeout are ours alone. SendGrid has no idempotency key; the row id travels as a custom argument.
  */
 export function sendgridSender(options: EmailProviderOptions): Sender {
-  const client = new SendGridClient();
-  client.setApiKey(options.apiKey);
-  // setApiKey resets the base URL to SendGrid's, so the override comes after it.
-  if (options.baseUrl) client.setDefaultRequest('baseUrl', `${trimSlash(options.baseUrl)}/`);
-  const mail = new MailService();
-  mail.setClient(client);
-  mail.setTimeout(options.timeoutMs);
+  const sendgrid = onFirstUse(async () => {
+    // Both SendGrid packages export a shared singleton and, as a property, its class; their typings
+    // offer the class only as a named import, which TypeScript refuses beside `export =`.
+    const { Client } = (await import('@sendgrid/client')).default as unknown as { Client: new () => typeof sendgridClient };
+    const { MailService } = (await import('@sendgrid/mail')).default as unknown as {
+      MailService: new () => typeof sendgridMail;
+    };
+    const client = new Client();
+    client.setApiKey(options.apiKey);
+    // setApiKey resets the base URL to SendGrid's, so the override comes after it.
+    if (options.baseUrl) client.setDefaultRequest('baseUrl', `${trimSlash(options.baseUrl)}/`);
+    const mail = new MailService();
+    mail.setClient(client);
+    mail.setTimeout(options.timeoutMs);
+    return mail;
+  });
   return {
     provider: 'sendgrid',
     async send(message: OutgoingMessage) {
+      const mail = await sendgrid();
       try {
         const [response] = await mail.send({
           to: message.to,

@@ -42,3 +42,19 @@ export interface Sender {
   readonly provider: string;
   send(message: OutgoingMessage): Promise<Sent>;
 }
+
+/**
+ * The provider SDKs are loaded on first use, not at start-up: the web process (and a worker whose
+ * queue stays empty) never pays for them (~16 MB of memory for Twilio's and SendGrid's). The promise
+ * is kept, so the import and the client happen once; a failed load is tried again next time.
+ */
+export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make().catch((err: unknown) => {
+      made = undefined;
+      throw err;
+    });
+    return made;
+  };
+}

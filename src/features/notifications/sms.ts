@@ -1,26 +1,20 @@
-import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, onFirstUse, type Sender } from './sender.ts';
 
 /**
  * Twilio's client builds `https://api.twilio.com/...` URLs itself; this HTTP client sends each request
  * to another base URL instead (a local fake in tests), keeping the path, auth and body as the SDK made them.
  */
-class RebasedRequestClient extends twilio.RequestClient {
-  constructor(
-    private readonly base: URL,
-    options: RequestClient.RequestClientOptions,
-  ) {
-    super(options);
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const target = new URL(opts.uri);
-    target.protocol = this.base.protocol;
-    target.host = this.base.host;
-    target.pathname = `${this.base.pathname.replace(/\/+$/, '')}${target.pathname}`;
-    return super.request<TData>({ ...opts, uri: target.href });
-  }
+function rebasedRequestClient(twilio: typeof import('twilio'), base: URL, options: RequestClient.RequestClientOptions) {
+  return new (class extends twilio.RequestClient {
+    override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+      const target = new URL(opts.uri);
+      target.protocol = base.protocol;
+      target.host = base.host;
+      target.pathname = `${base.pathname.replace(/\/+$/, '')}${target.pathname}`;
+      return super.request<TData>({ ...opts, uri: target.href });
+    }
+  })(options);
 }
 
 interface TwilioOptions {
@@ -54,14 +48,18 @@ function twilioError(err: unknown): DeliveryError {
  * the worker holding its claim sends it (see worker.ts), not because Twilio would drop a repeat.
  */
 export function twilioSender(options: TwilioOptions): Sender {
-  const httpOptions = { timeout: options.timeoutMs, keepAlive: true };
-  const httpClient = options.baseUrl
-    ? new RebasedRequestClient(new URL(options.baseUrl), httpOptions)
-    : new twilio.RequestClient(httpOptions);
-  const client = twilio(options.accountSid, options.authToken, { httpClient });
+  const twilioClient = onFirstUse(async () => {
+    const { default: twilio } = await import('twilio');
+    const httpOptions = { timeout: options.timeoutMs, keepAlive: true };
+    const httpClient = options.baseUrl
+      ? rebasedRequestClient(twilio, new URL(options.baseUrl), httpOptions)
+      : new twilio.RequestClient(httpOptions);
+    return twilio(options.accountSid, options.authToken, { httpClient });
+  });
   return {
     provider: 'twilio',
     async send(message: OutgoingMessage) {
+      const client = await twilioClient();
       try {
         const sent = await client.messages.create({ to: message.to, from: options.from, body: message.text });
         return { provider: 'twilio', messageId: sent.sid ?? null };

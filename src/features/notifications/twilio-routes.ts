@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import twilio from 'twilio';
 import { z } from 'zod';
 import type { Deps } from '../../http/context.ts';
 import { forbidden } from '../../http/errors.ts';
@@ -7,6 +6,7 @@ import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { parseWith } from '../../http/validate.ts';
 import { decideBySms, recordSmsRefusal } from '../tickets/service.ts';
 import { normalizePhone } from './addresses.ts';
+import { onFirstUse } from './sender.ts';
 import { parseSmsReply, SMS_HELP, smsAnswer } from './sms-reply.ts';
 
 /** Where Twilio posts incoming SMS (the number's "A message comes in" webhook). CSRF-exempt: Twilio signs it. */
@@ -18,8 +18,12 @@ const inbound = z.object({
   Body: z.string().max(1600).default(''),
 });
 
+/** Twilio's SDK, loaded by the first webhook call rather than at start-up (see onFirstUse). */
+const twilioSdk = onFirstUse(async () => (await import('twilio')).default);
+
 /** A TwiML answer: Twilio texts `text` back to the sender. */
-function twiml(text: string): string {
+async function twiml(text: string): Promise<string> {
+  const twilio = await twilioSdk();
   const response = new twilio.twiml.MessagingResponse();
   response.message(text);
   return response.toString();
@@ -46,6 +50,7 @@ export function smsReplyRoutes({ db, config }: Deps): Router {
     const signature = ctx.get('X-Twilio-Signature');
     const params = (ctx.is('urlencoded') ? ctx.request.body : undefined) as Record<string, unknown> | undefined;
     const signedUrl = `${config.appUrl}${TWILIO_SMS_PATH}${ctx.querystring ? `?${ctx.querystring}` : ''}`;
+    const twilio = await twilioSdk();
     if (!token || !signature || !params || !twilio.validateRequest(token, signature, signedUrl, params)) {
       const reason = !token ? 'TWILIO_AUTH_TOKEN is not set' : !signature ? 'no signature' : 'bad signature';
       ctx.log.warn({ reason }, 'Twilio webhook refused');
@@ -71,7 +76,7 @@ export function smsReplyRoutes({ db, config }: Deps): Router {
     // Never the number or the text: only what happened.
     ctx.log.info({ ticketId, outcome }, 'SMS reply');
     ctx.type = 'text/xml';
-    ctx.body = twiml(answer);
+    ctx.body = await twiml(answer);
   });
 
   return router;
