@@ -45,11 +45,14 @@ RUN npm ci --omit=dev --no-audit --no-fund \
   && npm cache clean --force \
   && scripts/trim-prod-deps.sh node_modules
 
+# No --enable-source-maps: Node then parses and keeps the source map of every module loaded,
+# dependencies' too, ~60 MB of the process's memory (`npm run bench`: RSS 258 MB with it, 195 MB
+# without). tsc's output keeps the source's names and shape, so a stack trace's dist/src/*.js lines
+# are easy to follow; `NODE_OPTIONS=--enable-source-maps` turns it back on while chasing something.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
-    HOST=0.0.0.0 \
-    NODE_OPTIONS=--enable-source-maps
+    HOST=0.0.0.0
 WORKDIR /app
 # Owned by root, read by uid 1000: the app cannot change its own code (the chart also mounts the root
 # filesystem read-only). Only /app/data (the SQLite default, unused with PostgreSQL) and /tmp are written.
