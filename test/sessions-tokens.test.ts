@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { nowIso } from '../src/db/index.ts';
-import { sha256 } from '../src/lib/crypto.ts';
+import { randomToken, sha256 } from '../src/lib/crypto.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient, tokenClient } from './support/factories.ts';
@@ -44,6 +44,15 @@ const sessionRow = (cookieValue: string | undefined) =>
     .first();
 
 // --- cookie sessions ---
+
+test('random tokens are 256-bit base64url strings, never repeated, across refills of the random pool', (t) => {
+  // 4096-byte pool, 32 bytes a token: 1,000 tokens cross several refills, and odd sizes cross the edges.
+  const tokens = Array.from({ length: 1000 }, (_, i) => randomToken(i % 7 === 0 ? 31 : 32));
+  t.is(new Set(tokens).size, tokens.length);
+  t.true(tokens.every((x, i) => /^[A-Za-z0-9_-]+$/.test(x) && x.length === (i % 7 === 0 ? 42 : 43)));
+  t.is(Buffer.from(randomToken(), 'base64url').length, 32);
+  t.is(Buffer.from(randomToken(5000), 'base64url').length, 5000, 'larger than the pool: straight from the CSPRNG');
+});
 
 test('signing in issues a new session id; the one from before sign-in signs no one in', async (t) => {
   const user = await createUser(app.db);
