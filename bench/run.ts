@@ -12,7 +12,7 @@
  * --profile (app under `node --cpu-prof`, profile in bench/tmp/), --explain (query plans to bench/results/),
  * --only a,b (scenarios whose name contains a or b), --pg-url postgres://user@host:port (server to use),
  * --wait-quiet s (before each load scenario, wait up to s seconds for other work on the machine to stop),
- * --node-options='...' (the app's NODE_OPTIONS; default none, as the Dockerfile), --label x
+ * --node-options='...' (the app's NODE_OPTIONS; default the Dockerfile's, --max-old-space-size=192), --label x
  * (appended to the results file name, for runs with other options).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     explain: { type: 'boolean', default: false },
     only: { type: 'string' },
     'wait-quiet': { type: 'string', default: '0' },
-    'node-options': { type: 'string', default: '' },
+    'node-options': { type: 'string', default: '--max-old-space-size=192' },
     label: { type: 'string' },
     'pg-url': { type: 'string', default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432' },
   },
