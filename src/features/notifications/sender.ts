@@ -45,7 +45,7 @@ export interface Sender {
 
 /**
  * The provider SDKs are loaded on first use, not at start-up: the web process (and a worker whose
- * queue stays empty) never pays for them (~16 MB of memory for Twilio's and SendGrid's). The promise
+ * queue stays empty) never pays for them (~5 MB of the web process's idle RSS here). The promise
  * is kept, so the import and the client happen once; a failed load is tried again next time.
  */
 export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
