@@ -3,7 +3,7 @@ import test from 'ava';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { onPostgres, startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { createUser, inventoryCast } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -24,15 +24,15 @@ let anonymous: Client;
 
 test.before(async () => {
   app = await startApp();
-  adminUser = await createUser(app.db, { username: 'boss', role: 'admin' });
+  ({
+    boss: adminUser,
+    tech: techUser,
+    stockkeeper: stockUser,
+    bossApi: admin,
+    techApi: tech,
+    stockApi: stock,
+  } = await inventoryCast(app.db, app.url));
   secondAdmin = await createUser(app.db, { username: 'deputy', role: 'admin' });
-  techUser = await createUser(app.db, { username: 'tech' });
-  stockUser = await createUser(app.db, { username: 'stockkeeper' });
-  [admin, tech, stock] = await Promise.all([
-    tokenClient(app.url, 'boss'),
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'stockkeeper'),
-  ]);
   anonymous = new Client(app.url);
 });
 test.after.always(async () => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { inventoryCast, signedInClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -18,14 +18,7 @@ let stock: Client;
 
 test.before(async () => {
   app = await startApp({ INVENTORY_ENFORCE_STOCK: 'true' });
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  await createUser(app.db, { username: 'tech' });
-  stockUser = await createUser(app.db, { username: 'stockkeeper' });
-  [admin, tech, stock] = await Promise.all([
-    tokenClient(app.url, 'boss'),
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'stockkeeper'),
-  ]);
+  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app.db, app.url));
 });
 test.after.always(async () => {
   await app?.close();

@@ -4,7 +4,7 @@ import { skuKey } from '../src/features/inventory/sku.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { inventoryCast } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -21,14 +21,7 @@ let stock: Client;
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  await createUser(app.db, { username: 'tech' });
-  stockUser = await createUser(app.db, { username: 'stockkeeper' });
-  [admin, tech, stock] = await Promise.all([
-    tokenClient(app.url, 'boss'),
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'stockkeeper'),
-  ]);
+  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app.db, app.url));
 });
 test.after.always(async () => {
   await app?.close();

@@ -4,7 +4,7 @@ import { csvCell } from '../src/features/inventory/csv.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { inventoryCast, signedInClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -22,16 +22,8 @@ let techPage: Client;
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  await createUser(app.db, { username: 'tech' });
-  stockUser = await createUser(app.db, { username: 'stockkeeper' });
-  [adminApi, techApi, stockApi, adminPage, techPage] = await Promise.all([
-    tokenClient(app.url, 'boss'),
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'stockkeeper'),
-    signedInClient(app.url, 'boss'),
-    signedInClient(app.url, 'tech'),
-  ]);
+  ({ stockkeeper: stockUser, bossApi: adminApi, techApi, stockApi } = await inventoryCast(app.db, app.url));
+  [adminPage, techPage] = await Promise.all([signedInClient(app.url, 'boss'), signedInClient(app.url, 'tech')]);
 });
 test.after.always(async () => {
   await app?.close();

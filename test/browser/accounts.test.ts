@@ -1,7 +1,7 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app.ts';
-import { axeViolations, documentScrollWidth, launchBrowser, openPage, screenshot } from '../support/browser.ts';
+import { documentScrollWidth, inspectPage, launchBrowser, openPage, screenshot, signIn } from '../support/browser.ts';
 
 let app: TestApp;
 let browser: Browser;
@@ -17,18 +17,12 @@ test.after.always(async () => {
 /** The header's sign-out button (a form button, so signing out is a POST with the CSRF token). */
 const signOutButton = (page: Page) => page.getByRole('banner').getByRole('button', { name: 'Sign out' });
 
-/** Screenshot the page and require axe to find nothing serious or critical on it. */
-async function inspect(t: ExecutionContext, page: Page, name: string): Promise<void> {
-  await screenshot(page, `accounts-${name}`);
-  t.deepEqual(await axeViolations(page), [], `axe on ${name}`);
-}
-
 test.serial('register, sign out and sign in again on a phone, accessibly and within the CSP', async (t) => {
   const { page, problems, close } = await openPage(browser);
   try {
     await page.goto(`${app.url}/register`);
     t.is(await page.title(), 'Create account · Cable Ticketing');
-    await inspect(t, page, 'register');
+    await inspectPage(t, page, 'accounts-register');
 
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Email').fill('alice@example.test');
@@ -38,29 +32,25 @@ test.serial('register, sign out and sign in again on a phone, accessibly and wit
     await page.waitForURL(`${app.url}/`);
     t.is(await page.getByRole('status').textContent(), 'Welcome, alice.');
     t.is(await signOutButton(page).getAttribute('title'), 'Signed in as alice');
-    await inspect(t, page, 'home');
+    await inspectPage(t, page, 'accounts-home');
 
     // The first account is an admin: the Admin link is there, and the users page says so.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
     await page.waitForURL(`${app.url}/admin/users`);
     const row = page.getByRole('row').filter({ hasText: 'alice@example.test' });
     t.is(await row.locator('.badge').textContent(), 'admin');
-    await inspect(t, page, 'admin-users');
+    await inspectPage(t, page, 'accounts-admin-users');
 
     await signOutButton(page).click();
     await page.waitForURL(`${app.url}/login`);
     t.is(await signOutButton(page).count(), 0);
-    await inspect(t, page, 'login');
+    await inspectPage(t, page, 'accounts-login');
 
     // Signed out means signed out: the home page sends us back to sign in.
     await page.goto(`${app.url}/`);
     t.regex(page.url(), /\/login/);
 
-    await page.goto(`${app.url}/login`);
-    await page.getByLabel('Username or email').fill('alice@example.test');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${app.url}/`);
+    await signIn(page, app.url, 'alice@example.test');
     t.is(await signOutButton(page).getAttribute('title'), 'Signed in as alice');
     await screenshot(page, 'accounts-home-again');
 
@@ -85,7 +75,7 @@ test.serial('a wrong password shows the error beside the form, accessibly', asyn
         .then((s) => s?.trim()),
       'Wrong username or password.',
     );
-    await inspect(t, page, 'login-error');
+    await inspectPage(t, page, 'accounts-login-error');
     // The browser logs the 401 document load itself; anything else is a real problem.
     t.deepEqual(
       problems.filter((p) => !/Failed to load resource: the server responded with a status of 401/.test(p)),
@@ -114,7 +104,7 @@ test.serial('a register form with mistakes comes back with each error beside its
     t.is(await password.getAttribute('aria-invalid'), 'true');
     t.is(await password.inputValue(), '', 'a password is never sent back');
     t.regex((await page.locator(`#${await password.getAttribute('aria-describedby')}`).textContent()) ?? '', /at least 8/);
-    await inspect(t, page, 'register-errors');
+    await inspectPage(t, page, 'accounts-register-errors');
     t.deepEqual(
       problems.filter((p) => !/Failed to load resource: the server responded with a status of 400/.test(p)),
       [],
@@ -134,11 +124,7 @@ test.serial('pages do not scroll sideways on a 360 px wide phone', async (t) => 
     await screenshot(page, 'accounts-register-360');
 
     // Signed in, the header carries the navigation and the sign-out button.
-    await page.goto(`${app.url}/login`);
-    await page.getByLabel('Username or email').fill('alice');
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${app.url}/`);
+    await signIn(page, app.url, 'alice');
     for (const path of ['/', '/admin/users']) {
       await page.goto(`${app.url}${path}`);
       t.true((await documentScrollWidth(page)) <= 360, `${path} fits in 360 px`);

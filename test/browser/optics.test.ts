@@ -1,8 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
-import type { Browser, Page } from 'playwright-core';
+import test from 'ava';
+import type { Browser } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app.ts';
-import { axeViolations, documentScrollWidth, launchBrowser, openPage, PHONE, screenshot } from '../support/browser.ts';
-import { createUser, PASSWORD } from '../support/factories.ts';
+import { inspectPage, launchBrowser, openPage, PHONE, screenshot, signIn } from '../support/browser.ts';
+import { createUser } from '../support/factories.ts';
 
 /** Optics requests on a 390 px phone: a technician asks for an unlisted part, an admin approves it. */
 
@@ -19,20 +19,6 @@ test.after.always(async () => {
   await app?.close();
 });
 
-async function signIn(page: Page, username: string) {
-  await page.goto(`${app.url}/login`);
-  await page.getByLabel('Username or email').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${app.url}/`);
-}
-
-async function inspect(t: ExecutionContext, page: Page, name: string) {
-  await screenshot(page, `optics-${name}`);
-  t.deepEqual(await axeViolations(page), [], `axe on ${name}`);
-  t.true((await documentScrollWidth(page)) <= PHONE.width, `${name} fits a 390 px phone`);
-}
-
 test.serial(
   'a technician asks for an Other part, an admin approves it with a note in place, the technician sees it',
   async (t) => {
@@ -41,12 +27,12 @@ test.serial(
     try {
       // Tomas: the Other field is not there until Other is chosen, then htmx brings it.
       const page = tomas.page;
-      await signIn(page, 'tomas');
+      await signIn(page, app.url, 'tomas');
       await page.getByRole('link', { name: 'Optics' }).click();
       await page.waitForURL(`${app.url}/optics`);
       await page.waitForFunction('typeof window.htmx === "object"');
       t.is(await page.getByLabel('Other part number').count(), 0, 'no Other field before Other is chosen');
-      await inspect(t, page, 'empty');
+      await inspectPage(t, page, 'optics-empty');
 
       await page.getByLabel('Part number', { exact: true }).selectOption('Other');
       await page.getByLabel('Other part number').waitFor();
@@ -57,7 +43,7 @@ test.serial(
       await page.getByLabel('Other part number').fill('Finisar FTLX1471D3BCL <LR>');
       await page.getByLabel('Quantity').fill('6');
       await page.getByLabel('Your name').fill('Tomas K.');
-      await inspect(t, page, 'form-other');
+      await inspectPage(t, page, 'optics-form-other');
       await page.getByRole('button', { name: 'Send request' }).click();
       await page.waitForURL(`${app.url}/optics`);
       t.regex((await page.getByRole('status').first().textContent()) ?? '', /Optics request #\d+ sent/);
@@ -65,14 +51,14 @@ test.serial(
       t.regex((await row.textContent()) ?? '', /Finisar FTLX1471D3BCL <LR>/);
       t.is(await row.locator('.badge').textContent(), 'Pending');
       t.is(await page.getByLabel('Your name').inputValue(), 'Tomas K.', 'the name is remembered');
-      await inspect(t, page, 'submitted');
+      await inspectPage(t, page, 'optics-submitted');
       const id = Number((await row.getAttribute('id'))?.replace('optics-request-', ''));
 
       // Olga approves from the list with a note; htmx swaps just that row.
-      await signIn(olga.page, 'olga');
+      await signIn(olga.page, app.url, 'olga');
       await olga.page.goto(`${app.url}/optics`);
       const adminRow = olga.page.locator(`#optics-request-${id}`);
-      await inspect(t, olga.page, 'admin-list');
+      await inspectPage(t, olga.page, 'optics-admin-list');
       await olga.page.evaluate('window.__stillHere = true');
       await adminRow.getByLabel(/Note for/).fill('Two on the shelf, four ordered');
       await adminRow.getByRole('button', { name: /^Approve/ }).click();
@@ -82,7 +68,7 @@ test.serial(
       t.regex((await adminRow.locator('.optics-note').textContent()) ?? '', /Two on the shelf, four ordered/);
       t.regex((await adminRow.getByRole('status').textContent()) ?? '', new RegExp(`Request #${id} approved`));
       t.deepEqual(await adminRow.locator('form.optics-actions button').allTextContents(), [`Archive #${id}`]);
-      await inspect(t, olga.page, 'approved-in-place');
+      await inspectPage(t, olga.page, 'optics-approved-in-place');
 
       // Tomas sees it approved, with the note, on the list and on the request page.
       await page.reload();
@@ -94,7 +80,7 @@ test.serial(
       await mine.getByRole('link', { name: `#${id}` }).click();
       await page.waitForURL(`${app.url}/optics/${id}`);
       t.is(await page.locator('ol.timeline li').count(), 2);
-      await inspect(t, page, 'request-page');
+      await inspectPage(t, page, 'optics-request-page');
 
       t.deepEqual([...tomas.problems, ...olga.problems], []);
     } finally {
@@ -107,13 +93,13 @@ test.serial(
 test.serial('the parts page at phone size', async (t) => {
   const olga = await openPage(browser);
   try {
-    await signIn(olga.page, 'olga');
+    await signIn(olga.page, app.url, 'olga');
     await olga.page.goto(`${app.url}/optics/parts`);
     await olga.page.getByLabel('New part number').fill('QSFP28-100G-CWDM4');
     await olga.page.getByRole('button', { name: 'Add part' }).click();
     await olga.page.waitForURL(`${app.url}/optics/parts`);
     t.is(await olga.page.locator('ul.parts-list li').count(), 9);
-    await inspect(t, olga.page, 'parts');
+    await inspectPage(t, olga.page, 'optics-parts');
     t.deepEqual(olga.problems, []);
   } finally {
     await olga.close();
@@ -124,7 +110,7 @@ test.serial('without JavaScript the Other field is always shown and the form sti
   const context = await browser.newContext({ javaScriptEnabled: false, viewport: PHONE });
   try {
     const page = await context.newPage();
-    await signIn(page, 'tomas');
+    await signIn(page, app.url, 'tomas');
     await page.goto(`${app.url}/optics`);
     t.true(await page.getByLabel('Other part number').isVisible());
     await page.getByLabel('Part number', { exact: true }).selectOption('Other');

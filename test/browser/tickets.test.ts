@@ -1,8 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
-import type { Browser, Page } from 'playwright-core';
+import test from 'ava';
+import type { Browser } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app.ts';
-import { axeViolations, documentScrollWidth, launchBrowser, openPage, screenshot } from '../support/browser.ts';
-import { createUser, PASSWORD } from '../support/factories.ts';
+import { inspectPage, launchBrowser, openPage, screenshot, signIn } from '../support/browser.ts';
+import { createUser } from '../support/factories.ts';
 
 let app: TestApp;
 let browser: Browser;
@@ -17,27 +17,13 @@ test.after.always(async () => {
   await app?.close();
 });
 
-async function signIn(page: Page, username: string) {
-  await page.goto(`${app.url}/login`);
-  await page.getByLabel('Username or email').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${app.url}/`);
-}
-
-async function inspect(t: ExecutionContext, page: Page, name: string) {
-  await screenshot(page, `tickets-${name}`);
-  t.deepEqual(await axeViolations(page), [], `axe on ${name}`);
-  t.true((await documentScrollWidth(page)) <= 390, `${name} fits a 390 px phone`);
-}
-
 test.serial('a two-item request goes from the form to fulfilled, with every step on the timeline', async (t) => {
   const tess = await openPage(browser);
   const sam = await openPage(browser);
   try {
     const page = tess.page;
-    await signIn(page, 'tess');
-    await inspect(t, page, 'dashboard-empty');
+    await signIn(page, app.url, 'tess');
+    await inspectPage(t, page, 'tickets-dashboard-empty');
 
     // The new-request form is open on an empty dashboard; htmx adds the second item row in place.
     await page.getByLabel('Assign to').selectOption({ label: 'sam' });
@@ -59,7 +45,7 @@ test.serial('a two-item request goes from the form to fulfilled, with every step
     t.regex((await page.getByRole('status').first().textContent()) ?? '', /sent for approval/);
     t.is(await page.locator('table.items tbody tr').count(), 2);
     t.regex((await page.locator('.facts').textContent()) ?? '', /<b>desks<\/b>/, 'notes shown as text');
-    await inspect(t, page, 'created');
+    await inspectPage(t, page, 'tickets-created');
 
     // "Created by me" on the dashboard lists it; the tab filters through htmx and pushes the URL.
     await page.goto(`${app.url}/`);
@@ -72,13 +58,13 @@ test.serial('a two-item request goes from the form to fulfilled, with every step
     await page.getByText('No requests match.').waitFor();
     await page.goBack();
     await page.waitForURL(/\?filter=mine/);
-    await inspect(t, page, 'created-by-me');
+    await inspectPage(t, page, 'tickets-created-by-me');
 
     // Sam, the assignee, approves from the ticket page; htmx swaps the ticket in place.
-    await signIn(sam.page, 'sam');
+    await signIn(sam.page, app.url, 'sam');
     await sam.page.goto(ticketUrl);
     t.is(await sam.page.getByRole('link', { name: 'Edit request' }).count(), 0);
-    await inspect(t, sam.page, 'assignee-view');
+    await inspectPage(t, sam.page, 'tickets-assignee-view');
     for (const [button, status] of [
       ['Approve', 'Approved'],
       ['Start work', 'In progress'],
@@ -92,7 +78,7 @@ test.serial('a two-item request goes from the form to fulfilled, with every step
     t.is(await timeline.count(), 4);
     t.regex((await timeline.nth(1).textContent()) ?? '', /sam\s+moved it from Pending approval to Approved/);
     t.regex((await timeline.nth(3).textContent()) ?? '', /In progress to Fulfilled/);
-    await inspect(t, sam.page, 'fulfilled');
+    await inspectPage(t, sam.page, 'tickets-fulfilled');
 
     // Tess sees the same history after a reload.
     await page.goto(ticketUrl);
@@ -108,7 +94,7 @@ test.serial('without JavaScript the same form adds rows by posting back', async 
   const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
   try {
     const page = await context.newPage();
-    await signIn(page, 'sam');
+    await signIn(page, app.url, 'sam');
     await page.goto(`${app.url}/tickets/new`);
     await page.locator('#i0-type').fill('Cat5e');
     await page.getByRole('button', { name: 'Add another item' }).click();

@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { projectRoot } from '../../src/paths.ts';
+import { PASSWORD } from './factories.ts';
 
 /**
  * Real-browser helpers: Debian's Chromium driven by playwright-core (no downloaded browser builds),
@@ -108,4 +110,20 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** How wide the document is, to catch horizontal overflow on narrow phones. */
 export function documentScrollWidth(page: Page): Promise<number> {
   return page.evaluate('document.documentElement.scrollWidth') as Promise<number>;
+}
+
+/** Signs in through the form, as a person would, and waits for the dashboard. */
+export async function signIn(page: Page, baseUrl: string, login: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Username or email').fill(login);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+}
+
+/** A screenshot (`<prefix>-<name>.png`), no serious or critical axe finding, and no sideways scroll on a phone. */
+export async function inspectPage(t: ExecutionContext, page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  t.deepEqual(await axeViolations(page), [], `axe on ${name}`);
+  t.true((await documentScrollWidth(page)) <= PHONE.width, `${name} fits a ${PHONE.width} px phone`);
 }

@@ -45,3 +45,19 @@ export async function tokenClient(baseUrl: string, username: string, password = 
   if (res.status !== 200) throw new Error(`API sign-in failed for ${username}: ${res.status} ${res.text}`);
   return client.withToken(res.json.access_token);
 }
+
+/**
+ * The inventory tests' people: an admin (boss), a technician who asks (tech) and the approver who
+ * fulfils (stockkeeper), each with a bearer-token client.
+ */
+export async function inventoryCast(db: Db, baseUrl: string) {
+  const boss = await createUser(db, { username: 'boss', role: 'admin' });
+  const tech = await createUser(db, { username: 'tech' });
+  const stockkeeper = await createUser(db, { username: 'stockkeeper' });
+  const [bossApi, techApi, stockApi] = await Promise.all([
+    tokenClient(baseUrl, 'boss'),
+    tokenClient(baseUrl, 'tech'),
+    tokenClient(baseUrl, 'stockkeeper'),
+  ]);
+  return { boss, tech, stockkeeper, bossApi, techApi, stockApi };
+}

@@ -1,3 +1,4 @@
+import type { TestFn } from 'ava';
 import { Client } from './client.ts';
 
 /**
@@ -16,4 +17,21 @@ export function recordResponseBodies(): string[] {
 }
 
 /** Strings that would mean a password hash left the server. */
-export const HASH_MARKERS = ['password_hash', 'scrypt$'];
+const HASH_MARKERS = ['password_hash', 'scrypt$'];
+
+/**
+ * Records every response of the file's tests and, after them, checks that none carried a password
+ * hash; `atLeast` guards against a file whose requests stopped going through `Client`.
+ */
+export function checkNoPasswordHashInResponses(test: TestFn, atLeast: number): void {
+  const bodies = recordResponseBodies();
+  test.after('no response in this file carried a password hash', (t) => {
+    t.true(bodies.length > atLeast, `${bodies.length} responses recorded`);
+    for (const marker of HASH_MARKERS) {
+      t.false(
+        bodies.some((b) => b.includes(marker)),
+        marker,
+      );
+    }
+  });
+}
