@@ -17,7 +17,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +25,8 @@ import knexFactory, { type Knex } from 'knex';
 import { createDb, migrateLatest } from '../src/db/index.ts';
 import { projectRoot } from '../src/paths.ts';
 import { startFakeProviders } from '../test/support/fake-providers.ts';
+import { freePort } from '../test/support/pg-server.ts';
+import { memoryOf } from '../test/support/server-process.ts';
 import { type CpuSplit, otherLoad, startCpu } from './cpu.ts';
 import { explainQueries } from './explain.ts';
 import { BENCH_PASSWORD, BENCH_USER, generateData, queueNotifications, scaleFor } from './generate.ts';
@@ -176,27 +177,10 @@ function startNode(entry: string, env: Record<string, string>, logFile: string, 
   };
 }
 
-/** A port nothing listens on now (the kernel picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resident memory of a process, from /proc (Linux). */
-function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { rss_mb: round(kb('VmRSS') / 1024), peak_rss_mb: round(kb('VmHWM') / 1024) };
-  } catch {
-    return undefined;
-  }
+/** Resident memory of a process in MB, from /proc (Linux). */
+function memoryMbOf(pid: number): { rss_mb: number; peak_rss_mb: number } | undefined {
+  const memory = memoryOf(pid);
+  return memory && { rss_mb: round(memory.rssKb / 1024), peak_rss_mb: round(memory.peakKb / 1024) };
 }
 
 // ---- signing in ---------------------------------------------------------------------------------
@@ -440,7 +424,7 @@ async function drain(bench: BenchDb, appEnv: Record<string, string>): Promise<Dr
       await new Promise((r) => setTimeout(r, 50));
       remaining = await open();
       if (!firstAt && (remaining < total || fake.requests.length > 0)) firstAt = performance.now();
-      if (remaining < total / 2 && workerRss === null) workerRss = memoryOf(worker.pid)?.rss_mb ?? null;
+      if (remaining < total / 2 && workerRss === null) workerRss = memoryMbOf(worker.pid)?.rss_mb ?? null;
     }
     const endedAt = performance.now();
     await worker.stop();
@@ -626,7 +610,7 @@ async function main() {
             : ''),
       );
     }
-    const memory = memoryOf(app.pid);
+    const memory = memoryMbOf(app.pid);
 
     let explainFile: string | undefined;
     if (args.explain) {

@@ -8,6 +8,7 @@ import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
 import { enqueue } from '../src/features/notifications/outbox.ts';
 import { projectRoot } from '../src/paths.ts';
 import { startFakeProviders } from './support/fake-providers.ts';
+import { freePort } from './support/pg-server.ts';
 
 /**
  * The real server process (src/main.ts, as `npm start` runs it) and SIGTERM during a request: the
@@ -16,17 +17,6 @@ import { startFakeProviders } from './support/fake-providers.ts';
  * The process under test is the point, not the database: it always runs on its own SQLite file
  * (so the PostgreSQL pass repeats it, which costs seconds and keeps every test in both passes).
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Server {
   child: ChildProcess;

@@ -4,6 +4,17 @@ import path from 'node:path';
 import { projectRoot } from '../../src/paths.ts';
 import { freePort } from './pg-server.ts';
 
+/** Resident memory of a process and its peak, in kB, from /proc (Linux); undefined elsewhere or once it is gone. */
+export function memoryOf(pid: number): { rssKb: number; peakKb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The real server process, as `npm start` runs it (`node --import tsx src/main.ts`), for tests that
  * kill it (test/crash.test.ts) or measure it from outside (scripts/soak.ts).
@@ -53,13 +64,8 @@ export async function startServerProcess(env: Record<string, string>, port?: num
     output: () => output,
     exited,
     rss() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
-        return kb ? Number(kb) * 1024 : undefined;
-      } catch {
-        return undefined;
-      }
+      const memory = child.pid === undefined ? undefined : memoryOf(child.pid);
+      return memory && memory.rssKb * 1024;
     },
   };
   const deadline = Date.now() + 60_000;
