@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { pathFromPending, STATUSES } from '../src/features/tickets/states.ts';
 import { hashPassword } from '../src/lib/crypto.ts';
 
 /**
@@ -115,14 +116,6 @@ interface Step {
 
 /** The audit trail (and the messages) each final status implies. */
 function paths(): Step[] {
-  const moves: Record<string, string[]> = {
-    pending_approval: [],
-    approved: ['approved'],
-    rejected: ['rejected'],
-    in_progress: ['approved', 'in_progress'],
-    fulfilled: ['approved', 'in_progress', 'fulfilled'],
-    closed: ['approved', 'in_progress', 'fulfilled', 'closed'],
-  };
   const told: Record<string, string> = {
     approved: 'ticket_approved',
     rejected: 'ticket_rejected',
@@ -140,7 +133,8 @@ function paths(): Step[] {
     notify: 'ticket_created',
     notifyWho: 'a',
   });
-  for (const [status, list] of Object.entries(moves)) {
+  for (const status of STATUSES) {
+    const list = pathFromPending(status);
     steps.push(created(status));
     let from = 'pending_approval';
     list.forEach((to, n) => {

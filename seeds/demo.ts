@@ -7,7 +7,7 @@ import { parseSubmission } from '../src/features/optics/schema.ts';
 import { actOnOpticsRequest, partNumbers, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { parseNewTicket } from '../src/features/tickets/schema.ts';
 import { changeStatus, createTicket, decideByLink, deleteTicket, type Settings } from '../src/features/tickets/service.ts';
-import type { Status } from '../src/features/tickets/states.ts';
+import { pathFromPending, type Status } from '../src/features/tickets/states.ts';
 import { countUsers, findUserByUsername, type PublicUserRow } from '../src/features/users/queries.ts';
 import { registerSchema } from '../src/features/users/schema.ts';
 import { changeRole, registerUser } from '../src/features/users/service.ts';
@@ -157,16 +157,6 @@ const TICKETS: DemoTicket[] = [
   },
 ];
 
-/** The moves from pending_approval to each status (the state machine's only legal paths). */
-const PATHS: Record<Status, Status[]> = {
-  pending_approval: [],
-  approved: ['approved'],
-  rejected: ['rejected'],
-  in_progress: ['approved', 'in_progress'],
-  fulfilled: ['approved', 'in_progress', 'fulfilled'],
-  closed: ['approved', 'in_progress', 'fulfilled', 'closed'],
-};
-
 const OPTICS: { part: string; other?: string; quantity: number; actions: ('approve' | 'deny' | 'archive')[]; note?: string }[] = [
   { part: 'SFP-10G-SR', quantity: 4, actions: [] },
   { part: 'QSFP-100G-SR4', quantity: 2, actions: ['approve'], note: 'Ordered from the usual distributor.' },
@@ -292,7 +282,7 @@ async function seedInto(trx: Trx, config: SeedConfig, logger: Logger, credential
       await deleteTicket(db, tech, ticket.id);
       continue;
     }
-    const path = PATHS[spec.status];
+    const path = pathFromPending(spec.status);
     if (spec.status === 'approved') {
       // Decided from the emailed link, as an approver who never signs in would: the audit says "via review link".
       const token = ticket.reviewUrl.slice(ticket.reviewUrl.lastIndexOf('/') + 1);

@@ -15,6 +15,16 @@ const MOVES: Record<Status, readonly Status[]> = {
   closed: [],
 };
 
+/** The usual life of a request that is approved: each status on the way to closed. */
+const WORK_ORDER: readonly Status[] = ['approved', 'in_progress', 'fulfilled', 'closed'];
+
+/**
+ * The moves a request makes from pending_approval to `to` along the usual life (approved requests
+ * are worked and fulfilled before they close): for demo and benchmark data that looks real.
+ */
+export const pathFromPending = (to: Status): Status[] =>
+  to === 'rejected' ? ['rejected'] : WORK_ORDER.slice(0, WORK_ORDER.indexOf(to) + 1);
+
 export const isStatus = (value: unknown): value is Status => STATUSES.includes(value as Status);
 
 export const canMove = (from: StoredStatus, to: Status): boolean => from !== 'deleted' && MOVES[from].includes(to);
