@@ -15,7 +15,8 @@ export interface FormView {
   page: string;
   partial?: string;
   title: string;
-  data?: object;
+  /** What the form's page needs besides the submitted values: read only when the form is shown again. */
+  data?: object | (() => Promise<object>);
 }
 
 /**
@@ -29,13 +30,14 @@ export async function handleForm(ctx: Context, view: FormView, action: () => Pro
   } catch (err) {
     if (!(err instanceof HttpError) || !REDISPLAYED.has(err.status) || audienceOf(ctx) === 'json') throw err;
     if (err.headers) ctx.set(err.headers);
+    const data = typeof view.data === 'function' ? await view.data() : view.data;
     respond(ctx, {
       status: err.status,
       page: view.page,
       partial: view.partial,
       title: view.title,
       data: {
-        ...view.data,
+        ...data,
         // Each field's sentence sits beside the field; the top of the form only says where to look.
         error: err.fields && Object.keys(err.fields).length ? 'Check the fields marked below.' : err.message,
         errors: err.fields ?? {},

@@ -148,9 +148,9 @@ export function inventoryRoutes(deps: Deps): Router {
   router.post('/inventory/threshold', async (ctx) => {
     requireInventoryAdmin(ctx);
     const body = bodyOf(ctx);
-    const data = await stockPageData(ctx, false);
     const failed = typeof body.cable_type === 'string' ? skuKey(body.cable_type, String(body.cable_length ?? '')) : undefined;
-    await handleForm(ctx, { page: 'inventory/page', title: 'Inventory', data: { ...data, failedKey: failed } }, async () => {
+    const data = async () => ({ ...(await stockPageData(ctx, false)), failedKey: failed });
+    await handleForm(ctx, { page: 'inventory/page', title: 'Inventory', data }, async () => {
       const input = parseWith(thresholdSchema, body);
       await setReorderThreshold(db, input);
       const what = `${input.cable_type} ${input.cable_length}`;
@@ -234,7 +234,7 @@ export function inventoryRoutes(deps: Deps): Router {
       respond(ctx, { page: 'inventory/receiving', title: 'Receive cable', data });
       return;
     }
-    const data = await receivingData(ctx, body);
+    const data = () => receivingData(ctx, body);
     // handleForm puts `errors` and `values` at the top level; the template reads them there first.
     await handleForm(ctx, { page: 'inventory/receiving', title: 'Receive cable', data }, async () => {
       const { receipt, items } = await receiveCable(db, actor, parseReceipt(body));
@@ -345,7 +345,7 @@ export function inventoryRoutes(deps: Deps): Router {
     const body = bodyOf(ctx);
     await handleForm(
       ctx,
-      { page: 'inventory/adjustments', title: 'Adjust stock', data: await adjustmentData(body) },
+      { page: 'inventory/adjustments', title: 'Adjust stock', data: () => adjustmentData(body) },
       async () => {
         const input = parseWith(adjustmentSchema, { ...body, quantity: signedFromForm(body) });
         const { stock } = await adjustStock(db, actor, input, settings);

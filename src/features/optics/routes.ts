@@ -150,7 +150,7 @@ export function opticsRoutes(deps: Deps): Router {
 
   router.post('/optics/parts', async (ctx) => {
     const actor = requireAdmin(ctx);
-    await handleForm(ctx, { page: 'optics/parts', title: 'Optics parts', data: await partsPage() }, async () => {
+    await handleForm(ctx, { page: 'optics/parts', title: 'Optics parts', data: partsPage }, async () => {
       const { part_number } = validBody(ctx, partSchema);
       await addPart(db, actor, part_number);
       ctx.log.info({ part: part_number, by: actor.id }, 'optics part added');
@@ -199,7 +199,7 @@ export function opticsRoutes(deps: Deps): Router {
     const requester = requireUser(ctx);
     const body = bodyOf(ctx);
     const json = audienceOf(ctx) === 'json';
-    const formData = json ? {} : await pageData(requester, parseWith(listQuerySchema, {}), body);
+    const formData = () => pageData(requester, parseWith(listQuerySchema, {}), body);
     await handleForm(ctx, { page: 'optics/page', title: 'Optics', data: formData }, async () => {
       const input = parseSubmission(body, await partNumbers(db));
       const request = await submitOpticsRequest(db, requester, input, settings);

@@ -137,7 +137,7 @@ export function ticketRoutes(deps: Deps): Router {
       });
       return;
     }
-    const formData = audienceOf(ctx) === 'json' ? {} : await newTicketFormData(deps, body);
+    const formData = () => newTicketFormData(deps, body);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
       const input = parseNewTicket(body);
       const { id } = await createTicket(db, creator, input, settings);
@@ -199,7 +199,8 @@ export function ticketRoutes(deps: Deps): Router {
         respond(ctx, await editForm(ctx, id, body, body.add_item !== undefined ? 1 : 0, remove));
         return;
       }
-      await handleForm(ctx, await editForm(ctx, id, body), async () => {
+      const form = { page: 'tickets/edit', title: `Edit #${id}`, data: async () => (await editForm(ctx, id, body)).data };
+      await handleForm(ctx, form, async () => {
         await editTicket(db, actor, id, parseTicketEdit(body), settings);
         respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
       });
