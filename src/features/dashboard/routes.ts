@@ -5,13 +5,11 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { validQuery } from '../../http/validate.ts';
 import { presentTicket } from '../tickets/presenter.ts';
-import { isShortSearch, SHORT_SEARCH_WINDOW } from '../tickets/queries.ts';
+import { isShortSearch, PAGE_SIZES, SHORT_SEARCH_WINDOW } from '../tickets/queries.ts';
 import { newTicketFormData } from '../tickets/routes.ts';
 import { type ListQuery, listQuerySchema } from '../tickets/schema.ts';
 import { dashboardStats, listTicketPage } from '../tickets/service.ts';
 import { STATUS_LABELS, STATUSES } from '../tickets/states.ts';
-
-const PAGE_SIZE = 20;
 
 /** The query string for a list page: only what differs from the defaults, so URLs stay short. */
 function listHref(base: string, q: ListQuery, cursor?: number): string {
@@ -47,7 +45,7 @@ export function dashboardRoutes(deps: Deps): Router {
   router.get('/', async (ctx) => {
     requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
-    const result = await page(ctx, query, query.limit ?? PAGE_SIZE);
+    const result = await page(ctx, query, query.limit ?? PAGE_SIZES.dashboard);
     const list = {
       rows: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)),
       nextHref: result.nextCursor ? listHref('/', query, result.nextCursor) : undefined,
@@ -68,7 +66,7 @@ export function dashboardRoutes(deps: Deps): Router {
   router.get('/api/tickets', async (ctx) => {
     requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
-    const result = await page(ctx, query, query.limit ?? 50);
+    const result = await page(ctx, query, query.limit ?? PAGE_SIZES.api);
     if (result.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, result.nextCursor)}>; rel="next"`);
     respond(ctx, { json: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)) });
   });

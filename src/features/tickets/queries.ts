@@ -155,9 +155,17 @@ export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
       { column: 'i.position', order: 'asc' },
     ]);
 
-/** The prepared statement's name for a list: one per combination of filters; none for a search (planned for its pattern). */
+/** Page sizes of the app's own lists: the dashboard's, and the API's when `limit` is not given. */
+export const PAGE_SIZES = { dashboard: 20, api: 50 } as const;
+const PREPARED_LIMITS = new Set<number>(Object.values(PAGE_SIZES));
+
+/**
+ * The prepared statement's name for a list: one per combination of filters, for the app's own page
+ * sizes only (a caller's `?limit=` of 1..200 would otherwise leave hundreds of plans in every pooled
+ * connection); none for a search (planned for its pattern).
+ */
 export const listShape = (f: ListFilter): string | undefined =>
-  f.q
+  f.q || !PREPARED_LIMITS.has(f.limit)
     ? undefined
     : `list_${f.filter}${f.status ? '_status' : f.includeDeleted ? '_deleted_too' : ''}${f.cursor ? '_after' : ''}_${f.limit}`;
 
@@ -178,38 +186,20 @@ export async function listTickets(q: Q, filter: ListFilter): Promise<ListedTicke
   const listed: ListedTicket[] = [];
   let last: ListedTicket | undefined;
   for (const row of rows) {
-    if (last?.ticket.id !== row.id) {
-      last = {
-        ticket: {
-          id: row.id,
-          created_by_id: row.created_by_id,
-          assigned_to_id: row.assigned_to_id,
-          status: row.status,
-          priority: row.priority,
-          location: row.location,
-          notes: row.notes,
-          rejection_reason: row.rejection_reason,
-          deleted_at: row.deleted_at,
-          deleted_by_id: row.deleted_by_id,
-          status_before_delete: row.status_before_delete,
-          created_at: row.created_at,
-          updated_at: row.updated_at,
-          created_by_username: row.created_by_username,
-          assigned_to_username: row.assigned_to_username,
-        },
-        items: [],
-      };
+    const { item_id, item_position, item_cable_type, item_cable_length, item_cable_gauge, item_quantity, ...ticket } = row;
+    if (last?.ticket.id !== ticket.id) {
+      last = { ticket, items: [] };
       listed.push(last);
     }
-    if (row.item_id === null || row.item_id === undefined) continue;
+    if (item_id === null || item_id === undefined) continue;
     last.items.push({
-      id: row.item_id,
-      ticket_id: row.id,
-      position: row.item_position as number,
-      cable_type: row.item_cable_type as string,
-      cable_length: row.item_cable_length as string,
-      cable_gauge: row.item_cable_gauge,
-      quantity: row.item_quantity as number,
+      id: item_id,
+      ticket_id: ticket.id,
+      position: item_position as number,
+      cable_type: item_cable_type as string,
+      cable_length: item_cable_length as string,
+      cable_gauge: item_cable_gauge,
+      quantity: item_quantity as number,
     });
   }
   return listed;

@@ -209,12 +209,14 @@ export async function changeStatus(
     );
     // The first (and only) move to fulfilled takes the cable out of stock in this same transaction;
     // with INVENTORY_ENFORCE_STOCK a shortfall throws a 409 here and the status change rolls back.
-    if (ok && change.status === 'fulfilled') {
+    if (!ok) return false;
+    const items = await itemsFor(trx, [id]);
+    if (change.status === 'fulfilled') {
       const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
-      await consumeForFulfilment(trx, { id, actorId: actor.id }, await itemsFor(trx, [id]), stock);
+      await consumeForFulfilment(trx, { id, actorId: actor.id }, items, stock);
     }
-    if (ok) await notifyStatusChange(trx, ticket, await itemsFor(trx, [id]), change.status, actor.id, reason, settings.appUrl);
-    return ok;
+    await notifyStatusChange(trx, ticket, items, change.status, actor.id, reason, settings.appUrl);
+    return true;
   });
   if (!moved) throw await raceLost(db, id);
 }
