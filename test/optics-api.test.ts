@@ -103,7 +103,8 @@ test.serial('admins add and remove parts; the list and the submit rules follow',
   const dup = await admin.send('POST', '/api/optics-parts', { part_number: 'sfp-10G-zr' });
   t.is(dup.status, 409);
   t.true('part_number' in dup.json.fields);
-  for (const part_number of ['Other', 'other', '', '   ', 'x'.repeat(101)]) {
+  // 'İ' is one character and two once lower-cased: 100 of them would not fit the list's 100-character key.
+  for (const part_number of ['Other', 'other', '', '   ', 'x'.repeat(101), 'İ'.repeat(100)]) {
     const bad = await admin.send('POST', '/api/optics-parts', { part_number });
     t.is(bad.status, 400, part_number);
     t.true('part_number' in bad.json.fields);
@@ -283,6 +284,9 @@ test.serial('users see their own requests, admins everyone’s; another user’s
   t.false(hidden.text.includes('Tech T.'));
   t.is((await tech.send('GET', '/api/optics-requests/999999')).status, 404);
   t.is((await tech.send('GET', '/api/optics-requests/abc')).status, 400);
+  const flag = await tech.send('GET', '/api/optics-requests?include_archived=yes');
+  t.is(flag.status, 400);
+  t.regex(flag.json.fields.include_archived, /true or false/);
 
   const own = await tech.send('GET', `/api/optics-requests/${mine.id}`);
   t.is(own.status, 200);

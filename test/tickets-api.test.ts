@@ -422,6 +422,7 @@ test('lists filter by creator, assignee, status and search, newest first', async
     t.is((await amy.send('GET', '/api/tickets?limit=0')).status, 400);
     t.is((await amy.send('GET', '/api/tickets?limit=abc')).status, 400);
     t.is((await amy.send('GET', '/api/tickets?cursor=-4')).status, 400);
+    t.is((await amy.send('GET', '/api/tickets?include_deleted=yes')).status, 400, 'a flag is true or false, not a silent no');
   } finally {
     await fresh.close();
   }

@@ -45,7 +45,24 @@ export const integer = (min: number, max: number) =>
       .max(max, `must be at most ${max}`),
   );
 
-export const idParam = z.object({ id: integer(1, 2_147_483_647) });
+/** The largest id a table holds (a 32-bit serial): ids above it are 400s, not database errors. */
+export const MAX_ID = 2_147_483_647;
+
+export const idParam = z.object({ id: integer(1, MAX_ID) });
+
+/**
+ * A yes/no query flag (`?include_deleted=true`): true/1 or false/0 (or a JSON boolean), absent or
+ * blank for false; anything else is a 400 rather than a silent "no".
+ */
+export const queryFlag = z.preprocess(
+  (v) => {
+    if (v === undefined || v === '') return false;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    return v;
+  },
+  z.boolean({ error: 'must be true or false' }),
+);
 
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 

@@ -6,12 +6,12 @@ import { gone } from '../../http/errors.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
-import { integer, optionalText } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalText } from '../../lib/schema.ts';
 import { presentTicket } from '../tickets/presenter.ts';
 import { checkReviewLink, decideByLink, type LinkCheck } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
 
-const linkParams = z.object({ id: integer(1, 2_147_483_647), token: z.string().min(1).max(200) });
+const linkParams = z.object({ id: integer(1, MAX_ID), token: z.string().min(1).max(200) });
 const decisionSchema = z.object({
   decision: z.enum(['approve', 'reject'], { error: 'must be approve or reject' }),
   reason: optionalText(500),

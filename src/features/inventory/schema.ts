@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { formRows, freeText, integer, optionalText, text } from '../../lib/schema.ts';
+import { formRows, freeText, integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
 export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
@@ -11,7 +11,6 @@ export type SourceType = (typeof SOURCE_TYPES)[number];
 export const MAX_RECEIPT_ITEMS = 100;
 /** Largest quantity on one line (received or adjusted): far above any real delivery, far below overflow. */
 export const MAX_QUANTITY = 1_000_000;
-const MAX_ID = 2_147_483_647;
 
 const cableType = text(100);
 const cableLength = text(50);
@@ -69,14 +68,10 @@ export const thresholdSchema = z.object({
 });
 export type ThresholdInput = z.infer<typeof thresholdSchema>;
 
-const bool = z.preprocess(
-  (v) => (v === undefined || v === '' ? 'false' : v),
-  z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1'),
-);
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === undefined || v === '' ? undefined : v), schema.optional());
 
-export const onHandQuerySchema = z.object({ include_zero: bool });
+export const onHandQuerySchema = z.object({ include_zero: queryFlag });
 
 export const movementsQuerySchema = z.object({
   movement_type: optional(z.enum(MOVEMENT_TYPES, { error: `must be one of ${MOVEMENT_TYPES.join(', ')}` })),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { integer } from '../../lib/schema.ts';
+import { integer, MAX_ID } from '../../lib/schema.ts';
 
 export const NOTIFICATION_STATUSES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
 export const CHANNELS = ['email', 'sms'] as const;
@@ -13,7 +13,7 @@ export const logQuerySchema = z.object({
     z.enum(NOTIFICATION_STATUSES, { error: `must be one of ${NOTIFICATION_STATUSES.join(', ')}` }).optional(),
   ),
   channel: z.preprocess(blankIsAbsent, z.enum(CHANNELS, { error: 'must be email or sms' }).optional()),
-  cursor: z.preprocess(blankIsAbsent, integer(1, 2_147_483_647).optional()),
+  cursor: z.preprocess(blankIsAbsent, integer(1, MAX_ID).optional()),
   limit: z.preprocess(blankIsAbsent, integer(1, 200).optional()),
 });
 export type LogQuery = z.infer<typeof logQuerySchema>;

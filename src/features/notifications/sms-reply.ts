@@ -1,3 +1,4 @@
+import { MAX_ID } from '../../lib/schema.ts';
 import type { SmsDecision } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
 
@@ -9,7 +10,6 @@ export type SmsReply =
   | { kind: 'decision'; ticketId: number; decision: 'approved' | 'rejected'; reason?: string }
   | { kind: 'invalid'; ticketId?: number; problem: string };
 
-const MAX_ID = 2_147_483_647;
 const MAX_REASON = 500;
 const DECISION = /^(yes|no)\s+#?(\d{1,10})(?:\s+([\s\S]*))?$/i;
 /** A reply that starts like a decision but is not one still names its request: it goes in that audit trail. */

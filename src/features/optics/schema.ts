@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { integer, optionalText, text } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { OPTICS_ACTIONS, OPTICS_STATUSES, OTHER } from './states.ts';
 
 /** More than a site would order at once: a typo ("10000" for "10") is caught, a real order is not. */
@@ -10,7 +10,6 @@ export const MAX_OTHER_PART = 255;
 export const MAX_REQUESTER_NAME = 50;
 export const MAX_ADMIN_NOTE = 500;
 export const MAX_PART_NUMBER = 100;
-const MAX_ID = 2_147_483_647;
 
 type Body = Record<string, unknown>;
 const asBody = (input: unknown): Body => (input && typeof input === 'object' && !Array.isArray(input) ? input : {}) as Body;
@@ -82,7 +81,6 @@ export const statusActionSchema = z.object({
 });
 export type StatusAction = z.infer<typeof statusActionSchema>;
 
-const bool = z.preprocess((v) => v === 'true' || v === '1' || v === true, z.boolean());
 const optionalInt = (max: number) =>
   z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, max).optional());
 
@@ -91,14 +89,19 @@ export const listQuerySchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.enum(OPTICS_STATUSES, { error: `must be one of ${OPTICS_STATUSES.join(', ')}` }).optional(),
   ),
-  include_archived: bool,
+  include_archived: queryFlag,
   limit: optionalInt(200),
   cursor: optionalInt(MAX_ID),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 export const partSchema = z.object({
-  part_number: text(MAX_PART_NUMBER).refine((v) => v.toLowerCase() !== OTHER.toLowerCase(), {
-    message: `is always offered: "${OTHER}" cannot be added`,
-  }),
+  part_number: text(MAX_PART_NUMBER)
+    .refine((v) => v.toLowerCase() !== OTHER.toLowerCase(), {
+      message: `is always offered: "${OTHER}" cannot be added`,
+    })
+    // The list compares names lower-cased, and some letters grow then ("İ" becomes two characters).
+    .refine((v) => v.toLowerCase().length <= MAX_PART_NUMBER, {
+      message: `must be at most ${MAX_PART_NUMBER} characters once lower-cased`,
+    }),
 });

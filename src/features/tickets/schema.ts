@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { formRows, integer, optionalText, text } from '../../lib/schema.ts';
+import { formRows, integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { PRIORITIES, STATUSES } from './states.ts';
 
 export const MAX_ITEMS = 50;
-const MAX_ID = 2_147_483_647;
 
 const quantity = z.preprocess((v) => (v === undefined || v === null || v === '' ? 1 : v), integer(1, 100_000));
 
@@ -124,8 +123,6 @@ export const statusChangeSchema = z.object({
   note: optionalText(500),
 });
 
-const bool = z.preprocess((v) => v === 'true' || v === '1' || v === true, z.boolean());
-
 export const listQuerySchema = z.object({
   filter: z.preprocess(
     (v) => (v === '' || v === undefined ? 'all' : v),
@@ -138,8 +135,8 @@ export const listQuerySchema = z.object({
   q: optionalText(100),
   limit: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, 200).optional()),
   cursor: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, MAX_ID).optional()),
-  include_deleted: bool,
+  include_deleted: queryFlag,
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
-export const includeDeletedQuery = z.object({ include_deleted: bool });
+export const includeDeletedQuery = z.object({ include_deleted: queryFlag });
