@@ -131,3 +131,12 @@ test('numbers, booleans and APP_URL are parsed', (t) => {
   t.true(config.runSeedOnStart);
   t.is(config.appUrl, 'https://tickets.example.com');
 });
+
+test('INVENTORY_ENFORCE_STOCK: off by default, true/1/yes turn it on, anything else is refused by name', (t) => {
+  t.false(loadConfig({}).inventoryEnforceStock);
+  for (const on of ['true', '1', 'yes']) t.true(loadConfig({ INVENTORY_ENFORCE_STOCK: on }).inventoryEnforceStock, on);
+  for (const off of ['false', '0', 'no', '']) t.false(loadConfig({ INVENTORY_ENFORCE_STOCK: off }).inventoryEnforceStock, off);
+  const err = errorFor({ INVENTORY_ENFORCE_STOCK: 'maybe' });
+  t.true(err instanceof ConfigError);
+  t.regex((err as Error).message, /INVENTORY_ENFORCE_STOCK/);
+});

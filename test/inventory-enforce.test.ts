@@ -38,10 +38,6 @@ async function snapshot(id: number) {
   };
 }
 
-test.serial('config: INVENTORY_ENFORCE_STOCK is read as a boolean', (t) => {
-  t.true(app.config.inventoryEnforceStock);
-});
-
 test.serial('a short fulfilment is a 409 naming each short SKU, and nothing changes', async (t) => {
   await admin.send('POST', '/api/cable-receiving', {
     vendor: 'Anixter',

@@ -12,9 +12,13 @@ export async function countBy(db: Db, table: string, column: string): Promise<Ma
 export async function ticketCountMismatches(db: Db): Promise<string[]> {
   const kept = (await db('ticket_counts').select('status', 'n')) as Row[];
   const actual = await countBy(db, 'tickets', 'status');
-  return kept
+  const problems = kept
     .filter((r) => Number(r.n) !== (actual.get(String(r.status)) ?? 0))
     .map((r) => `ticket_counts.${r.status} = ${r.n}, tickets say ${actual.get(String(r.status)) ?? 0}`);
+  const known = new Set(kept.map((r) => String(r.status)));
+  for (const [status, n] of actual)
+    if (!known.has(status)) problems.push(`${n} tickets are ${status}, which ticket_counts lacks`);
+  return problems;
 }
 
 /** Where stock on hand differs from the sum of the ledger, per SKU (either side missing counts too). */
