@@ -11,6 +11,15 @@ export function formValues(body: unknown): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([k]) => !NEVER_ECHOED.has(k)));
 }
 
+/** Item rows for a form with "Add item" / "Remove": what was typed, `extra` blank rows added, row `remove` dropped. */
+export function formItems(body: Record<string, unknown>, extra = 0, remove?: number): Record<string, unknown>[] {
+  const raw = body.items;
+  const rows = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : []).filter(
+    (r, i) => i !== remove && r && typeof r === 'object',
+  ) as Record<string, unknown>[];
+  return [...(rows.length ? rows : [{}]), ...Array.from({ length: extra }, () => ({}))];
+}
+
 export interface FormView {
   page: string;
   partial?: string;

@@ -10,9 +10,9 @@ export function requireUser(ctx: Context): Principal {
 }
 
 /** An admin caller: 401 when signed out, 403 for other users. */
-export function requireAdmin(ctx: Context): Principal {
+export function requireAdmin(ctx: Context, message = 'Only an admin can do that.'): Principal {
   const user = requireUser(ctx);
-  if (user.role !== 'admin') throw forbidden('Only an admin can do that.');
+  if (user.role !== 'admin') throw forbidden(message);
   return user;
 }
 

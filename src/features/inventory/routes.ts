@@ -2,9 +2,8 @@ import type { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
-import { forbidden } from '../../http/errors.ts';
-import { handleForm } from '../../http/forms.ts';
-import { requireUser } from '../../http/guards.ts';
+import { formItems, handleForm } from '../../http/forms.ts';
+import { requireAdmin, requireUser } from '../../http/guards.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
@@ -40,20 +39,7 @@ type Body = Record<string, unknown>;
 const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 
 /** An admin, or 403 (401 when signed out). */
-function requireInventoryAdmin(ctx: Context): Principal {
-  const user = requireUser(ctx);
-  if (!canManageInventory(user)) throw forbidden('Only an admin can manage inventory.');
-  return user;
-}
-
-/** Form rows for the receiving form, keeping what was typed; `extra` adds rows, `remove` drops one. */
-function formItems(body: Body, extra = 0, remove?: number): Body[] {
-  const raw = body.items;
-  const rows = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : []).filter(
-    (r, i) => i !== remove && r && typeof r === 'object',
-  ) as Body[];
-  return [...(rows.length ? rows : [{}]), ...Array.from({ length: extra }, () => ({}))];
-}
+const requireInventoryAdmin = (ctx: Context): Principal => requireAdmin(ctx, 'Only an admin can manage inventory.');
 
 /** The query string of a ledger view: only the filters set, so links stay short. */
 function ledgerQuery(q: MovementsQuery, cursor?: number): string {

@@ -1,10 +1,9 @@
 import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Db, nowIso } from '../../db/index.ts';
+import { NOTIFICATION_STATUSES } from '../notifications/outbox.ts';
 import { notificationCountsByStatus, oldestDueQueuedAt } from './queries.ts';
 
-/** The statuses an outbox row can have (DESIGN.md §6): every one is reported, zero included. */
-const NOTIFICATION_STATUSES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**

@@ -4,8 +4,11 @@ import { nowIso } from '../../db/index.ts';
 import { viewsDir } from '../../paths.ts';
 import { outboxChanged } from './signal.ts';
 
-export type Channel = 'email' | 'sms';
-export type NotificationStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'skipped';
+export const CHANNELS = ['email', 'sms'] as const;
+export type Channel = (typeof CHANNELS)[number];
+/** The statuses an outbox row can have (DESIGN.md §6). */
+export const NOTIFICATION_STATUSES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 export interface Recipient {
   id: number | null;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { integer, MAX_ID } from '../../lib/schema.ts';
 
-export const NOTIFICATION_STATUSES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
-export const CHANNELS = ['email', 'sms'] as const;
+import { CHANNELS, NOTIFICATION_STATUSES } from './outbox.ts';
+
+export { CHANNELS, NOTIFICATION_STATUSES };
 
 const blankIsAbsent = (v: unknown) => (v === '' || v === undefined ? undefined : v);
 

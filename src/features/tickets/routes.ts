@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
 import { HttpError } from '../../http/errors.ts';
-import { handleForm } from '../../http/forms.ts';
+import { formItems, handleForm } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
@@ -44,16 +44,6 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
       .map((status) => ({ status, label: ACTION_LABELS[status] })),
     labels: STATUS_LABELS,
   };
-}
-
-/** Blank rows for the request form, keeping what was typed; `extra` adds rows, `remove` drops one. */
-export function formItems(body: Body, extra = 0, remove?: number): Body[] {
-  const raw = body.items;
-  const rows = (Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : []).filter(
-    (r, i) => i !== remove && r && typeof r === 'object',
-  ) as Body[];
-  const padded = rows.length ? rows : [{}];
-  return [...padded, ...Array.from({ length: extra }, () => ({}))];
 }
 
 export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
