@@ -1,5 +1,5 @@
 import test from 'ava';
-import { canMove, pathFromPending, STATUSES, type StoredStatus } from '../src/features/tickets/states.ts';
+import { canMove, canStillBeFulfilled, pathFromPending, STATUSES, type StoredStatus } from '../src/features/tickets/states.ts';
 
 test('pathFromPending reaches every status from pending_approval by legal moves only', (t) => {
   for (const status of STATUSES) {
@@ -13,4 +13,9 @@ test('pathFromPending reaches every status from pending_approval by legal moves 
   }
   t.deepEqual(pathFromPending('closed'), ['approved', 'in_progress', 'fulfilled', 'closed'], 'the usual life, not the shortcut');
   t.deepEqual(pathFromPending('pending_approval'), []);
+});
+
+test('canStillBeFulfilled: pending, approved and in progress can; fulfilled, rejected, closed and deleted cannot', (t) => {
+  const can = [...STATUSES, 'deleted' as const].filter((s) => canStillBeFulfilled(s));
+  t.deepEqual(can, ['pending_approval', 'approved', 'in_progress']);
 });

@@ -25,7 +25,7 @@ import {
   type Settings,
   type TicketDetail,
 } from './service.ts';
-import { ACTION_LABELS, nextStatuses, PRIORITIES, STATUS_LABELS, type Status } from './states.ts';
+import { ACTION_LABELS, canStillBeFulfilled, nextStatuses, PRIORITIES, STATUS_LABELS, type Status } from './states.ts';
 
 type Body = Record<string, unknown>;
 const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
@@ -38,6 +38,8 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
     ticket: presentTicket(ticket, items, events),
     /** On hand per item (same order), so whoever approves sees a shortfall first. */
     stock,
+    /** A shortfall is worth flagging only while the request can still be fulfilled. */
+    flagShort: canStillBeFulfilled(ticket.status),
     actions: allowedActions(viewer, ticket),
     moves: nextStatuses(ticket.status)
       .filter((status) => canMoveTo(viewer, ticket, status))

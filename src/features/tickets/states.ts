@@ -25,6 +25,20 @@ const WORK_ORDER: readonly Status[] = ['approved', 'in_progress', 'fulfilled', '
 export const pathFromPending = (to: Status): Status[] =>
   to === 'rejected' ? ['rejected'] : WORK_ORDER.slice(0, WORK_ORDER.indexOf(to) + 1);
 
+/** Whether a request in `from` can still be fulfilled (some chain of moves reaches fulfilled). */
+export function canStillBeFulfilled(from: StoredStatus): boolean {
+  const seen = new Set<Status>();
+  const queue = [...nextStatuses(from)];
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    if (next === 'fulfilled') return true;
+    if (!seen.has(next)) {
+      seen.add(next);
+      queue.push(...MOVES[next]);
+    }
+  }
+  return false;
+}
+
 export const isStatus = (value: unknown): value is Status => STATUSES.includes(value as Status);
 
 export const canMove = (from: StoredStatus, to: Status): boolean => from !== 'deleted' && MOVES[from].includes(to);
