@@ -211,9 +211,3 @@ export function listReceipts(q: Q, f: { cursor?: number; limit: number }): Promi
 
 export const receiptItemsFor = (q: Q, ids: number[]): Promise<ReceiptItemRow[]> =>
   ids.length ? q('cable_receipt_items').whereIn('receipt_id', ids).orderBy(['receipt_id', 'position']) : Promise.resolve([]);
-
-// ---- people -------------------------------------------------------------------------------------
-
-/** Who hears about low stock: every admin. */
-export const adminRecipients = (q: Q): Promise<{ id: number; username: string; email: string; phone: string | null }[]> =>
-  q('users').select('id', 'username', 'email', 'phone').where({ role: 'admin' }).orderBy('id');

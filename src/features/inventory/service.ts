@@ -2,9 +2,9 @@ import { type Db, isUniqueViolation, nowIso, type Trx } from '../../db/index.ts'
 import type { Principal } from '../../http/context.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
+import { listAdmins } from '../users/queries.ts';
 import {
   addToStock,
-  adminRecipients,
   claimLowStockAlert,
   findMovement,
   findReceipt,
@@ -126,7 +126,7 @@ async function alertLowStock(trx: Trx, changes: StockChange[], appUrl: string): 
     if (await claimLowStockAlert(trx, stock.sku_key, now.toISOString(), cutoff)) low.push(stock);
   }
   if (low.length === 0) return;
-  const admins = await adminRecipients(trx);
+  const admins = await listAdmins(trx);
   const skus = low.map((s) => ({ label: skuLabel(s), on_hand: s.on_hand, threshold: s.reorder_threshold }));
   const data = { skus, link: `${appUrl}/inventory` };
   await enqueue(

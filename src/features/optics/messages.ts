@@ -1,6 +1,7 @@
 import type { Trx } from '../../db/index.ts';
 import { email, enqueue, type OutboxMessage } from '../notifications/outbox.ts';
-import { adminsToAlert, findPerson, type OpticsRequestRow, usersByEmail } from './queries.ts';
+import { findUserById, listAdmins } from '../users/queries.ts';
+import { type OpticsRequestRow, usersByEmail } from './queries.ts';
 import { OPTICS_STATUS_LABELS, OTHER } from './states.ts';
 
 export interface AlertSettings {
@@ -34,7 +35,7 @@ export async function notifySubmitted(trx: Trx, request: OpticsRequestRow, setti
       phone: null,
     }));
   } else {
-    recipients = (await adminsToAlert(trx)).map((a) => ({ id: a.id, email: a.email, phone: null }));
+    recipients = (await listAdmins(trx)).map((a) => ({ id: a.id, email: a.email, phone: null }));
   }
   if (recipients.length === 0) return;
   const message = email('optics_submitted', { request: facts(request), link: requestLink(settings.appUrl, request.id) });
@@ -58,7 +59,7 @@ export async function notifyDecided(
   note: string | null,
   appUrl: string,
 ): Promise<void> {
-  const requester = await findPerson(trx, request.requested_by_id);
+  const requester = await findUserById(trx, request.requested_by_id);
   if (!requester) return;
   const data = {
     request: facts(request),

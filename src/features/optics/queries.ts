@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../../db/index.ts';
+import type { Contact } from '../users/queries.ts';
 import type { OpticsAction, OpticsStatus } from './states.ts';
 
 type Q = Db | Trx;
@@ -161,18 +162,8 @@ export const eventsFor = (q: Q, requestId: number): Promise<OpticsEventRow[]> =>
 
 // ---- people to tell -----------------------------------------------------------------------------
 
-export interface Person {
-  id: number;
-  username: string;
-  email: string;
-  phone: string | null;
-}
-
-export const adminsToAlert = (q: Q): Promise<Person[]> =>
-  q('users').select('id', 'username', 'email', 'phone').where({ role: 'admin' }).orderBy('id');
-
 /** Accounts owning any of these addresses (case-insensitively), so alert rows name the user too. */
-export const usersByEmail = (q: Q, emails: string[]): Promise<Person[]> =>
+export const usersByEmail = (q: Q, emails: string[]): Promise<Contact[]> =>
   emails.length
     ? q('users')
         .select('id', 'username', 'email', 'phone')
@@ -181,6 +172,3 @@ export const usersByEmail = (q: Q, emails: string[]): Promise<Person[]> =>
           emails.map((e) => e.toLowerCase()),
         )
     : Promise.resolve([]);
-
-export const findPerson = (q: Q, id: number): Promise<Person | undefined> =>
-  q('users').select('id', 'username', 'email', 'phone').where({ id }).first();

@@ -73,6 +73,19 @@ export const listUsers = (db: Db): Promise<PublicUserRow[]> => db('users').selec
 export const listUsernames = (db: Db): Promise<{ id: number; username: string }[]> =>
   prepared(db('users').select('id', 'username').orderBy('username_key'), 'usernames');
 
+/** A person to send something to: who they are and where they can be reached. */
+export interface Contact {
+  id: number;
+  username: string;
+  email: string;
+  phone: string | null;
+}
+const CONTACT_COLUMNS = ['id', 'username', 'email', 'phone'];
+
+/** Every admin, oldest account first: who hears about low stock and (by default) optics requests. */
+export const listAdmins = (db: Db | Trx): Promise<Contact[]> =>
+  db('users').select(CONTACT_COLUMNS).where({ role: 'admin' }).orderBy('id');
+
 export const updateRole = (db: Db | Trx, id: number, role: Role) =>
   db('users').where({ id }).update({ role, updated_at: nowIso() });
 
