@@ -1,6 +1,7 @@
 import { type Db, isUniqueViolation, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { conflict, notFound } from '../../http/errors.ts';
+import { keysetPage } from '../../lib/keyset.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import { listAdmins } from '../users/queries.ts';
 import {
@@ -290,10 +291,7 @@ export async function stockForItems(
 
 /** One page of the ledger, newest first, and the cursor of the next page if there is one. */
 export async function movementPage(db: Db, filter: MovementFilter): Promise<{ rows: MovementRow[]; nextCursor?: number }> {
-  const rows = await listMovements(db, { ...filter, limit: filter.limit + 1 });
-  const hasMore = rows.length > filter.limit;
-  const page = hasMore ? rows.slice(0, filter.limit) : rows;
-  return { rows: page, nextCursor: hasMore ? page.at(-1)?.id : undefined };
+  return keysetPage(await listMovements(db, { ...filter, limit: filter.limit + 1 }), filter.limit, (m) => m.id);
 }
 
 /** Every movement matching the filter, newest first, in batches: the CSV export streams these. */
@@ -308,9 +306,11 @@ export async function* allMovements(db: Db, filter: Omit<MovementFilter, 'limit'
 }
 
 export async function receiptPage(db: Db, f: { cursor?: number; limit: number }) {
-  const rows = await listReceipts(db, { cursor: f.cursor, limit: f.limit + 1 });
-  const hasMore = rows.length > f.limit;
-  const receipts = hasMore ? rows.slice(0, f.limit) : rows;
+  const { rows: receipts, nextCursor } = keysetPage(
+    await listReceipts(db, { cursor: f.cursor, limit: f.limit + 1 }),
+    f.limit,
+    (r) => r.id,
+  );
   const items = await receiptItemsFor(
     db,
     receipts.map((r) => r.id),
@@ -319,6 +319,6 @@ export async function receiptPage(db: Db, f: { cursor?: number; limit: number })
   for (const item of items) byReceipt.set(item.receipt_id, [...(byReceipt.get(item.receipt_id) ?? []), item]);
   return {
     receipts: receipts.map((receipt) => ({ receipt, items: byReceipt.get(receipt.id) ?? [] })),
-    nextCursor: hasMore ? receipts.at(-1)?.id : undefined,
+    nextCursor,
   };
 }

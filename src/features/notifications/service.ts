@@ -1,14 +1,12 @@
 import { type Db, nowIso } from '../../db/index.ts';
 import { conflict, notFound } from '../../http/errors.ts';
+import { keysetPage } from '../../lib/keyset.ts';
 import { countOpen, findLogRow, type LogFilter, listLog, type NotificationRow, requeueFailed } from './queries.ts';
 import { outboxChanged } from './signal.ts';
 
 /** One page of the log, newest first, and the cursor of the next page when there is one. */
 export async function notificationLogPage(db: Db, filter: LogFilter) {
-  const rows = await listLog(db, filter);
-  const hasMore = rows.length > filter.limit;
-  const page = hasMore ? rows.slice(0, filter.limit) : rows;
-  return { rows: page, nextCursor: hasMore ? page.at(-1)?.id : undefined };
+  return keysetPage(await listLog(db, filter), filter.limit, (n) => n.id);
 }
 
 /** Rows waiting and in flight (the queue depth), and failed ones awaiting an admin. */

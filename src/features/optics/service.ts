@@ -1,6 +1,7 @@
 import { type Db, isUniqueViolation, nowIso } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { conflict, forbidden, notFound } from '../../http/errors.ts';
+import { keysetPage } from '../../lib/keyset.ts';
 import { type AlertSettings, notifyDecided, notifySubmitted } from './messages.ts';
 import { canDecide, canManageParts, canView } from './policy.ts';
 import {
@@ -103,10 +104,8 @@ export interface ListOptions {
 /** The viewer's page of requests (an admin's covers everyone), newest first. */
 export async function listOpticsPage(db: Db, viewer: Principal, options: ListOptions) {
   const rows = await listRequests(db, { ...options, requestedById: viewer.role === 'admin' ? undefined : viewer.id });
-  const hasMore = rows.length > options.limit;
-  const requests = hasMore ? rows.slice(0, options.limit) : rows;
-  const last = requests.at(-1);
-  return { requests, nextCursor: hasMore && last ? last.id : undefined };
+  const { rows: requests, nextCursor } = keysetPage(rows, options.limit, (r) => r.id);
+  return { requests, nextCursor };
 }
 
 export const suggestedRequesterName = (db: Db, user: Principal) => lastRequesterName(db, user.id);

@@ -3,6 +3,7 @@ import { type Db, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { keysetPage } from '../../lib/keyset.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
 import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
@@ -127,11 +128,8 @@ export async function getTicketDetail(db: Db, id: number, includeDeleted: boolea
 }
 
 export async function listTicketPage(db: Db, filter: ListFilter) {
-  const listed = await listTickets(db, filter);
-  const hasMore = listed.length > filter.limit;
-  const tickets = hasMore ? listed.slice(0, filter.limit) : listed;
-  const last = tickets.at(-1);
-  return { tickets, nextCursor: hasMore && last ? last.ticket.id : undefined };
+  const { rows: tickets, nextCursor } = keysetPage(await listTickets(db, filter), filter.limit, (t) => t.ticket.id);
+  return { tickets, nextCursor };
 }
 
 export async function dashboardStats(db: Db) {
