@@ -142,7 +142,7 @@ export async function actOnOpticsRequest(
   if (note !== undefined) columns.admin_note = note;
   if (to === 'approved' || to === 'denied') Object.assign(columns, { decided_by_id: actor.id, decided_at: now });
   const moved = await db.transaction(async (trx) => {
-    if ((await moveRequest(trx, id, request.status, columns)) === 0) return false;
+    if ((await moveRequest(trx, id, request.status, columns)) === 0) return undefined;
     const fresh = (await findRequest(trx, id)) as OpticsRequestRow;
     if (to === 'approved' || to === 'denied') await notifyDecided(trx, fresh, to, actor.username, note ?? null, settings.appUrl);
     await insertEvent(trx, {
@@ -154,14 +154,13 @@ export async function actOnOpticsRequest(
       note: note ?? null,
       created_at: now,
     });
-    return true;
+    return fresh;
   });
+  if (moved) return moved;
+  // Lost the race: say what it is now (or that it is gone).
   const current = await findRequest(db, id);
   if (!current) throw missing();
-  if (!moved) {
-    throw conflict(
-      `Someone else changed this optics request first: it is now ${OPTICS_STATUS_LABELS[current.status].toLowerCase()}.`,
-    );
-  }
-  return current;
+  throw conflict(
+    `Someone else changed this optics request first: it is now ${OPTICS_STATUS_LABELS[current.status].toLowerCase()}.`,
+  );
 }
