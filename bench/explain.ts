@@ -9,6 +9,7 @@ import {
   ticketQuery,
   withSearchWindow,
 } from '../src/features/tickets/queries.ts';
+import { dashboardLists } from './queries.ts';
 
 /**
  * The plans of the dashboard's queries, built by the app's own query functions: EXPLAIN (ANALYZE,
@@ -26,18 +27,7 @@ export async function explainQueries(
   };
   // [name, the query as the app builds it, whether the app runs it as a prepared statement]
   const queries: (readonly [string, Knex.QueryBuilder, boolean])[] = await Promise.all([
-    list('list: all', {}),
-    list('list: created by me', { filter: 'mine' }),
-    list('list: assigned to me', { filter: 'assigned' }),
-    list('list: status pending', { status: 'pending_approval' }),
-    list('list: status in progress', { status: 'in_progress' }),
-    list('list: an older page (cursor)', { cursor: at.cursor }),
-    list('search: common ("cat6a")', { q: 'cat6a' }),
-    list('search: a building ("warehouse b")', { q: 'warehouse b' }),
-    list('search: rare ("floor 7 room 123")', { q: 'floor 7 room 123' }),
-    list('search: mine + word ("rack")', { filter: 'mine', q: 'rack' }),
-    list('search: no match ("no such cable")', { q: 'no such cable' }),
-    list('search: 2 letters, no match ("zq")', { q: 'zq' }),
+    ...dashboardLists(at.cursor).map(({ name, filter }) => list(name, filter)),
     ['ticket with people', ticketQuery(db, at.ticketId), true] as const,
     ['ticket items', itemsQuery(db, [at.ticketId]), true] as const,
     ['ticket events', eventsQuery(db, at.ticketId), true] as const,

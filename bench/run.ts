@@ -31,6 +31,7 @@ import { type CpuSplit, otherLoad, startCpu } from './cpu.ts';
 import { explainQueries } from './explain.ts';
 import { BENCH_PASSWORD, BENCH_USER, generateData, queueNotifications, scaleFor } from './generate.ts';
 import { CookieJar, request, waitFor200 } from './http.ts';
+import { dashboardLists, dashboardUrl } from './queries.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -583,18 +584,7 @@ async function main() {
     ];
     const part = (name: string, p: string): Scenario => ({ name, path: p, auth: 'cookie', htmx: true });
     const scaleScenarios: Scenario[] = [
-      part('list: all', '/'),
-      part('list: created by me', '/?filter=mine'),
-      part('list: assigned to me', '/?filter=assigned'),
-      part('list: status pending', '/?status=pending_approval'),
-      part('list: status in progress', '/?status=in_progress'),
-      part('list: an older page (cursor)', `/?cursor=${mid}`),
-      part('search: common ("cat6a")', '/?q=cat6a'),
-      part('search: a building ("warehouse b")', '/?q=warehouse+b'),
-      part('search: rare ("floor 7 room 123")', '/?q=floor+7+room+123'),
-      part('search: mine + word ("rack")', '/?filter=mine&q=rack'),
-      part('search: no match ("no such cable")', '/?q=no+such+cable'),
-      part('search: 2 letters, no match ("zq")', '/?q=zq'),
+      ...dashboardLists(mid).map(({ name, filter }) => part(name, dashboardUrl(filter))),
       { name: 'GET /api/tickets?limit=50', path: '/api/tickets?limit=50', auth: 'bearer' },
       { name: 'stats', path: '/api/dashboard/stats', auth: 'bearer' },
       { name: 'ticket page', path: `/tickets/${ticketId}`, auth: 'cookie' },
