@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,9 +5,8 @@ import path from 'node:path';
 import test from 'ava';
 import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
 import { enqueue } from '../src/features/notifications/outbox.ts';
-import { projectRoot } from '../src/paths.ts';
 import { startFakeProviders } from './support/fake-providers.ts';
-import { freePort } from './support/pg-server.ts';
+import { type ServerProcess, startServerProcess } from './support/server-process.ts';
 
 /**
  * The real server process (src/main.ts, as `npm start` runs it) and SIGTERM during a request: the
@@ -18,77 +16,39 @@ import { freePort } from './support/pg-server.ts';
  * (so the PostgreSQL pass repeats it, which costs seconds and keeps every test in both passes).
  */
 
-interface Server {
-  child: ChildProcess;
-  port: number;
+interface Server extends ServerProcess {
   filename: string;
-  output: () => string;
   /** Removes the database folder (after the process exited). */
   cleanup: () => void;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts src/main.ts on a fresh SQLite file; `prepare` may fill that database first. */
+/** Starts src/main.ts (startServerProcess) on a fresh SQLite file; `prepare` may fill that database first. */
 async function startServer(env: Record<string, string>, prepare?: (db: Db) => Promise<void>): Promise<Server> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-shutdown-'));
   const filename = path.join(dir, 'app.sqlite');
-  if (prepare) {
-    const db = createDb({ client: 'sqlite', filename });
-    try {
-      await migrateLatest(db);
-      await prepare(db);
-    } finally {
-      await db.destroy();
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    if (prepare) {
+      const db = createDb({ client: 'sqlite', filename });
+      try {
+        await migrateLatest(db);
+        await prepare(db);
+      } finally {
+        await db.destroy();
+      }
     }
+    // The app's own default (the worker in the web process) unless a test says otherwise.
+    const server = await startServerProcess({
+      DATABASE_URL: `sqlite:${filename}`,
+      LOG_LEVEL: 'info',
+      WORKER_IN_PROCESS: 'true',
+      ...env,
+    });
+    return { ...server, filename, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
   }
-  const port = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    SECRET_KEY: 'shutdown-test-secret-0123456789abcdef',
-    DATABASE_URL: `sqlite:${filename}`,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    ...env,
-  };
-  delete childEnv.TEST_DATABASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/main.ts')], {
-    cwd: projectRoot,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += String(chunk);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok)
-      return {
-        child,
-        port,
-        filename,
-        output: () => output,
-        exited,
-        cleanup: () => rmSync(dir, { recursive: true, force: true }),
-      };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-  throw new Error(`the server did not become healthy:\n${output}`);
 }
 
 const until = async (what: string, check: () => boolean, ms = 10_000) => {
