@@ -98,7 +98,7 @@ const REASONS = [
 const VENDORS = ['Anixter', 'Graybar', 'CDW', 'Fiberstore', 'Monoprice', 'Belden Direct'];
 const OPTICS_PARTS = ['SFP-1G-SX', 'SFP-10G-SR', 'SFP-10G-LR', 'SFP-25G-SR', 'QSFP-40G-SR4', 'QSFP-100G-SR4'];
 
-/** Hours after creation at which each step of a ticket's path happened. */
+/** Seconds after creation at which each step of a ticket's path happened (0, 2 h, 1, 2 and 5 days). */
 const OFFSETS = [0, 7_200, 86_400, 172_800, 432_000];
 const FULFIL_OFFSET = OFFSETS[3] as number;
 

@@ -10,7 +10,8 @@
  * Prints one table with the issue's goals beside the figures and writes bench/results/<date>-<db>-<tickets>.json.
  * Options: --duration s, --warmup s, --connections n, --drain n, --skip-build, --keep (keep the database),
  * --profile (app under `node --cpu-prof`, profile in bench/tmp/), --explain (query plans to bench/results/),
- * --only a,b (scenarios whose name contains a or b), --pg-url postgres://user@host:port (server to use),
+ * --only a,b (scenarios whose name contains a or b), --scale-requests n (per query in the scale run),
+ * --pg-url postgres://user@host:port (server to use),
  * --wait-quiet s (before each load scenario, wait up to s seconds for other work on the machine to stop),
  * --node-options='...' (the app's NODE_OPTIONS; default the Dockerfile's, --max-old-space-size=192), --label x
  * (appended to the results file name, for runs with other options).
