@@ -5,9 +5,9 @@ import {
   type ListFilter,
   listShape,
   listTicketsWithItemsQuery,
+  planSearch,
   statusCounts,
   ticketQuery,
-  withSearchWindow,
 } from '../src/features/tickets/queries.ts';
 import { dashboardLists } from './queries.ts';
 
@@ -22,7 +22,7 @@ export async function explainQueries(
   at: { viewerId: number; ticketId: number; cursor: number },
 ): Promise<string> {
   const list = async (name: string, partial: Partial<ListFilter>) => {
-    const f = await withSearchWindow(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20, ...partial });
+    const f = await planSearch(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20, ...partial });
     return [name, listTicketsWithItemsQuery(db, f), Boolean(listShape(f))] as const;
   };
   // [name, the query as the app builds it, whether the app runs it as a prepared statement]

@@ -16,6 +16,7 @@ export function dashboardLists(cursor: number): { name: string; filter: Partial<
     { name: 'search: a building ("warehouse b")', filter: { q: 'warehouse b' } },
     { name: 'search: rare ("floor 7 room 123")', filter: { q: 'floor 7 room 123' } },
     { name: 'search: mine + word ("rack")', filter: { filter: 'mine', q: 'rack' } },
+    { name: 'search: assigned to me + word ("rack")', filter: { filter: 'assigned', q: 'rack' } },
     { name: 'search: no match ("no such cable")', filter: { q: 'no such cable' } },
     { name: 'search: 2 letters, no match ("zq")', filter: { q: 'zq' } },
   ];

@@ -81,3 +81,25 @@ test('migrations are plain Knex: they import no application code', (t) => {
     for (const spec of imports) t.false(spec?.startsWith('.') || spec?.includes('/src/'), `${file} imports ${spec}`);
   }
 });
+
+test('on PostgreSQL the trigram search index exists (pg_trgm installs here); SQLite has none', async (t) => {
+  const database = await freshDatabase();
+  t.teardown(() => database.drop());
+  const { db } = database;
+  await migrateLatest(db);
+  if (!isPostgres(db)) {
+    const names = (await db.raw<{ name: string }[]>("select name from sqlite_master where type = 'index'")).map((r) => r.name);
+    t.false(
+      names.some((n) => n.includes('search')),
+      'SQLite searches scan the table: the migration skips it',
+    );
+    return;
+  }
+  const rows = (
+    await db.raw<{ rows: { name: string; def: string }[] }>(
+      "select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'tickets'",
+    )
+  ).rows;
+  const def = rows.find((r) => r.name === 'tickets_search_text_trgm')?.def ?? 'tickets_search_text_trgm is missing';
+  t.regex(def, /USING gin \(search_text .*gin_trgm_ops\)/);
+});

@@ -390,6 +390,33 @@ test('a search without three letters or digits in a row looks through the newest
   }
 });
 
+test('a search of several words finds exactly the requests holding the whole phrase', async (t) => {
+  const fresh = await startApp();
+  try {
+    const a = await createUser(fresh.db, { username: 'amy' });
+    await createUser(fresh.db, { username: 'ben' });
+    const ben = await tokenClient(fresh.url, 'ben');
+    const make = (location: string, notes?: string) => createTicket(ben, { assigned_to_id: a.id, location, notes });
+    const exact = await make('North tower floor 7 room 123');
+    const longer = await make('Annex floor 7 room 1234', 'by the lift');
+    await make('Annex floor 17 room 123'); // "7 room 123" with another floor
+    const prefix = await make('Floor 7 room 12'); // every word but "123"
+    await make('Room 123 floor 7'); // the words, in another order
+    const across = await make('Depot room 88', 'floor 7 room 123 is next door'); // in the notes
+    const ids = async (q: string, extra = '') =>
+      (await ben.send('GET', `/api/tickets?q=${encodeURIComponent(q)}${extra}`)).json.map((x: { id: number }) => x.id);
+    t.deepEqual(await ids('floor 7 room 123'), [across.id, longer.id, exact.id]);
+    t.deepEqual(await ids('FLOOR 7 ROOM 123 '), [across.id, longer.id, exact.id], 'case and trailing space');
+    t.deepEqual(await ids('room 1234 by the lift'), [longer.id], 'location and notes are one text');
+    t.deepEqual(await ids('7 room 123', '&filter=assigned'), [], 'ben is not the assignee');
+    t.deepEqual(await ids('floor 7 room 123', '&filter=mine'), [across.id, longer.id, exact.id]);
+    t.deepEqual(await ids('tower floor 7 room 123'), [exact.id]);
+    t.deepEqual(await ids('floor 7 room 12'), [across.id, prefix.id, longer.id, exact.id], 'a word may end inside a longer one');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('lists filter by creator, assignee, status and search, newest first', async (t) => {
   const fresh = await startApp();
   try {
@@ -417,6 +444,16 @@ test('lists filter by creator, assignee, status and search, newest first', async
     t.deepEqual(await ids(amy, '?q=rg6'), [t2.id], 'cable type');
     t.deepEqual(await ids(amy, '?q=50%25'), [t1.id], 'a % is a character, not a wildcard');
     t.deepEqual(await ids(amy, '?q=5_%25'), [], 'an _ is a character too');
+    // A person's filter and a search together (PostgreSQL serves these from one GIN index per person column).
+    t.deepEqual(await ids(amy, '?filter=mine&q=east'), [t3.id]);
+    t.deepEqual(await ids(amy, '?filter=mine&q=yard'), [], "ben's request is not amy's");
+    t.deepEqual(await ids(amy, '?filter=assigned&q=yard'), [t2.id]);
+    t.deepEqual(await ids(ben, '?filter=assigned&q=tower'), [t1.id]);
+    t.deepEqual(await ids(ben, '?filter=assigned&q=east'), []);
+    t.is((await amy.send('DELETE', `/api/tickets/${t3.id}`)).status, 200);
+    t.deepEqual(await ids(amy, '?filter=mine&q=east'), [], 'a deleted request is not listed');
+    t.deepEqual(await ids(amy, '?filter=mine&q=east&include_deleted=true'), [t3.id], 'unless asked for');
+    t.deepEqual(await ids(amy, '?filter=assigned&q=east&include_deleted=true'), [t3.id]);
     t.is((await amy.send('GET', '/api/tickets?filter=everyone')).status, 400);
     t.is((await amy.send('GET', '/api/tickets?status=lost')).status, 400);
     t.is((await amy.send('GET', '/api/tickets?limit=0')).status, 400);

@@ -1,4 +1,4 @@
-import { type Db, prepared, type Trx } from '../../db/index.ts';
+import { type Db, isPostgres, prepared, type Trx } from '../../db/index.ts';
 import type { ItemInput } from './schema.ts';
 import type { Priority, Status, StoredStatus } from './states.ts';
 
@@ -73,6 +73,8 @@ const ticketsWithPeople = (q: Q, columns: string[] = TICKET_COLUMNS) =>
 /** A ticket as lists show it: no review-link columns (a list never needs them; fewer dates to parse). */
 export type ListRow = Omit<TicketRow, 'approval_token_hash' | 'approval_token_expires_at'>;
 const LIST_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
+/** The list's own columns of tickets; the people's names are joined to the page (listTicketsWithItemsQuery). */
+const LIST_TICKET_COLUMNS = LIST_COLUMNS.filter((c) => c.startsWith('t.'));
 
 export const ticketQuery = (q: Q, id: number) => ticketsWithPeople(q).where('t.id', id).first();
 export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> => prepared(ticketQuery(q, id), 'ticket');
@@ -109,15 +111,24 @@ export interface ListFilter {
   includeDeleted: boolean;
   cursor?: number;
   limit: number;
-  /** Only ids above this (a short search's window; listTickets sets it). */
+  /** Only ids above this (a short search's window; planSearch sets it). */
   idFloor?: number;
+  /** PostgreSQL: the search's rare word, the only part looked up in the trigram index (planSearch sets it). */
+  indexWord?: string;
+  /** PostgreSQL: search only the person's tickets, newest first, without the trigram index (planSearch sets it). */
+  scanPerson?: boolean;
 }
 
-/** Newest first, by id (keyset): one page plus one row to know whether another page exists. */
+/**
+ * Newest first, by id (keyset): one page plus one row to know whether another page exists. Tickets
+ * only: names are joined to the page, not to every row the filters look at (a search's row estimate
+ * can be far off, and a plan joining users row by row then cost more than the search).
+ */
 export function listTicketsQuery(q: Q, f: ListFilter) {
   // The limit is written into the SQL (a validated integer), so a prepared list gets a plan for its
   // page size: with a parameter, PostgreSQL costs an unknown limit as 10 % of the table and replans.
-  const query = ticketsWithPeople(q, LIST_COLUMNS)
+  const query = q('tickets as t')
+    .select(LIST_TICKET_COLUMNS)
     .orderBy('t.id', 'desc')
     .limit(f.limit + 1, { skipBinding: true });
   if (f.filter === 'mine') query.where('t.created_by_id', f.viewerId);
@@ -125,7 +136,14 @@ export function listTicketsQuery(q: Q, f: ListFilter) {
   if (f.status) query.where('t.status', f.status);
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
   else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
-  if (f.q) {
+  if (f.q && f.indexWord) {
+    query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.indexWord)]);
+    // The whole search as an expression the trigram index does not cover: checked on the word's rows only.
+    query.whereRaw("(t.search_text || '') like ? escape '\\'", [likePattern(f.q)]);
+  } else if (f.q && f.scanPerson) {
+    // No index serves strpos: the person's index is read newest first until the page is full.
+    query.whereRaw('strpos(t.search_text, ?) > 0', [f.q.toLowerCase()]);
+  } else if (f.q) {
     query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.q)]);
     if (f.idFloor !== undefined) query.where('t.id', '>', f.idFloor);
   }
@@ -142,13 +160,21 @@ const ITEM_COLUMNS = ['id', 'position', 'cable_type', 'cable_length', 'cable_gau
 type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRow[K] | null };
 
 /**
- * The page (as listTicketsQuery) with each ticket's items, in one statement: the page is a limited
- * subquery, joined to its items (a list costs one round trip to the database, not one plus one).
+ * The page (as listTicketsQuery) with its people's names and each ticket's items, in one statement:
+ * the page is a limited subquery, joined to users and items (a list costs one round trip to the
+ * database, not one plus one).
  */
 export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
   q
-    .select('p.*', ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`))
+    .select(
+      'p.*',
+      'c.username as created_by_username',
+      'a.username as assigned_to_username',
+      ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`),
+    )
     .from(listTicketsQuery(q, f).as('p'))
+    .join('users as c', 'c.id', 'p.created_by_id')
+    .join('users as a', 'a.id', 'p.assigned_to_id')
     .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
     .orderBy([
       { column: 'p.id', order: 'desc' },
@@ -169,17 +195,79 @@ export const listShape = (f: ListFilter): string | undefined =>
     ? undefined
     : `list_${f.filter}${f.status ? '_status' : f.includeDeleted ? '_deleted_too' : ''}${f.cursor ? '_after' : ''}_${f.limit}`;
 
-/** The filter with a short search's window (idFloor) filled in. */
-export async function withSearchWindow(q: Q, f: ListFilter): Promise<ListFilter> {
-  if (!isShortSearch(f.q)) return f;
-  // A number, not a subquery: PostgreSQL plans a known 10,000-row range as one backward index scan
-  // (with `id > (select max(id) ...)` it guessed a third of the table and started parallel workers).
-  const newest = (await q('tickets').max('id as id').first()) as { id: number | null } | undefined;
-  return { ...f, idFloor: Math.max(0, (newest?.id ?? 0) - SHORT_SEARCH_WINDOW) };
+/**
+ * A search of several words makes the trigram index intersect the lists of all their trigrams, and a
+ * common word's lists ("floor", "room") hold nearly every ticket: at a million tickets "floor 7 room
+ * 123" read ~2,700 index pages (32 ms) and "room 214" ~800 (12 ms), costs that grow with the table.
+ * So on PostgreSQL the search is planned from the planner's own statistics of each word:
+ * - a word held by under RARE_WORD_SHARE of the tickets: the index is asked for that word alone and
+ *   each ticket it finds is checked for the whole search (~3 ms; the word's tickets are few). A
+ *   search of that one word is looked up whole, as before.
+ * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
+ *   newest first and checked, without the index (~1 ms: common words fill a page early; at worst, no
+ *   match, every ticket of that person). Without a person the search is looked up whole, as before:
+ *   common words match many tickets, so the newest page is found early.
+ */
+export const RARE_WORD_SHARE = 0.01;
+const ESTIMATE_TTL_MS = 10 * 60_000;
+const ESTIMATES_KEPT = 1_000;
+/** Per database (its client's config): word ('' for the whole table) -> estimated tickets, and when. */
+const estimates = new WeakMap<object, Map<string, { rows: number; at: number }>>();
+
+/** The planner's estimate of the tickets holding `word` (of all tickets for ''), kept ten minutes. */
+async function estimatedTickets(q: Q, word: string): Promise<number> {
+  let cache = estimates.get(q.client.config);
+  if (!cache) {
+    cache = new Map();
+    estimates.set(q.client.config, cache);
+  }
+  const hit = cache.get(word);
+  if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.rows;
+  const result = await q.raw<{ rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] }>(
+    word
+      ? "explain (format json) select 1 from tickets t where t.search_text like ? escape '\\'"
+      : 'explain (format json) select 1 from tickets t',
+    word ? [likePattern(word)] : [],
+  );
+  const rows = result.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
+  cache.delete(word);
+  if (cache.size >= ESTIMATES_KEPT) cache.delete(cache.keys().next().value as string); // the oldest
+  cache.set(word, { rows, at: Date.now() });
+  return rows;
+}
+
+/** The search's words of three or more letters or digits (what a trigram index can look up). */
+const searchWords = (q: string): string[] => [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])];
+
+/**
+ * The filter with its search planned: a short search's window (idFloor); on PostgreSQL the rare word
+ * to look up (indexWord) or a person's tickets to read (scanPerson).
+ */
+export async function planSearch(q: Q, f: ListFilter): Promise<ListFilter> {
+  if (!f.q) return f;
+  if (isShortSearch(f.q)) {
+    // A number, not a subquery: PostgreSQL plans a known 10,000-row range as one backward index scan
+    // (with `id > (select max(id) ...)` it guessed a third of the table and started parallel workers).
+    const newest = (await q('tickets').max('id as id').first()) as { id: number | null } | undefined;
+    return { ...f, idFloor: Math.max(0, (newest?.id ?? 0) - SHORT_SEARCH_WINDOW) };
+  }
+  const words = searchWords(f.q);
+  const oneWord = words.length === 1 && words[0] === f.q.toLowerCase();
+  const ofPerson = f.filter !== 'all';
+  if (!isPostgres(q as Db) || (oneWord && !ofPerson)) return f;
+  let rarest: { word: string; rows: number } | undefined;
+  for (const word of words) {
+    const rows = await estimatedTickets(q, word);
+    if (!rarest || rows < rarest.rows) rarest = { word, rows };
+  }
+  if (rarest && rarest.rows < RARE_WORD_SHARE * (await estimatedTickets(q, ''))) {
+    return oneWord ? f : { ...f, indexWord: rarest.word };
+  }
+  return ofPerson ? { ...f, scanPerson: true } : f;
 }
 
 export async function listTickets(q: Q, filter: ListFilter): Promise<ListedTicket[]> {
-  const f = await withSearchWindow(q, filter);
+  const f = await planSearch(q, filter);
   const query = listTicketsWithItemsQuery(q, f);
   const shape = listShape(f);
   const rows: (ListRow & ItemColumns)[] = shape ? await prepared(query, shape) : await query;
