@@ -1,4 +1,5 @@
 import test from 'ava';
+import { isPostgres } from '../src/db/index.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
@@ -151,9 +152,18 @@ test.serial('GET /api/tickets: the same statements for 5 or 40 rows of 3 items, 
   const page2 = await counted(() => api.send('GET', next as string));
   t.is(page2.reply.json.length, 12);
   t.is(page2.sql.length, forty.sql.length, show(page2));
-  const filtered = await counted(() => api.send('GET', '/api/tickets?filter=mine&status=pending_approval&q=row&limit=40'));
-  t.is(filtered.reply.json.length, 40);
-  t.is(filtered.sql.length, forty.sql.length, show(filtered));
+  // A search's first use of a word on PostgreSQL asks the planner for its estimate (one EXPLAIN for the
+  // word, one for the table; kept ten minutes, src/features/tickets/queries.ts planSearch). After that,
+  // and always on SQLite, a search costs what the list costs.
+  const search = '/api/tickets?filter=mine&status=pending_approval&q=row&limit=40';
+  const first = await counted(() => api.send('GET', search));
+  t.is(first.reply.json.length, 40);
+  const estimates = first.sql.filter((s) => /^explain /.test(s));
+  t.is(estimates.length, isPostgres(app.db) ? 2 : 0, show(first));
+  t.is(first.sql.length - estimates.length, forty.sql.length, show(first));
+  const again = await counted(() => api.send('GET', search));
+  t.is(again.reply.json.length, 40);
+  t.is(again.sql.length, forty.sql.length, show(again));
 });
 
 test.serial('the dashboard page: the same statements for 5 or 40 rows, within budget', async (t) => {
