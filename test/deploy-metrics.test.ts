@@ -1,5 +1,6 @@
 import test from 'ava';
 import { nowIso } from '../src/db/index.ts';
+import { createMetrics, SETTLED_REFRESH_MS } from '../src/features/metrics/registry.ts';
 import { startApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { createUser, tokenClient } from './support/factories.ts';
@@ -76,6 +77,27 @@ test('the outbox by status, its depth and the age of the oldest due row come fro
   t.is(sample(text, 'cable_outbox_depth'), 3);
   const age = sample(text, 'cable_outbox_oldest_due_seconds') ?? 0;
   t.true(age >= 3590 && age < 3700, `oldest due row waited ${age} s`);
+
+  // Open statuses are read at every scrape; sent and skipped (which pile up for good) every 5 minutes.
+  await app.db('notifications').insert([row('queued'), row('sent'), row('skipped')]);
+  const next = (await new Client(app.url).get('/metrics')).text;
+  t.is(sample(next, 'cable_notifications{status="queued"}'), 3);
+  t.is(sample(next, 'cable_outbox_depth'), 4);
+  t.is(sample(next, 'cable_notifications{status="sent"}'), 3, 'as read at the first scrape');
+  t.is(sample(next, 'cable_notifications{status="skipped"}'), 0);
+
+  let clock = 1_000_000;
+  const metrics = createMetrics(app.db, { now: () => clock });
+  const scrape = async () => {
+    const out = await metrics.scrape();
+    return [sample(out, 'cable_notifications{status="sent"}'), sample(out, 'cable_notifications{status="skipped"}')];
+  };
+  t.deepEqual(await scrape(), [4, 1]);
+  await app.db('notifications').insert([row('sent'), row('skipped')]);
+  clock += SETTLED_REFRESH_MS - 1;
+  t.deepEqual(await scrape(), [4, 1], 'not yet read again');
+  clock += 1;
+  t.deepEqual(await scrape(), [5, 2], 'read again after 5 minutes');
 });
 
 test('with METRICS_TOKEN: 401 without it or with a wrong one, 200 with it (not taken for an API token)', async (t) => {

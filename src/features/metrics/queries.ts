@@ -2,10 +2,10 @@ import { type Db, toIso } from '../../db/index.ts';
 
 /**
  * Scrape-time reads of the outbox, for monitoring only. Both use the (status, next_attempt_at) index:
- * the count is an index scan grouped by status, the oldest due row one index probe.
+ * the count is an index range per status asked for, the oldest due row one index probe.
  */
-export async function notificationCountsByStatus(db: Db): Promise<Map<string, number>> {
-  const rows = (await db('notifications').select('status').count({ n: '*' }).groupBy('status')) as {
+export async function notificationCounts(db: Db, statuses: readonly string[]): Promise<Map<string, number>> {
+  const rows = (await db('notifications').whereIn('status', statuses).select('status').count({ n: '*' }).groupBy('status')) as {
     status: string;
     n: number | string;
   }[];
