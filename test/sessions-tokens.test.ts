@@ -46,6 +46,25 @@ test('random tokens are 256-bit base64url strings, never repeated, across refill
   t.is(Buffer.from(randomToken(5000), 'base64url').length, 5000, 'larger than the pool: straight from the CSPRNG');
 });
 
+test('pages opened at once after signing in share one CSRF secret: every form they show can be sent', async (t) => {
+  const user = await createUser(app.db);
+  const browser = await signedInClient(app.url, user.username);
+  // Two pages with forms at the same moment (two tabs): each used to make and save its own secret.
+  const pages = await Promise.all(['/tickets/new', '/', '/tickets/new', '/'].map((path) => browser.get(path)));
+  const tokens = pages.map((p) => p.$('input[name=_csrf]').first().val() as string);
+  t.is(new Set(tokens).size, tokens.length, 'four different tokens');
+  for (const token of tokens) {
+    // "Add item" without JavaScript: the form again, one row more; nothing is stored.
+    const res = await browser.postForm('/tickets', { _csrf: token, add_item: '1', location: 'Dock' });
+    t.is(res.status, 200, `token ${token.slice(0, 8)}… accepted`);
+  }
+  const before = new Client(app.url);
+  await before.get('/login');
+  const oldToken = (await before.get('/login')).$('input[name=_csrf]').val() as string;
+  await before.submit('/login', '/login', { username: user.username, password: PASSWORD });
+  t.is((await before.postForm('/tickets', { _csrf: oldToken, add_item: '1' })).status, 403, 'a token from before sign-in is not');
+});
+
 test('signing in issues a new session id; the one from before sign-in signs no one in', async (t) => {
   const user = await createUser(app.db);
   const browser = new Client(app.url);

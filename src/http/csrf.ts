@@ -14,13 +14,20 @@ const ANONYMOUS_SESSION_MS = 2 * 3_600_000;
  * `exempt` paths carry their own unguessable secret in the URL (review links).
  * koa-csrf does the same check but creates a session for every request, including API calls.
  */
+/**
+ * A fresh secret for a session that just signed in: made there, not by the first form after, so pages
+ * opened at once (two tabs, a page and its htmx request) share it instead of each saving their own
+ * and all but the last then failing the check.
+ */
+export const newCsrfSecret = (): string => tokens.secretSync();
+
 export function csrfProtection(sessionCookie: string, exempt: RegExp[] = []) {
   return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
     let token: string | undefined;
     ctx.state.csrfToken = () => {
       if (token) return token;
       if (!ctx.session.csrfSecret) {
-        ctx.session.csrfSecret = tokens.secretSync();
+        ctx.session.csrfSecret = newCsrfSecret();
         // A visitor who only looked at a form keeps that session row for hours, not the week a
         // signed-in session lasts (sign-in sets the full length): bots cannot grow the table much.
         if (ctx.session.userId === undefined) ctx.session.maxAge = ANONYMOUS_SESSION_MS;

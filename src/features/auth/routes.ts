@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
+import { newCsrfSecret } from '../../http/csrf.ts';
 import { unauthorized } from '../../http/errors.ts';
 import { handleForm } from '../../http/forms.ts';
 import { destroySession, safeReturnPath } from '../../http/guards.ts';
@@ -23,7 +24,8 @@ const registerView = { page: 'auth/register', title: 'Create account' };
 async function startSession(ctx: Context, userId: number): Promise<void> {
   ctx.session.userId = userId;
   ctx.session.maxAge = ctx.deps.config.sessionTtlSeconds * 1000;
-  delete ctx.session.csrfSecret;
+  // Never the secret of the session before sign-in (its tokens may have been seen by someone else).
+  ctx.session.csrfSecret = newCsrfSecret();
   await ctx.session.regenerate();
 }
 
