@@ -200,6 +200,10 @@ const TABLE: Record<string, Case | Case[]> = {
   // ---- tickets ----------------------------------------------------------------------------------
   'GET /tickets/new': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets/new' }) },
   'GET /tickets/new/item-row': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets/new/item-row?index=1' }) },
+  'GET /tickets/new/assignees': {
+    who: 'any user',
+    request: () => ({ method: 'GET', path: '/tickets/new/assignees?assignee_name=a' }),
+  },
   'POST /tickets': { who: 'any user', request: () => ({ method: 'POST', path: '/tickets', form: ticketForm() }) },
   'POST /api/tickets': { who: 'any user', request: () => ({ method: 'POST', path: '/api/tickets', json: ticketJson() }) },
   'GET /tickets/:id': {

@@ -1,14 +1,15 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
-import { HttpError } from '../../http/errors.ts';
+import { badRequest, HttpError } from '../../http/errors.ts';
 import { formItems, handleForm } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
 import { type ItemStock, stockForItems } from '../inventory/service.ts';
-import { listAccounts } from '../users/service.ts';
+import { findUserByUsername } from '../users/queries.ts';
+import { listAccounts, suggestAccounts } from '../users/service.ts';
 import { allowedActions, canMoveTo } from './policy.ts';
 import { presentTicket } from './presenter.ts';
 import { hasEditFields, includeDeletedQuery, parseNewTicket, parseTicketEdit, statusChangeSchema } from './schema.ts';
@@ -48,10 +49,21 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
   };
 }
 
+/**
+ * Up to this many accounts, the request form lists them all to choose the assignee from. Past it (a
+ * list of hundreds is slow to render, heavy on phone data and useless to scroll), it has a name field
+ * instead, with suggestions as you type (htmx; without JavaScript the whole username is typed).
+ */
+export const ASSIGNEE_CHOICES_MAX = 100;
+/** Suggestions shown under the assignee's name field. */
+const ASSIGNEE_SUGGESTIONS = 20;
+
 export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
-  const users = await listAccounts(deps.db);
+  const users = await listAccounts(deps.db, ASSIGNEE_CHOICES_MAX + 1);
+  const byName = users.length > ASSIGNEE_CHOICES_MAX;
   return {
-    users: users.map((u) => ({ id: u.id, username: u.username })),
+    users: byName ? [] : users,
+    assigneeByName: byName,
     priorities: PRIORITIES,
     items: formItems(body, extra, remove),
     values: body,
@@ -61,6 +73,23 @@ export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, 
 
 export function ticketRoutes(deps: Deps): Router {
   const { db, config } = deps;
+
+  /**
+   * The form's assignee name field (many accounts) as the assigned_to_id the rest of the code takes.
+   * A form that sent an id (the list) is left alone; JSON clients send assigned_to_id.
+   */
+  const withAssigneeId = async (ctx: Context, body: Body): Promise<Body> => {
+    const name = body.assignee_name;
+    const hasId = body.assigned_to_id !== undefined && body.assigned_to_id !== '';
+    if (audienceOf(ctx) === 'json' || typeof name !== 'string' || hasId) return body;
+    if (!name.trim()) return { ...body, assigned_to_id: '' }; // as the list's "Choose…": a missing assignee
+    const user = await findUserByUsername(db, name);
+    if (!user) {
+      const sentence = `no account is called "${name.trim().slice(0, 100)}"`;
+      throw badRequest(`assigned_to_id: ${sentence}`, { assigned_to_id: sentence });
+    }
+    return { ...body, assigned_to_id: user.id };
+  };
   const settings: Settings = {
     appUrl: config.appUrl,
     approvalTokenTtlHours: config.approvalTokenTtlHours,
@@ -116,6 +145,13 @@ export function ticketRoutes(deps: Deps): Router {
     respond(ctx, { page: 'tickets/_item_row', data: { index: safeIndex, item: {}, errors: {}, oob: true } });
   });
 
+  /** Accounts whose name starts with what was typed in the assignee field: `<option>`s for its datalist. */
+  router.get('/tickets/new/assignees', async (ctx) => {
+    requireUser(ctx);
+    const typed = typeof ctx.query.assignee_name === 'string' ? ctx.query.assignee_name.slice(0, 100) : '';
+    respond(ctx, { page: 'tickets/_assignees', data: { users: await suggestAccounts(db, typed, ASSIGNEE_SUGGESTIONS) } });
+  });
+
   router.post(['/tickets', '/api/tickets'], async (ctx) => {
     const creator = requireUser(ctx);
     const body = bodyOf(ctx);
@@ -131,7 +167,7 @@ export function ticketRoutes(deps: Deps): Router {
     }
     const formData = () => newTicketFormData(deps, body);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
-      const input = parseNewTicket(body);
+      const input = parseNewTicket(await withAssigneeId(ctx, body));
       const { id } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
       if (audienceOf(ctx) === 'json') {
@@ -173,7 +209,8 @@ export function ticketRoutes(deps: Deps): Router {
     const detail = await getTicketDetail(db, id, false);
     assertEditable(viewer, detail.ticket);
     const ticket = presentTicket(detail.ticket, detail.items);
-    const form = await newTicketFormData(deps, body ?? { ...ticket, items: ticket.items }, extra, remove);
+    const current = { ...ticket, items: ticket.items, assignee_name: ticket.assigned_to.username };
+    const form = await newTicketFormData(deps, body ?? current, extra, remove);
     return { page: 'tickets/edit', title: `Edit #${id}`, data: { ...form, ticket } };
   };
 
@@ -193,7 +230,7 @@ export function ticketRoutes(deps: Deps): Router {
       }
       const form = { page: 'tickets/edit', title: `Edit #${id}`, data: async () => (await editForm(ctx, id, body)).data };
       await handleForm(ctx, form, async () => {
-        await editTicket(db, actor, id, parseTicketEdit(body), settings);
+        await editTicket(db, actor, id, parseTicketEdit(await withAssigneeId(ctx, body)), settings);
         respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
       });
     });

@@ -70,8 +70,20 @@ export async function insertUser(db: Db | Trx, user: NewUser): Promise<PublicUse
 export const listUsers = (db: Db): Promise<PublicUserRow[]> => db('users').select(PUBLIC_COLUMNS).orderBy('username_key');
 
 /** Id and name of every account, for pickers: on every dashboard view, so nothing more than they show. */
-export const listUsernames = (db: Db): Promise<{ id: number; username: string }[]> =>
-  prepared(db('users').select('id', 'username').orderBy('username_key'), 'usernames');
+/** The first `limit` accounts by username (id and name). */
+export const listUsernames = (db: Db, limit: number): Promise<{ id: number; username: string }[]> =>
+  prepared(
+    db('users').select('id', 'username').orderBy('username_key').limit(limit, { skipBinding: true }),
+    `usernames_${limit}`,
+  );
+
+/** Up to `limit` accounts whose username starts with `prefix` (any case), by username. */
+export const usernamesStartingWith = (db: Db, prefix: string, limit: number): Promise<{ id: number; username: string }[]> =>
+  db('users')
+    .select('id', 'username')
+    .whereRaw("username_key like ? escape '\\'", [`${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
+    .orderBy('username_key')
+    .limit(limit);
 
 /** A person to send something to: who they are and where they can be reached. */
 export interface Contact {

@@ -13,6 +13,7 @@ import {
   type PublicUserRow,
   type Role,
   updateRole,
+  usernamesStartingWith,
 } from './queries.ts';
 import type { RegisterInput } from './schema.ts';
 
@@ -80,5 +81,9 @@ export async function changeRole(db: Db, userId: number, role: Role): Promise<Pu
   });
 }
 
-/** Every account (id and name), for pickers such as a ticket's assignee. */
-export const listAccounts = (db: Db) => listUsernames(db);
+/** The first `limit` accounts (id and name), for pickers such as a ticket's assignee. */
+export const listAccounts = (db: Db, limit: number) => listUsernames(db, limit);
+
+/** Accounts whose name starts with what was typed (at most `limit`), for a name field's suggestions. */
+export const suggestAccounts = (db: Db, typed: string, limit: number) =>
+  typed.trim() ? usernamesStartingWith(db, typed.trim(), limit) : Promise.resolve([]);
