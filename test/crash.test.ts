@@ -3,7 +3,7 @@ import { parseDatabaseUrl } from '../src/config.ts';
 import { createDb, type Db } from '../src/db/index.ts';
 import { Client } from './support/client.ts';
 import { countBy, stockMismatches, ticketCountMismatches } from './support/consistency.ts';
-import { PASSWORD } from './support/factories.ts';
+import { registerThroughApi } from './support/factories.ts';
 import { scratchDatabase } from './support/scratch-db.ts';
 import { startServerProcess } from './support/server-process.ts';
 
@@ -32,16 +32,7 @@ test('SIGKILL in a burst of creations and status changes: after a restart every 
   });
 
   // Accounts (the first is the admin), stock to fulfil from.
-  const register = async (username: string, phone?: string) => {
-    const res = await new Client(server.url).send('POST', '/api/register', {
-      username,
-      email: `${username}@example.test`,
-      password: PASSWORD,
-      phone,
-    });
-    if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${res.text}`);
-    return { id: res.json.user.id as number, token: res.json.access_token as string };
-  };
+  const register = (username: string, phone?: string) => registerThroughApi(server.url, username, phone);
   const admin = await register('crash_admin');
   const tech = await register('crash_tech', '+12025550100');
   const stock = await register('crash_stock', '+12025550142');

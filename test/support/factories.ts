@@ -46,6 +46,22 @@ export async function tokenClient(baseUrl: string, username: string, password = 
   return client.withToken(res.json.access_token);
 }
 
+/** An account made through POST /api/register, as a client makes one: its id and API token. */
+export async function registerThroughApi(
+  baseUrl: string,
+  username: string,
+  phone?: string,
+): Promise<{ id: number; token: string }> {
+  const res = await new Client(baseUrl).send('POST', '/api/register', {
+    username,
+    email: `${username}@example.test`,
+    password: PASSWORD,
+    phone,
+  });
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${res.text}`);
+  return { id: res.json.user.id as number, token: res.json.access_token as string };
+}
+
 /**
  * The inventory tests' people: an admin (boss), a technician who asks (tech) and the approver who
  * fulfils (stockkeeper), each with a bearer-token client.

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { Client } from './client.ts';
-import { PASSWORD } from './factories.ts';
+import { PASSWORD, registerThroughApi } from './factories.ts';
 import { scratchDatabase } from './scratch-db.ts';
 import { startServerProcess } from './server-process.ts';
 
@@ -58,16 +58,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     RATE_LIMIT_AUTH_PER_MINUTE: '100000000',
   });
   try {
-    const register = async (username: string, phone?: string) => {
-      const res = await new Client(server.url).send('POST', '/api/register', {
-        username,
-        email: `${username}@example.test`,
-        password: PASSWORD,
-        phone,
-      });
-      if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${res.text}`);
-      return { id: res.json.user.id as number, token: res.json.access_token as string };
-    };
+    const register = (username: string, phone?: string) => registerThroughApi(server.url, username, phone);
     const admin = await register('soak_admin');
     await register('soak_tech', '+12025550100');
     const stock = await register('soak_stock', '+12025550142');
