@@ -135,6 +135,20 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): Database {
   return { client: 'pg', url };
 }
 
+/**
+ * For the commands (`npm start`, the worker, the CLIs): the configuration, or one line naming the bad
+ * variable on stderr and exit code 1 (never a stack trace for a typo in the environment).
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`Configuration error: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(blanksRemoved);

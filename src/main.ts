@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { seedOnStart } from '../seeds/demo.ts';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
 import { deleteExpiredSessions, deleteExpiredTokens } from './features/auth/queries.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
@@ -9,16 +9,7 @@ import { createLogger } from './logger.ts';
 
 /** `npm start`: read config, migrate, serve; on SIGTERM stop accepting, finish in-flight requests, close the pool. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   if (config.secretKeyGenerated) {
     logger.warn('SECRET_KEY is not set: using a random key for this run (sessions end at restart). Set SECRET_KEY in .env.');

@@ -1,4 +1,4 @@
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { createDb } from './db/index.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
 import { createLogger } from './logger.ts';
@@ -9,16 +9,7 @@ import { createLogger } from './logger.ts';
  * stops claiming, finishes the sends in flight, records them, and exits.
  */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'worker' });
   const db = createDb(config.database, { poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 2) });
   if (!(await db.schema.hasTable('notifications'))) {

@@ -16,12 +16,17 @@ interface Run {
 }
 
 function runRoleCli(databaseUrl: string, ...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' };
+  return runCommand('src/cli/user-role.ts', { DATABASE_URL: databaseUrl }, ...args);
+}
+
+/** One of the app's commands (a TypeScript entry point) with these variables over the test's own. */
+function runCommand(entry: string, vars: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...vars };
   delete env.TEST_DATABASE_URL;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'src/cli/user-role.ts'), ...args],
+      ['--import', 'tsx', path.join(projectRoot, entry), ...args],
       { cwd: projectRoot, env, timeout: 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
@@ -76,4 +81,14 @@ test('user:role refuses an unknown user, a bad role and demoting the only admin'
   t.regex(lastAdmin.stderr, /only admin/);
   t.is(await fixture.roleOf(fixture.admin.id), 'admin');
   t.is(await fixture.roleOf(fixture.user.id), 'user');
+});
+
+test('every command stops on a bad variable with one line naming it, and exit code 1', async (t) => {
+  for (const entry of ['src/main.ts', 'src/worker-main.ts', 'src/cli/migrate.ts', 'src/cli/seed.ts', 'src/cli/user-role.ts']) {
+    const args = entry.endsWith('user-role.ts') ? ['someone', 'admin'] : [];
+    const run = await runCommand(entry, { PORT: 'eighty', DATABASE_URL: 'sqlite::memory:' }, ...args);
+    t.is(run.code, 1, entry);
+    t.is(run.stderr, 'Configuration error: Invalid PORT: Invalid input: expected number, received NaN\n', entry);
+    t.is(run.stdout, '', entry);
+  }
 });

@@ -1,8 +1,8 @@
-import { loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../config.ts';
 import { createDb, migrateLatest, rollbackAll } from '../db/index.ts';
 
 /** `npm run migrate` (latest) and `npm run migrate -- rollback-all`. */
-const config = loadConfig();
+const config = loadConfigOrExit();
 const db = createDb(config.database);
 try {
   if (process.argv[2] === 'rollback-all') {

@@ -1,5 +1,5 @@
 import { type DemoCredentials, SeedRefused, seedDemoData } from '../../seeds/demo.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../config.ts';
 import { createDb, migrateLatest } from '../db/index.ts';
 import { createLogger } from '../logger.ts';
 
@@ -22,13 +22,7 @@ function table(credentials: DemoCredentials[]): string {
     .join('\n');
 }
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (err) {
-  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : String(err));
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel === 'info' ? 'error' : config.logLevel);
 const db = createDb(config.database);
 try {

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../config.ts';
 import { createDb, migrateLatest } from '../db/index.ts';
 import { findUserByUsername } from '../features/users/queries.ts';
 import { roleSchema } from '../features/users/schema.ts';
@@ -11,7 +11,7 @@ if (!username || !role.success) {
   console.error('Usage: npm run user:role -- <username> <user|admin>');
   process.exit(2);
 }
-const config = loadConfig();
+const config = loadConfigOrExit();
 const db = createDb(config.database);
 try {
   await migrateLatest(db);

@@ -8,7 +8,7 @@ import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
 import { integer, MAX_ID, optionalText } from '../../lib/schema.ts';
 import { presentTicket } from '../tickets/presenter.ts';
-import { checkReviewLink, decideByLink, type LinkCheck } from '../tickets/service.ts';
+import { checkReviewLink, decideByLink, type LinkCheck, type Settings } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
 
 const linkParams = z.object({ id: integer(1, MAX_ID), token: z.string().min(1).max(200) });
@@ -41,11 +41,8 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
 export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
-  const settings = {
-    appUrl: config.appUrl,
-    approvalTokenTtlHours: config.approvalTokenTtlHours,
-    inventoryEnforceStock: config.inventoryEnforceStock,
-  };
+  // The service's Settings are these fields of the configuration.
+  const settings: Settings = config;
 
   const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
     ctx.set('Cache-Control', 'no-store');

@@ -4,7 +4,7 @@ import type { Deps } from '../../http/context.ts';
 import { forbidden } from '../../http/errors.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { parseWith } from '../../http/validate.ts';
-import { decideBySms, recordSmsRefusal } from '../tickets/service.ts';
+import { decideBySms, recordSmsRefusal, type Settings } from '../tickets/service.ts';
 import { normalizePhone } from './addresses.ts';
 import { onFirstUse } from './sender.ts';
 import { parseSmsReply, SMS_HELP, smsAnswer } from './sms-reply.ts';
@@ -38,11 +38,8 @@ async function twiml(text: string): Promise<string> {
 export function smsReplyRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
-  const settings = {
-    appUrl: config.appUrl,
-    approvalTokenTtlHours: config.approvalTokenTtlHours,
-    inventoryEnforceStock: config.inventoryEnforceStock,
-  };
+  // The service's Settings are these fields of the configuration.
+  const settings: Settings = config;
 
   router.post(TWILIO_SMS_PATH, async (ctx) => {
     await limiter.hit(`ip:${clientIp(ctx)}`);

@@ -90,11 +90,8 @@ export function ticketRoutes(deps: Deps): Router {
     }
     return { ...body, assigned_to_id: user.id };
   };
-  const settings: Settings = {
-    appUrl: config.appUrl,
-    approvalTokenTtlHours: config.approvalTokenTtlHours,
-    inventoryEnforceStock: config.inventoryEnforceStock,
-  };
+  // The service's Settings are these fields of the configuration.
+  const settings: Settings = config;
   const router = new Router();
 
   /**
