@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   if (config.secretKeyGenerated) {
     logger.warn('SECRET_KEY is not set: using a random key for this run (sessions end at restart). Set SECRET_KEY in .env.');
   }
-  const db = createDb(config.database, { poolMax: config.databasePoolMax });
+  const db = createDb(config.database, { poolMax: config.databasePoolMax, logger });
   const applied = await migrateLatest(db);
   logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
   // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.

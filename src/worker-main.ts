@@ -11,7 +11,10 @@ import { createLogger } from './logger.ts';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'worker' });
-  const db = createDb(config.database, { poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 2) });
+  const db = createDb(config.database, {
+    poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 2),
+    logger,
+  });
   if (!(await db.schema.hasTable('notifications'))) {
     logger.error('the notifications table does not exist: run `npm run migrate` (or start the web app) first');
     await db.destroy();

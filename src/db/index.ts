@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import type { Database } from '../config.ts';
 
 export type Db = Knex;
@@ -17,12 +18,23 @@ export interface DbOptions {
   poolMax?: number;
   /** PostgreSQL only: run everything inside this schema (tests use one schema per file). */
   schema?: string;
+  /** Where knex's own warnings go (pool and connection errors during an outage); else console.log. */
+  logger?: Logger;
 }
+
+/** knex's log hooks writing to the app's logger, so its lines are JSON like every other line. */
+const knexLog = (logger: Logger) => ({
+  warn: (message: unknown) => logger.warn({ knex: String(message) }, 'database client warning'),
+  error: (message: unknown) => logger.error({ knex: String(message) }, 'database client error'),
+  deprecate: (message: unknown) => logger.warn({ knex: String(message) }, 'database client deprecation'),
+  debug: (message: unknown) => logger.debug({ knex: String(message) }, 'database client debug'),
+});
 
 export function createDb(database: Database, options: DbOptions = {}): Db {
   if (database.client === 'sqlite') {
     if (database.filename !== ':memory:') mkdirSync(path.dirname(database.filename), { recursive: true });
     return knexFactory({
+      ...(options.logger ? { log: knexLog(options.logger) } : {}),
       client: 'better-sqlite3',
       connection: { filename: database.filename },
       useNullAsDefault: true,
@@ -41,6 +53,7 @@ export function createDb(database: Database, options: DbOptions = {}): Db {
     });
   }
   return knexFactory({
+    ...(options.logger ? { log: knexLog(options.logger) } : {}),
     client: 'pg',
     connection: {
       connectionString: database.url,

@@ -23,13 +23,13 @@ export interface TestDb {
 }
 
 /** A fresh, empty database: a temp SQLite file, or a new schema in TEST_DATABASE_URL. */
-export async function freshDatabase(): Promise<TestDb> {
+export async function freshDatabase(logger?: Logger): Promise<TestDb> {
   const pgUrl = process.env.TEST_DATABASE_URL;
   if (pgUrl) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const admin = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
     await admin.raw(`CREATE SCHEMA "${schema}"`);
-    const db = createDb({ client: 'pg', url: pgUrl }, { schema, poolMax: 10 });
+    const db = createDb({ client: 'pg', url: pgUrl }, { schema, poolMax: 10, logger });
     return {
       db,
       databaseUrl: pgUrl,
@@ -43,7 +43,7 @@ export async function freshDatabase(): Promise<TestDb> {
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
   const filename = path.join(dir, 'test.sqlite');
-  const db = createDb({ client: 'sqlite', filename });
+  const db = createDb({ client: 'sqlite', filename }, { logger });
   return {
     db,
     databaseUrl: `sqlite:${filename}`,
@@ -68,8 +68,8 @@ export interface TestApp {
 }
 
 /** An existing database, migrated by startApp and left in place at close (the caller owns it). */
-function givenDatabase(databaseUrl: string): TestDb {
-  const db = createDb(parseDatabaseUrl(databaseUrl), { poolMax: 10 });
+function givenDatabase(databaseUrl: string, logger: Logger): TestDb {
+  const db = createDb(parseDatabaseUrl(databaseUrl), { poolMax: 10, logger });
   return { db, databaseUrl, drop: () => db.destroy() };
 }
 
@@ -80,7 +80,16 @@ export interface StartOptions {
 
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const database = options.databaseUrl ? givenDatabase(options.databaseUrl) : await freshDatabase();
+  // The app's log, made first so the database client writes its own warnings there too.
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...env }).logLevel, sink);
+  const database = options.databaseUrl ? givenDatabase(options.databaseUrl, logger) : await freshDatabase(logger);
   await migrateLatest(database.db);
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -93,14 +102,6 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     WORKER_IN_PROCESS: 'false',
     ...env,
   });
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
   const app = createApp({ config, db: database.db, logger });
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startNotificationWorker(database.db, logger, config.notifications) : undefined;
