@@ -1,9 +1,9 @@
 import test from 'ava';
-import { newReviewLink } from '../src/features/tickets/service.ts';
+import { newReviewLink, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket } from './support/tickets.ts';
 
 let app: TestApp;
@@ -185,4 +185,84 @@ test('reassigning a request retires the old assignee’s link', async (t) => {
   t.is(await statusOf(ticket.id), 'pending_approval');
   const rows = await app.db('notifications').where({ ticket_id: ticket.id, notification_type: 'ticket_reassigned' });
   t.deepEqual(rows.map((r) => r.recipient_user_id).sort(), [other.id, other.id], 'the new assignee gets email and SMS');
+});
+
+/** Moves a ticket's last review link back in time, past the wait before another may be sent. */
+async function ageLink(id: number) {
+  const sentAt = Date.now() - RESEND_LINK_AFTER_MS - 60_000;
+  const expires = new Date(sentAt + app.config.approvalTokenTtlHours * 3_600_000).toISOString();
+  await app.db('tickets').where({ id }).update({ approval_token_expires_at: expires });
+}
+const resent = (id: number) => app.db('notifications').where({ ticket_id: id, notification_type: 'review_link_resent' });
+
+test('the creator sends the review link again: the old one stops working, the assignee gets a new email and SMS', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  await ageLink(ticket.id);
+  const res = await creator.send('POST', `/api/tickets/${ticket.id}/review-link`);
+  t.is(res.status, 200);
+  t.is(res.json.message, 'A new review link is on its way to stock.');
+  t.is(res.json.ticket.status, 'pending_approval');
+  t.is((await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`)).status, 403, 'the old link is retired');
+
+  const rows = await resent(ticket.id);
+  t.deepEqual(rows.map((r) => `${r.channel} ${r.recipient_user_id}`).sort(), [
+    `email ${assigneeUser.id}`,
+    `sms ${assigneeUser.id}`,
+  ]);
+  const sms = rows.find((r) => r.channel === 'sms');
+  const link = /(\/tickets\/\d+\/review\/[\w-]+)/.exec(sms.body_text)?.[1];
+  t.truthy(link, sms.body_text);
+  const page = await anonymous.get(link as string);
+  t.is(page.status, 200, 'the new link opens the review page');
+  t.is(page.$('input[name=decision][value=approve]').length, 1, 'and it can be approved there');
+  const events = await eventsOf(ticket.id);
+  t.like(events.at(-1), { type: 'link_resent', actor: { username: 'tech' } });
+});
+
+test('sending the link again is refused: too soon, by anyone but the creator or an admin, once decided or deleted', async (t) => {
+  const { ticket, token } = await ticketWithLink();
+  const soon = await creator.send('POST', `/api/tickets/${ticket.id}/review-link`);
+  t.is(soon.status, 409);
+  t.regex(soon.json.error, /^A review link was sent less than 10 minutes ago\. Try again in 10 minutes\.$/);
+  t.is((await resent(ticket.id)).length, 0);
+  t.is((await anonymous.send('GET', `/tickets/${ticket.id}/review/${token}`)).status, 200, 'the link still works');
+
+  await ageLink(ticket.id);
+  const assignee = await tokenClient(app.url, 'stock');
+  t.is((await assignee.send('POST', `/api/tickets/${ticket.id}/review-link`)).status, 403, 'the assignee has the page itself');
+  t.is((await anonymous.send('POST', `/api/tickets/${ticket.id}/review-link`)).status, 401);
+  t.is((await resent(ticket.id)).length, 0, 'nothing sent');
+  const admin = await tokenClient(app.url, 'chief');
+  t.is((await admin.send('POST', `/api/tickets/${ticket.id}/review-link`)).status, 200, 'an admin may');
+
+  const decided = await ticketWithLink();
+  await assignee.send('PATCH', `/api/tickets/${decided.ticket.id}`, { status: 'approved' });
+  await ageLink(decided.ticket.id);
+  const late = await creator.send('POST', `/api/tickets/${decided.ticket.id}/review-link`);
+  t.is(late.status, 409);
+  t.is(late.json.error, 'This request was already decided; it needs no review link.');
+  const deleted = await ticketWithLink();
+  await creator.send('DELETE', `/api/tickets/${deleted.ticket.id}`);
+  t.is((await creator.send('POST', `/api/tickets/${deleted.ticket.id}/review-link`)).status, 410);
+  t.is((await creator.send('POST', '/api/tickets/999999/review-link')).status, 404);
+});
+
+test('the ticket page offers "Send the review link again" to the creator; without JavaScript it posts and comes back', async (t) => {
+  const { ticket } = await ticketWithLink();
+  const browser = await signedInClient(app.url, 'tech');
+  const page = await browser.get(`/tickets/${ticket.id}`);
+  t.is(page.$(`form[action="/tickets/${ticket.id}/review-link"] button`).text(), 'Send the review link again');
+  const assignee = await signedInClient(app.url, 'stock');
+  t.is((await assignee.get(`/tickets/${ticket.id}`)).$(`form[action="/tickets/${ticket.id}/review-link"]`).length, 0);
+
+  const tooSoon = await browser.submit(`/tickets/${ticket.id}`, `/tickets/${ticket.id}/review-link`, {});
+  t.is(tooSoon.status, 303);
+  t.regex((await browser.get(`/tickets/${ticket.id}`)).$('.flash.error').text(), /less than 10 minutes ago/);
+  await ageLink(ticket.id);
+  const sent = await browser.submit(`/tickets/${ticket.id}`, `/tickets/${ticket.id}/review-link`, {});
+  t.is(sent.status, 303);
+  t.is(sent.headers.get('location'), `/tickets/${ticket.id}`);
+  const after = await browser.get(`/tickets/${ticket.id}`);
+  t.is(after.$('.flash.success').text(), 'A new review link is on its way to stock.');
+  t.regex(after.$('ol.timeline li').last().text(), /tech\s+sent the review link again/);
 });

@@ -3,7 +3,7 @@ import twilio from 'twilio';
 import { issueApiToken } from '../src/features/auth/service.ts';
 import { receiveCable } from '../src/features/inventory/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
-import { changeStatus, createTicket, deleteTicket } from '../src/features/tickets/service.ts';
+import { changeStatus, createTicket, deleteTicket, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import { toPrincipal } from '../src/features/users/presenter.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
@@ -75,6 +75,15 @@ class Fixtures {
     if (status === 'approved') await changeStatus(app.db, this.as('admin'), id, { status: 'approved' }, this.settings());
     if (status === 'deleted') await deleteTicket(app.db, this.as('creator'), id);
     return { id, token: reviewUrl.split('/').at(-1) as string };
+  }
+
+  /** A pending ticket whose review link went out longer ago than a new one must wait for. */
+  async ticketWithOldLink() {
+    const { id } = await this.ticket();
+    const sentAt = Date.now() - RESEND_LINK_AFTER_MS - 60_000;
+    const expires = new Date(sentAt + app.config.approvalTokenTtlHours * 3_600_000).toISOString();
+    await app.db('tickets').where({ id }).update({ approval_token_expires_at: expires });
+    return id;
   }
 
   async opticsRequest() {
@@ -245,6 +254,14 @@ const TABLE: Record<string, Case | Case[]> = {
   'DELETE /api/tickets/:id': {
     who: 'creator',
     request: async (f) => ({ method: 'DELETE', path: `/api/tickets/${(await f.ticket()).id}` }),
+  },
+  'POST /tickets/:id/review-link': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${await f.ticketWithOldLink()}/review-link`, form: {} }),
+  },
+  'POST /api/tickets/:id/review-link': {
+    who: 'creator',
+    request: async (f) => ({ method: 'POST', path: `/api/tickets/${await f.ticketWithOldLink()}/review-link`, json: {} }),
   },
   'POST /tickets/:id/restore': {
     who: 'creator',

@@ -23,6 +23,8 @@ export const canMoveTo = (user: Principal, t: TicketAccess, to: StoredStatus) =>
 /** Fields and items: the creator or an admin, while the request waits for approval. */
 export const canEdit = (user: Principal, t: TicketAccess) =>
   (isCreator(user, t) || isAdmin(user)) && t.status === 'pending_approval';
+/** Send the assignee a new review link (the old one stops working): the creator or an admin, while pending. */
+export const canResendLink = canEdit;
 export const canDelete = (user: Principal, t: TicketAccess) => isCreator(user, t) || isAdmin(user);
 export const canRestore = canDelete;
 export const canPurge = (user: Principal) => isAdmin(user);
@@ -33,6 +35,7 @@ export function allowedActions(user: Principal, t: TicketAccess) {
   return {
     changeStatus: !deleted && canChangeStatus(user, t),
     edit: !deleted && canEdit(user, t),
+    resendLink: !deleted && canResendLink(user, t),
     delete: !deleted && canDelete(user, t),
     restore: deleted && canRestore(user, t),
     purge: deleted && canPurge(user),

@@ -317,7 +317,7 @@ export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({
 
 export interface NewEvent {
   ticket_id: number;
-  event_type: 'created' | 'edited' | 'status_changed' | 'deleted' | 'restored' | 'link_refused' | 'sms_refused';
+  event_type: 'created' | 'edited' | 'status_changed' | 'deleted' | 'restored' | 'link_refused' | 'sms_refused' | 'link_resent';
   actor_user_id: number | null;
   via?: 'review link' | 'api' | 'sms' | null;
   from_status?: string | null;

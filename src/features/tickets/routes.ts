@@ -22,6 +22,7 @@ import {
   getTicketDetail,
   getTicketWithItems,
   purgeTicket,
+  resendReviewLink,
   restoreTicket,
   type Settings,
   type TicketDetail,
@@ -286,6 +287,17 @@ export function ticketRoutes(deps: Deps): Router {
     const actor = requireUser(ctx);
     await deleteTicket(db, actor, ticketId(ctx));
     respond(ctx, { json: { message: 'Ticket deleted' } });
+  });
+
+  /** A fresh review link to the assignee by email and SMS (the old one stops working). */
+  router.post(['/tickets/:id/review-link', '/api/tickets/:id/review-link'], async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    await ticketAction(ctx, id, async () => {
+      const { assignee } = await resendReviewLink(db, actor, id, settings);
+      ctx.log.info({ ticketId: id, by: actor.id }, 'review link sent again');
+      await afterChange(ctx, id, `A new review link is on its way to ${assignee}.`);
+    });
   });
 
   router.post(['/tickets/:id/restore', '/api/tickets/:id/restore'], async (ctx) => {

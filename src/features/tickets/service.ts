@@ -7,7 +7,7 @@ import { keysetPage } from '../../lib/keyset.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
 import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
-import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canRestore } from './policy.ts';
+import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
   deleteItems,
   type EventRow,
@@ -343,6 +343,43 @@ export async function newReviewLink(db: Db, id: number, settings: Settings): Pro
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   await db('tickets').where({ id, status: 'pending_approval' }).update(columns);
   return reviewUrl(settings.appUrl, id, token);
+}
+
+/** A new review link no sooner than this after the last one: the button must not become a pager. */
+export const RESEND_LINK_AFTER_MS = 10 * 60_000;
+
+/**
+ * Sends the assignee a fresh review link by email and SMS (a lost email, an expired link): the old
+ * link stops working, the timeline records who asked. The creator or an admin, while the request
+ * waits for approval, at most once in RESEND_LINK_AFTER_MS.
+ */
+export async function resendReviewLink(db: Db, actor: Principal, id: number, settings: Settings): Promise<{ assignee: string }> {
+  const ticket = await loadTicket(db, id);
+  if (ticket.status === 'deleted') throw deletedError();
+  if (!canResendLink(actor, { ...ticket, status: 'pending_approval' })) {
+    throw forbidden('Only the creator or an admin can send the review link again.');
+  }
+  if (ticket.status !== 'pending_approval') throw conflict('This request was already decided; it needs no review link.');
+  const expires = ticket.approval_token_expires_at ? new Date(ticket.approval_token_expires_at).getTime() : 0;
+  const sentAt = expires - settings.approvalTokenTtlHours * 3_600_000;
+  const wait = sentAt + RESEND_LINK_AFTER_MS - Date.now();
+  if (wait > 0) {
+    const minutes = Math.ceil(wait / 60_000);
+    throw conflict(
+      `A review link was sent less than ${RESEND_LINK_AFTER_MS / 60_000} minutes ago. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    );
+  }
+  const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
+  const now = nowIso();
+  await db.transaction(async (trx) => {
+    const updated = await trx('tickets')
+      .where({ id, status: 'pending_approval' })
+      .update({ ...columns, updated_at: now });
+    if (updated === 0) throw await raceLost(trx, id);
+    await insertEvent(trx, { ticket_id: id, event_type: 'link_resent', actor_user_id: actor.id, created_at: now });
+    await notifyReviewNeeded(trx, ticket, await itemsFor(trx, [id]), reviewUrl(settings.appUrl, id, token), 'review_link_resent');
+  });
+  return { assignee: ticket.assigned_to_username };
 }
 
 // ---- review links -------------------------------------------------------------------------------
