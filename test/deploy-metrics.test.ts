@@ -98,6 +98,20 @@ test('the outbox by status, its depth and the age of the oldest due row come fro
   t.deepEqual(await scrape(), [4, 1], 'not yet read again');
   clock += 1;
   t.deepEqual(await scrape(), [5, 2], 'read again after 5 minutes');
+
+  // Scrapes at the same moment with stale counts share one count.
+  clock += SETTLED_REFRESH_MS;
+  const counts: string[] = [];
+  const listener = (q: { sql: string; bindings?: unknown[] }) => {
+    if (/count\(/.test(q.sql) && /notifications/.test(q.sql)) counts.push(String(q.bindings?.[0]));
+  };
+  app.db.on('query', listener);
+  try {
+    await Promise.all([scrape(), scrape(), scrape()]);
+  } finally {
+    app.db.removeListener('query', listener);
+  }
+  t.deepEqual(counts.sort(), ['queued', 'queued', 'queued', 'sent'], 'three counts of the open statuses, one of the settled');
 });
 
 test('with METRICS_TOKEN: 401 without it or with a wrong one, 200 with it (not taken for an API token)', async (t) => {

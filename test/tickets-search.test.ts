@@ -78,6 +78,22 @@ test('on PostgreSQL common words within a person are read from that person ticke
   t.is((await plan('room 142', 'mine')).scanPerson, undefined, 'a rare word is looked up instead');
 });
 
+test('wildcards and case mean the same in every plan', async (t) => {
+  // The plans these searches take on PostgreSQL (SQLite has only the plain LIKE).
+  if (isPostgres(app.db)) {
+    t.is((await plan('FLOOR 3 ROOM 142')).indexWord, '142');
+    t.is((await plan('floor 3 room 142%')).indexWord, '142');
+    t.is((await plan('room 14_', 'mine')).scanPerson, true);
+    t.is((await plan('room 1\\', 'mine')).scanPerson, true);
+  }
+  t.deepEqual(await ids('q=FLOOR%203%20ROOM%20142'), rooms(142), 'upper case');
+  t.deepEqual(await ids('q=floor%203%20room%20142%25'), [], 'a % is a character');
+  t.deepEqual(await ids('q=floor%203%20room%2014_'), [], 'an _ is a character');
+  t.deepEqual(await ids('filter=mine&q=room%2014_'), [], 'an _ is a character within a person too');
+  t.deepEqual(await ids('filter=mine&q=room%201%5C'), [], 'and a backslash');
+  t.deepEqual(await ids('filter=mine&q=ROOM%20399'), rooms(399));
+});
+
 test('every plan finds exactly the tickets holding the whole search, newest first', async (t) => {
   t.deepEqual(await ids('q=floor%203%20room%20142'), rooms(142), 'rare word + common words');
   t.deepEqual(await ids('q=room%2014'), rooms(...range(140, 149)), 'a word may end inside a longer one');

@@ -72,6 +72,9 @@ export function createDb(database: Database, options: DbOptions = {}): Db {
 
 export const isPostgres = (db: Db): boolean => db.client.config.client === 'pg';
 
+/** `text` with LIKE's wildcards (% and _) and the escape character taken literally: use with `escape '\'`. */
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 const TIMESTAMPTZ = 1184;
 const PG_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
 

@@ -7,20 +7,20 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ANONYMOUS_SESSION_MS = 2 * 3_600_000;
 
 /**
- * CSRF for cookie sessions. The secret lives in the session and is made only when a form asks for a
- * token, so API clients never get a session. A request is checked when its method is unsafe, it does
- * not carry a bearer token, and it either has the session cookie or is a form (a cross-site form post
- * is the attack; a cross-site JSON post cannot be sent without a CORS preflight we never allow).
- * `exempt` paths carry their own unguessable secret in the URL (review links).
- * koa-csrf does the same check but creates a session for every request, including API calls.
- */
-/**
  * A fresh secret for a session that just signed in: made there, not by the first form after, so pages
  * opened at once (two tabs, a page and its htmx request) share it instead of each saving their own
  * and all but the last then failing the check.
  */
 export const newCsrfSecret = (): string => tokens.secretSync();
 
+/**
+ * CSRF for cookie sessions. The secret lives in the session, made at sign-in or when a form asks for a
+ * token, so API clients never get a session. A request is checked when its method is unsafe, it does
+ * not carry a bearer token, and it either has the session cookie or is a form (a cross-site form post
+ * is the attack; a cross-site JSON post cannot be sent without a CORS preflight we never allow).
+ * `exempt` paths carry their own unguessable secret in the URL (review links).
+ * koa-csrf does the same check but creates a session for every request, including API calls.
+ */
 export function csrfProtection(sessionCookie: string, exempt: RegExp[] = []) {
   return async function checkCsrf(ctx: Context, next: Next): Promise<void> {
     let token: string | undefined;

@@ -91,6 +91,14 @@ export function createMetrics(db: Db, { now: clock = Date.now }: MetricsOptions 
 
   /** The settled statuses' counts and when they were read (none after a failed scrape). */
   let settled: { counts: Map<string, number>; at: number } | undefined;
+  /** The settled count being read: scrapes at the same moment wait for it instead of counting again. */
+  let settledReading: Promise<Map<string, number>> | undefined;
+  const readSettledCounts = () => {
+    settledReading ??= notificationCounts(db, SETTLED_STATUSES).finally(() => {
+      settledReading = undefined;
+    });
+    return settledReading;
+  };
 
   async function readOutbox(): Promise<void> {
     try {
@@ -99,7 +107,7 @@ export function createMetrics(db: Db, { now: clock = Date.now }: MetricsOptions 
       const [open, oldest, settledCounts] = await Promise.all([
         notificationCounts(db, OPEN_STATUSES),
         oldestDueQueuedAt(db, now),
-        readSettled ? notificationCounts(db, SETTLED_STATUSES) : undefined,
+        readSettled ? readSettledCounts() : undefined,
       ]);
       if (settledCounts) settled = { counts: settledCounts, at: clock() };
       for (const status of OPEN_STATUSES) notifications.set({ status }, open.get(status) ?? 0);

@@ -38,7 +38,6 @@ async function twiml(text: string): Promise<string> {
 export function smsReplyRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
-  // The service's Settings are these fields of the configuration.
   const settings: Settings = config;
 
   router.post(TWILIO_SMS_PATH, async (ctx) => {

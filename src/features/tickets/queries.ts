@@ -1,4 +1,4 @@
-import { type Db, isPostgres, prepared, type Trx } from '../../db/index.ts';
+import { type Db, escapeLike, isPostgres, prepared, type Trx } from '../../db/index.ts';
 import type { ItemInput } from './schema.ts';
 import type { Priority, Status, StoredStatus } from './states.ts';
 
@@ -101,7 +101,9 @@ export const SHORT_SEARCH_WINDOW = 10_000;
 export const isShortSearch = (q: string | undefined): boolean => Boolean(q) && !/[\p{L}\p{N}]{3}/u.test(q ?? '');
 
 /** Escapes LIKE wildcards so a search for "50%" means the characters. */
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const likePattern = (q: string) => `%${escapeLike(q.toLowerCase())}%`;
+/** The search's condition on `expression` (the list's and the planner estimate's must be the same). */
+const searchLike = (expression: string) => `${expression} like ? escape '\\'`;
 
 export interface ListFilter {
   viewerId: number;
@@ -137,14 +139,14 @@ export function listTicketsQuery(q: Q, f: ListFilter) {
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
   else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
   if (f.q && f.indexWord) {
-    query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.indexWord)]);
+    query.whereRaw(searchLike('t.search_text'), [likePattern(f.indexWord)]);
     // The whole search as an expression the trigram index does not cover: checked on the word's rows only.
-    query.whereRaw("(t.search_text || '') like ? escape '\\'", [likePattern(f.q)]);
+    query.whereRaw(searchLike("(t.search_text || '')"), [likePattern(f.q)]);
   } else if (f.q && f.scanPerson) {
     // No index serves strpos: the person's index is read newest first until the page is full.
     query.whereRaw('strpos(t.search_text, ?) > 0', [f.q.toLowerCase()]);
   } else if (f.q) {
-    query.whereRaw("t.search_text like ? escape '\\'", [likePattern(f.q)]);
+    query.whereRaw(searchLike('t.search_text'), [likePattern(f.q)]);
     if (f.idFloor !== undefined) query.where('t.id', '>', f.idFloor);
   }
   if (f.cursor) query.where('t.id', '<', f.cursor);
@@ -209,6 +211,8 @@ export const listShape = (f: ListFilter): string | undefined =>
  *   common words match many tickets, so the newest page is found early.
  */
 export const RARE_WORD_SHARE = 0.01;
+/** Words of a search whose estimates are asked for: its longest. */
+const ESTIMATED_WORDS = 3;
 const ESTIMATE_TTL_MS = 10 * 60_000;
 const ESTIMATES_KEPT = 1_000;
 /** Per database (its client's config): word ('' for the whole table) -> estimated tickets, and when. */
@@ -225,7 +229,7 @@ async function estimatedTickets(q: Q, word: string): Promise<number> {
   if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.rows;
   const result = await q.raw<{ rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] }>(
     word
-      ? "explain (format json) select 1 from tickets t where t.search_text like ? escape '\\'"
+      ? `explain (format json) select 1 from tickets t where ${searchLike('t.search_text')}`
       : 'explain (format json) select 1 from tickets t',
     word ? [likePattern(word)] : [],
   );
@@ -255,14 +259,21 @@ export async function planSearch(q: Q, f: ListFilter): Promise<ListFilter> {
   const oneWord = words.length === 1 && words[0] === f.q.toLowerCase();
   const ofPerson = f.filter !== 'all';
   if (!isPostgres(q as Db) || (oneWord && !ofPerson)) return f;
-  let rarest: { word: string; rows: number } | undefined;
-  for (const word of words) {
-    const rows = await estimatedTickets(q, word);
-    if (!rarest || rows < rarest.rows) rarest = { word, rows };
+  // The longest words only (the likeliest to be rare): a long search must not cost an estimate a word.
+  const candidates = [...words].sort((a, b) => b.length - a.length).slice(0, ESTIMATED_WORDS);
+  let estimates: { word: string; rows: number }[];
+  let total: number;
+  try {
+    [total, ...estimates] = (await Promise.all([
+      estimatedTickets(q, ''),
+      ...candidates.map(async (word) => ({ word, rows: await estimatedTickets(q, word) })),
+    ])) as [number, ...{ word: string; rows: number }[]];
+  } catch {
+    return f; // no estimate: the search as written, which is always right
   }
-  if (rarest && rarest.rows < RARE_WORD_SHARE * (await estimatedTickets(q, ''))) {
-    return oneWord ? f : { ...f, indexWord: rarest.word };
-  }
+  // Fewest tickets first; on a tie (the planner's floor), the longer word has the fewer trigram matches.
+  const rarest = estimates.reduce((a, b) => (b.rows < a.rows || (b.rows === a.rows && b.word.length > a.word.length) ? b : a));
+  if (rarest.rows < RARE_WORD_SHARE * total) return oneWord ? f : { ...f, indexWord: rarest.word };
   return ofPerson ? { ...f, scanPerson: true } : f;
 }
 

@@ -1,4 +1,4 @@
-import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
+import { type Db, escapeLike, nowIso, prepared, type Trx } from '../../db/index.ts';
 
 export type Role = 'user' | 'admin';
 
@@ -69,8 +69,7 @@ export async function insertUser(db: Db | Trx, user: NewUser): Promise<PublicUse
 
 export const listUsers = (db: Db): Promise<PublicUserRow[]> => db('users').select(PUBLIC_COLUMNS).orderBy('username_key');
 
-/** Id and name of every account, for pickers: on every dashboard view, so nothing more than they show. */
-/** The first `limit` accounts by username (id and name). */
+/** The first `limit` accounts by username, for pickers: on every dashboard view, so only id and name. */
 export const listUsernames = (db: Db, limit: number): Promise<{ id: number; username: string }[]> =>
   prepared(
     db('users').select('id', 'username').orderBy('username_key').limit(limit, { skipBinding: true }),
@@ -81,7 +80,7 @@ export const listUsernames = (db: Db, limit: number): Promise<{ id: number; user
 export const usernamesStartingWith = (db: Db, prefix: string, limit: number): Promise<{ id: number; username: string }[]> =>
   db('users')
     .select('id', 'username')
-    .whereRaw("username_key like ? escape '\\'", [`${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
+    .whereRaw("username_key like ? escape '\\'", [`${escapeLike(prefix.toLowerCase())}%`])
     .orderBy('username_key')
     .limit(limit);
 
