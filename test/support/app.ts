@@ -80,6 +80,16 @@ export interface StartOptions {
 
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+  const settings = {
+    NODE_ENV: 'test',
+    SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_AUTH_PER_MINUTE: '10000',
+    RATE_LIMIT_LINK_PER_MINUTE: '10000',
+    // Tests deliver notifications themselves (worker.runOnce()); a test may turn the in-process worker on.
+    WORKER_IN_PROCESS: 'false',
+    ...env,
+  };
   // The app's log, made first so the database client writes its own warnings there too.
   const logs: string[] = [];
   const sink = new Writable({
@@ -88,20 +98,10 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       done();
     },
   });
-  const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...env }).logLevel, sink);
+  const logger = createLogger(loadConfig(settings).logLevel, sink);
   const database = options.databaseUrl ? givenDatabase(options.databaseUrl, logger) : await freshDatabase(logger);
   await migrateLatest(database.db);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: database.databaseUrl,
-    SECRET_KEY: 'test-secret-key-0123456789abcdef',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_AUTH_PER_MINUTE: '10000',
-    RATE_LIMIT_LINK_PER_MINUTE: '10000',
-    // Tests deliver notifications themselves (worker.runOnce()); a test may turn the in-process worker on.
-    WORKER_IN_PROCESS: 'false',
-    ...env,
-  });
+  const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings });
   const app = createApp({ config, db: database.db, logger });
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startNotificationWorker(database.db, logger, config.notifications) : undefined;
