@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
 import { requireUser } from '../../http/guards.ts';
+import { pageHref } from '../../http/links.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { validQuery } from '../../http/validate.ts';
 import { presentTicket } from '../tickets/presenter.ts';
@@ -12,17 +13,15 @@ import { dashboardStats, listTicketPage } from '../tickets/service.ts';
 import { STATUS_LABELS, STATUSES } from '../tickets/states.ts';
 
 /** The query string for a list page: only what differs from the defaults, so URLs stay short. */
-function listHref(base: string, q: ListQuery, cursor?: number): string {
-  const params = new URLSearchParams();
-  if (q.filter !== 'all') params.set('filter', q.filter);
-  if (q.status) params.set('status', q.status);
-  if (q.q) params.set('q', q.q);
-  if (q.include_deleted) params.set('include_deleted', 'true');
-  if (q.limit) params.set('limit', String(q.limit));
-  if (cursor) params.set('cursor', String(cursor));
-  const s = params.toString();
-  return s ? `${base}?${s}` : base;
-}
+const listHref = (base: string, q: ListQuery, cursor?: number): string =>
+  pageHref(base, {
+    filter: q.filter === 'all' ? undefined : q.filter,
+    status: q.status,
+    q: q.q,
+    include_deleted: q.include_deleted,
+    limit: q.limit,
+    cursor,
+  });
 
 export function dashboardRoutes(deps: Deps): Router {
   const { db } = deps;

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
 import { formItems, handleForm } from '../../http/forms.ts';
 import { requireAdmin, requireUser } from '../../http/guards.ts';
+import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
@@ -42,16 +43,14 @@ const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 const requireInventoryAdmin = (ctx: Context): Principal => requireAdmin(ctx, 'Only an admin can manage inventory.');
 
 /** The query string of a ledger view: only the filters set, so links stay short. */
-function ledgerQuery(q: MovementsQuery, cursor?: number): string {
-  const params = new URLSearchParams();
-  if (q.movement_type) params.set('movement_type', q.movement_type);
-  if (q.source_type) params.set('source_type', q.source_type);
-  if (q.source_id) params.set('source_id', String(q.source_id));
-  if (q.limit) params.set('limit', String(q.limit));
-  if (cursor) params.set('cursor', String(cursor));
-  const s = params.toString();
-  return s ? `?${s}` : '';
-}
+const ledgerQuery = (q: MovementsQuery, cursor?: number): string =>
+  pageHref('', {
+    movement_type: q.movement_type,
+    source_type: q.source_type,
+    source_id: q.source_id,
+    limit: q.limit,
+    cursor,
+  });
 
 /** `attachment` with a dated file name: the browser saves the CSV instead of showing it. */
 function sendCsv(ctx: Context, name: string, body: Readable) {

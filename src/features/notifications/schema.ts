@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageHref } from '../../http/links.ts';
 import { integer, MAX_ID } from '../../lib/schema.ts';
 
 import { CHANNELS, NOTIFICATION_STATUSES } from './outbox.ts';
@@ -20,12 +21,5 @@ export const logQuerySchema = z.object({
 export type LogQuery = z.infer<typeof logQuerySchema>;
 
 /** The query string of a log page: only what is set, so links stay short. */
-export function logHref(base: string, q: LogQuery, cursor?: number): string {
-  const params = new URLSearchParams();
-  if (q.status) params.set('status', q.status);
-  if (q.channel) params.set('channel', q.channel);
-  if (q.limit) params.set('limit', String(q.limit));
-  if (cursor) params.set('cursor', String(cursor));
-  const s = params.toString();
-  return s ? `${base}?${s}` : base;
-}
+export const logHref = (base: string, q: LogQuery, cursor?: number): string =>
+  pageHref(base, { status: q.status, channel: q.channel, limit: q.limit, cursor });

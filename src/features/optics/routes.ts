@@ -4,6 +4,7 @@ import type { Deps, Principal } from '../../http/context.ts';
 import { HttpError } from '../../http/errors.ts';
 import { handleForm } from '../../http/forms.ts';
 import { requireAdmin, requireUser, safeReturnPath } from '../../http/guards.ts';
+import { pageHref } from '../../http/links.ts';
 import { audienceOf, type Flash, respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
@@ -66,15 +67,8 @@ function rowView(row: OpticsRequestRow, viewer: Principal) {
 }
 
 /** The list's query string: only what differs from the defaults. */
-function listHref(base: string, q: ListQuery, cursor?: number): string {
-  const params = new URLSearchParams();
-  if (q.status) params.set('status', q.status);
-  if (q.include_archived) params.set('include_archived', 'true');
-  if (q.limit) params.set('limit', String(q.limit));
-  if (cursor) params.set('cursor', String(cursor));
-  const s = params.toString();
-  return s ? `${base}?${s}` : base;
-}
+const listHref = (base: string, q: ListQuery, cursor?: number): string =>
+  pageHref(base, { status: q.status, include_archived: q.include_archived, limit: q.limit, cursor });
 
 export function opticsRoutes(deps: Deps): Router {
   const { db, config } = deps;
