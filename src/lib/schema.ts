@@ -45,6 +45,10 @@ export const integer = (min: number, max: number) =>
       .max(max, `must be at most ${max}`),
   );
 
+/** A parameter that may be left blank (a form's empty select or field): '' or missing is "not given". */
+export const optionalParam = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === undefined || v === '' ? undefined : v), schema.optional());
+
 /** The largest id a table holds (a 32-bit serial): ids above it are 400s, not database errors. */
 export const MAX_ID = 2_147_483_647;
 

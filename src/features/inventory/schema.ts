@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { formRows, freeText, integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
+import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
 export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
@@ -68,22 +68,19 @@ export const thresholdSchema = z.object({
 });
 export type ThresholdInput = z.infer<typeof thresholdSchema>;
 
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === undefined || v === '' ? undefined : v), schema.optional());
-
 export const onHandQuerySchema = z.object({ include_zero: queryFlag });
 
 export const movementsQuerySchema = z.object({
-  movement_type: optional(z.enum(MOVEMENT_TYPES, { error: `must be one of ${MOVEMENT_TYPES.join(', ')}` })),
-  source_type: optional(z.enum(SOURCE_TYPES, { error: `must be one of ${SOURCE_TYPES.join(', ')}` })),
-  source_id: optional(integer(1, MAX_ID)),
-  limit: optional(integer(1, 1000)),
-  cursor: optional(integer(1, MAX_ID)),
+  movement_type: optionalParam(z.enum(MOVEMENT_TYPES, { error: `must be one of ${MOVEMENT_TYPES.join(', ')}` })),
+  source_type: optionalParam(z.enum(SOURCE_TYPES, { error: `must be one of ${SOURCE_TYPES.join(', ')}` })),
+  source_id: optionalParam(integer(1, MAX_ID)),
+  limit: optionalParam(integer(1, 1000)),
+  cursor: optionalParam(integer(1, MAX_ID)),
 });
 export type MovementsQuery = z.infer<typeof movementsQuerySchema>;
 
 export const receiptsQuerySchema = z.object({
-  limit: optional(integer(1, 200)),
-  cursor: optional(integer(1, MAX_ID)),
+  limit: optionalParam(integer(1, 200)),
+  cursor: optionalParam(integer(1, MAX_ID)),
 });
 export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;

@@ -1,22 +1,17 @@
 import { z } from 'zod';
 import { pageHref } from '../../http/links.ts';
-import { integer, MAX_ID } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalParam } from '../../lib/schema.ts';
 
 import { CHANNELS, NOTIFICATION_STATUSES } from './outbox.ts';
 
 export { CHANNELS, NOTIFICATION_STATUSES };
 
-const blankIsAbsent = (v: unknown) => (v === '' || v === undefined ? undefined : v);
-
 /** Filters and keyset pagination of the notification log (page and API alike). */
 export const logQuerySchema = z.object({
-  status: z.preprocess(
-    blankIsAbsent,
-    z.enum(NOTIFICATION_STATUSES, { error: `must be one of ${NOTIFICATION_STATUSES.join(', ')}` }).optional(),
-  ),
-  channel: z.preprocess(blankIsAbsent, z.enum(CHANNELS, { error: 'must be email or sms' }).optional()),
-  cursor: z.preprocess(blankIsAbsent, integer(1, MAX_ID).optional()),
-  limit: z.preprocess(blankIsAbsent, integer(1, 200).optional()),
+  status: optionalParam(z.enum(NOTIFICATION_STATUSES, { error: `must be one of ${NOTIFICATION_STATUSES.join(', ')}` })),
+  channel: optionalParam(z.enum(CHANNELS, { error: 'must be email or sms' })),
+  cursor: optionalParam(integer(1, MAX_ID)),
+  limit: optionalParam(integer(1, 200)),
 });
 export type LogQuery = z.infer<typeof logQuerySchema>;
 

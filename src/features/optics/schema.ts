@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { OPTICS_ACTIONS, OPTICS_STATUSES, OTHER } from './states.ts';
 
 /** More than a site would order at once: a typo ("10000" for "10") is caught, a real order is not. */
@@ -81,17 +81,11 @@ export const statusActionSchema = z.object({
 });
 export type StatusAction = z.infer<typeof statusActionSchema>;
 
-const optionalInt = (max: number) =>
-  z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, max).optional());
-
 export const listQuerySchema = z.object({
-  status: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.enum(OPTICS_STATUSES, { error: `must be one of ${OPTICS_STATUSES.join(', ')}` }).optional(),
-  ),
+  status: optionalParam(z.enum(OPTICS_STATUSES, { error: `must be one of ${OPTICS_STATUSES.join(', ')}` })),
   include_archived: queryFlag,
-  limit: optionalInt(200),
-  cursor: optionalInt(MAX_ID),
+  limit: optionalParam(integer(1, 200)),
+  cursor: optionalParam(integer(1, MAX_ID)),
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
-import { formRows, integer, MAX_ID, optionalText, queryFlag, text } from '../../lib/schema.ts';
+import { formRows, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { PRIORITIES, STATUSES } from './states.ts';
 
 export const MAX_ITEMS = 50;
@@ -128,13 +128,10 @@ export const listQuerySchema = z.object({
     (v) => (v === '' || v === undefined ? 'all' : v),
     z.enum(['all', 'mine', 'assigned'], { error: 'must be all, mine or assigned' }),
   ),
-  status: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
-  ),
+  status: optionalParam(z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` })),
   q: optionalText(100),
-  limit: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, 200).optional()),
-  cursor: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), integer(1, MAX_ID).optional()),
+  limit: optionalParam(integer(1, 200)),
+  cursor: optionalParam(integer(1, MAX_ID)),
   include_deleted: queryFlag,
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalText, text } from '../../lib/schema.ts';
+import { optionalParam, optionalText, text } from '../../lib/schema.ts';
 
 export const roleSchema = z.enum(['user', 'admin'], { error: 'must be user or admin' });
 
@@ -13,7 +13,7 @@ export const registerSchema = z.object({
     .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be text') })
     .min(8, 'must be at least 8 characters')
     .max(200, 'must be at most 200 characters'),
-  role: z.preprocess((v) => (v === '' ? undefined : v), roleSchema.optional()),
+  role: optionalParam(roleSchema),
 });
 export type RegisterInput = z.infer<typeof registerSchema>;
 
