@@ -20,6 +20,29 @@ export function formItems(body: Record<string, unknown>, extra = 0, remove?: num
   return [...(rows.length ? rows : [{}]), ...Array.from({ length: extra }, () => ({}))];
 }
 
+/** The no-JS form's "Add item" / "Remove" buttons: how to change its rows, or undefined for a real submit. */
+export function rowEdit(body: Record<string, unknown>): { extra: number; remove?: number } | undefined {
+  if (body.add_item === undefined && body.remove_item === undefined) return undefined;
+  return {
+    extra: body.add_item !== undefined ? 1 : 0,
+    remove: body.remove_item !== undefined ? Number(body.remove_item) : undefined,
+  };
+}
+
+/**
+ * htmx's "Add item" asks for one more blank row (`?index=n`), rendered by the row template `page`;
+ * its "Remove" swaps the row away whatever comes back, so it gets nothing.
+ */
+export function respondItemRow(ctx: Context, page: string): void {
+  if (ctx.query.remove !== undefined) {
+    ctx.body = '';
+    return;
+  }
+  const index = Number.parseInt(String(ctx.query.index ?? '0'), 10);
+  const safeIndex = Number.isFinite(index) && index >= 0 ? index % 1000 : 0;
+  respond(ctx, { page, data: { index: safeIndex, item: {}, errors: {}, oob: true } });
+}
+
 export interface FormView {
   page: string;
   partial?: string;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
-import { formItems, handleForm } from '../../http/forms.ts';
+import { formItems, handleForm, respondItemRow, rowEdit } from '../../http/forms.ts';
 import { requireAdmin, requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
@@ -201,21 +201,15 @@ export function inventoryRoutes(deps: Deps): Router {
   /** One more blank item row for htmx's "Add item" (without JavaScript the form posts back instead). */
   router.get('/inventory/receiving/item-row', async (ctx) => {
     requireInventoryAdmin(ctx);
-    if (ctx.query.remove !== undefined) {
-      ctx.body = '';
-      return;
-    }
-    const index = Number.parseInt(String(ctx.query.index ?? '0'), 10);
-    const safeIndex = Number.isFinite(index) && index >= 0 ? index % 1000 : 0;
-    respond(ctx, { page: 'inventory/_receipt_item_row', data: { index: safeIndex, item: {}, errors: {}, oob: true } });
+    respondItemRow(ctx, 'inventory/_receipt_item_row');
   });
 
   router.post('/inventory/receiving', async (ctx) => {
     const actor = requireInventoryAdmin(ctx);
     const body = bodyOf(ctx);
-    if (body.add_item !== undefined || body.remove_item !== undefined) {
-      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
-      const data = await receivingData(ctx, body, body.add_item !== undefined ? 1 : 0, remove);
+    const rows = rowEdit(body);
+    if (rows) {
+      const data = await receivingData(ctx, body, rows.extra, rows.remove);
       respond(ctx, { page: 'inventory/receiving', title: 'Receive cable', data });
       return;
     }

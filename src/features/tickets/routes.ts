@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
 import { badRequest, HttpError } from '../../http/errors.ts';
-import { formItems, handleForm } from '../../http/forms.ts';
+import { formItems, handleForm, respondItemRow, rowEdit } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { parseWith, validBody, validQuery } from '../../http/validate.ts';
@@ -133,14 +133,7 @@ export function ticketRoutes(deps: Deps): Router {
   /** One more blank item row, for htmx's "Add item" (the no-JS form posts back instead). */
   router.get('/tickets/new/item-row', async (ctx) => {
     requireUser(ctx);
-    // "Remove item" swaps its row away whatever comes back: answer with nothing.
-    if (ctx.query.remove !== undefined) {
-      ctx.body = '';
-      return;
-    }
-    const index = Number.parseInt(String(ctx.query.index ?? '0'), 10);
-    const safeIndex = Number.isFinite(index) && index >= 0 ? index % 1000 : 0;
-    respond(ctx, { page: 'tickets/_item_row', data: { index: safeIndex, item: {}, errors: {}, oob: true } });
+    respondItemRow(ctx, 'tickets/_item_row');
   });
 
   /** Accounts whose name starts with what was typed in the assignee field: `<option>`s for its datalist. */
@@ -154,12 +147,12 @@ export function ticketRoutes(deps: Deps): Router {
     const creator = requireUser(ctx);
     const body = bodyOf(ctx);
     // Without JavaScript, "Add item" and "Remove" submit the form: show it again with the rows changed.
-    if (audienceOf(ctx) !== 'json' && (body.add_item !== undefined || body.remove_item !== undefined)) {
-      const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
+    const rows = audienceOf(ctx) === 'json' ? undefined : rowEdit(body);
+    if (rows) {
       respond(ctx, {
         page: 'tickets/new',
         title: 'New request',
-        data: await newTicketFormData(deps, body, body.add_item !== undefined ? 1 : 0, remove),
+        data: await newTicketFormData(deps, body, rows.extra, rows.remove),
       });
       return;
     }
@@ -221,9 +214,9 @@ export function ticketRoutes(deps: Deps): Router {
     const id = ticketId(ctx);
     const body = bodyOf(ctx);
     await ticketAction(ctx, id, async () => {
-      if (body.add_item !== undefined || body.remove_item !== undefined) {
-        const remove = body.remove_item !== undefined ? Number(body.remove_item) : undefined;
-        respond(ctx, await editForm(ctx, id, body, body.add_item !== undefined ? 1 : 0, remove));
+      const rows = rowEdit(body);
+      if (rows) {
+        respond(ctx, await editForm(ctx, id, body, rows.extra, rows.remove));
         return;
       }
       const form = { page: 'tickets/edit', title: `Edit #${id}`, data: async () => (await editForm(ctx, id, body)).data };
