@@ -203,10 +203,10 @@ export const listShape = (f: ListFilter): string | undefined =>
  * 123" read ~2,700 index pages (32 ms) and "room 214" ~800 (12 ms), costs that grow with the table.
  * So on PostgreSQL the search is planned from the planner's own statistics of each word:
  * - a word held by under RARE_WORD_SHARE of the tickets: the index is asked for that word alone and
- *   each ticket it finds is checked for the whole search (~3 ms; the word's tickets are few). A
+ *   each ticket it finds is checked for the whole search (~5 ms at a million: the word's tickets). A
  *   search of that one word is looked up whole, as before.
  * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
- *   newest first and checked, without the index (~1 ms: common words fill a page early; at worst, no
+ *   newest first and checked, without the index (~1–2 ms: common words fill a page early; at worst, no
  *   match, every ticket of that person). Without a person the search is looked up whole, as before:
  *   common words match many tickets, so the newest page is found early.
  */
