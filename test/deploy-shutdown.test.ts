@@ -172,7 +172,8 @@ test('RUN_SEED_ON_START=true loads the demo data at start; the demo accounts can
     await server.exited;
     server.cleanup();
   });
-  t.regex(server.output(), /RUN_SEED_ON_START: demo data loaded/);
+  // Logged before the server listened; the pipe may still hold it when the health check answers.
+  await until('the seed in the log', () => server.output().includes('RUN_SEED_ON_START: demo data loaded'));
   const login = await fetch(`http://127.0.0.1:${server.port}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -54,7 +54,8 @@ export async function startServerProcess(env: Record<string, string>, port?: num
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // 'close', not 'exit': by then the child's stdout and stderr are read to the end.
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const url = `http://127.0.0.1:${listen}`;
   const server: ServerProcess = {
