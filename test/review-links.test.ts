@@ -266,3 +266,13 @@ test('the ticket page offers "Send the review link again" to the creator; withou
   t.is(after.$('.flash.success').text(), 'A new review link is on its way to stock.');
   t.regex(after.$('ol.timeline li').last().text(), /tech\s+sent the review link again/);
 });
+
+test('two clicks on "send again" at once send one link: the other is told it just went', async (t) => {
+  const { ticket } = await ticketWithLink();
+  await ageLink(ticket.id);
+  const replies = await Promise.all([1, 2, 3].map(() => creator.send('POST', `/api/tickets/${ticket.id}/review-link`)));
+  t.deepEqual(replies.map((r) => r.status).sort(), [200, 409, 409]);
+  for (const r of replies.filter((x) => x.status === 409)) t.regex(r.json.error, /sent (a moment|less than 10 minutes) ago/);
+  t.is((await resent(ticket.id)).length, 2, 'one email and one SMS');
+  t.is((await eventsOf(ticket.id)).filter((e: { type: string }) => e.type === 'link_resent').length, 1);
+});

@@ -59,7 +59,6 @@ test('pages opened at once after signing in share one CSRF secret: every form th
     t.is(res.status, 200, `token ${token.slice(0, 8)}… accepted`);
   }
   const before = new Client(app.url);
-  await before.get('/login');
   const oldToken = (await before.get('/login')).$('input[name=_csrf]').val() as string;
   await before.submit('/login', '/login', { username: user.username, password: PASSWORD });
   t.is((await before.postForm('/tickets', { _csrf: oldToken, add_item: '1' })).status, 403, 'a token from before sign-in is not');

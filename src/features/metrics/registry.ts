@@ -62,7 +62,7 @@ export function createMetrics(db: Db, { now: clock = Date.now }: MetricsOptions 
   });
   const notifications = new Gauge({
     name: 'cable_notifications',
-    help: 'Outbox rows by status, from the notifications table: queued, sending and failed at each scrape, sent and skipped every 5 minutes.',
+    help: `Outbox rows by status, from the notifications table: ${OPEN_STATUSES.join(', ')} at each scrape, ${SETTLED_STATUSES.join(', ')} every ${SETTLED_REFRESH_MS / 60_000} minutes.`,
     labelNames: ['status'] as const,
     registers: [registry],
   });

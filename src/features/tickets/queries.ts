@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { type Db, escapeLike, isPostgres, prepared, type Trx } from '../../db/index.ts';
 import type { ItemInput } from './schema.ts';
 import type { Priority, Status, StoredStatus } from './states.ts';
@@ -63,20 +64,24 @@ const TICKET_COLUMNS = [
   't.status_before_delete',
   't.created_at',
   't.updated_at',
-  'c.username as created_by_username',
-  'a.username as assigned_to_username',
 ];
+/** The creator's and assignee's names, from the users joined by withPeople. */
+const PEOPLE_COLUMNS = ['c.username as created_by_username', 'a.username as assigned_to_username'];
 
-const ticketsWithPeople = (q: Q, columns: string[] = TICKET_COLUMNS) =>
-  q('tickets as t').join('users as c', 'c.id', 't.created_by_id').join('users as a', 'a.id', 't.assigned_to_id').select(columns);
+/** `query` (tickets as `alias`) joined to its creator (c) and assignee (a). */
+const withPeople = (query: Knex.QueryBuilder, alias: string) =>
+  query.join('users as c', 'c.id', `${alias}.created_by_id`).join('users as a', 'a.id', `${alias}.assigned_to_id`);
 
 /** A ticket as lists show it: no review-link columns (a list never needs them; fewer dates to parse). */
 export type ListRow = Omit<TicketRow, 'approval_token_hash' | 'approval_token_expires_at'>;
-const LIST_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
 /** The list's own columns of tickets; the people's names are joined to the page (listTicketsWithItemsQuery). */
-const LIST_TICKET_COLUMNS = LIST_COLUMNS.filter((c) => c.startsWith('t.'));
+const LIST_TICKET_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
 
-export const ticketQuery = (q: Q, id: number) => ticketsWithPeople(q).where('t.id', id).first();
+export const ticketQuery = (q: Q, id: number) =>
+  withPeople(q('tickets as t'), 't')
+    .select(...TICKET_COLUMNS, ...PEOPLE_COLUMNS)
+    .where('t.id', id)
+    .first();
 export const findTicket = (q: Q, id: number): Promise<TicketRow | undefined> => prepared(ticketQuery(q, id), 'ticket');
 
 export const itemsQuery = (q: Q, ticketIds: number[]) =>
@@ -167,16 +172,10 @@ type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRo
  * database, not one plus one).
  */
 export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
-  q
-    .select(
-      'p.*',
-      'c.username as created_by_username',
-      'a.username as assigned_to_username',
-      ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`),
-    )
-    .from(listTicketsQuery(q, f).as('p'))
-    .join('users as c', 'c.id', 'p.created_by_id')
-    .join('users as a', 'a.id', 'p.assigned_to_id')
+  withPeople(
+    q.select('p.*', ...PEOPLE_COLUMNS, ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`)).from(listTicketsQuery(q, f).as('p')),
+    'p',
+  )
     .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
     .orderBy([
       { column: 'p.id', order: 'desc' },

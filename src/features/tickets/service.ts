@@ -338,11 +338,16 @@ export async function purgeTicket(db: Db, actor: Principal, id: number) {
  */
 export async function newReviewLink(db: Db, id: number, settings: Settings): Promise<string> {
   const ticket = await loadTicket(db, id);
-  if (ticket.status === 'deleted') throw deletedError();
-  if (ticket.status !== 'pending_approval') throw conflict('This request was already decided; it needs no review link.');
+  assertNeedsReview(ticket);
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   await db('tickets').where({ id, status: 'pending_approval' }).update(columns);
   return reviewUrl(settings.appUrl, id, token);
+}
+
+/** 410 for a deleted ticket, 409 for a decided one: only a request waiting for approval has a review link. */
+function assertNeedsReview(ticket: TicketRow): void {
+  if (ticket.status === 'deleted') throw deletedError();
+  if (ticket.status !== 'pending_approval') throw conflict('This request was already decided; it needs no review link.');
 }
 
 /** A new review link no sooner than this after the last one: the button must not become a pager. */
@@ -355,11 +360,10 @@ export const RESEND_LINK_AFTER_MS = 10 * 60_000;
  */
 export async function resendReviewLink(db: Db, actor: Principal, id: number, settings: Settings): Promise<{ assignee: string }> {
   const ticket = await loadTicket(db, id);
-  if (ticket.status === 'deleted') throw deletedError();
-  if (!canResendLink(actor, { ...ticket, status: 'pending_approval' })) {
+  if (ticket.status !== 'deleted' && !canResendLink(actor, { ...ticket, status: 'pending_approval' })) {
     throw forbidden('Only the creator or an admin can send the review link again.');
   }
-  if (ticket.status !== 'pending_approval') throw conflict('This request was already decided; it needs no review link.');
+  assertNeedsReview(ticket);
   const expires = ticket.approval_token_expires_at ? new Date(ticket.approval_token_expires_at).getTime() : 0;
   const sentAt = expires - settings.approvalTokenTtlHours * 3_600_000;
   const wait = sentAt + RESEND_LINK_AFTER_MS - Date.now();
@@ -372,10 +376,15 @@ export async function resendReviewLink(db: Db, actor: Principal, id: number, set
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
   await db.transaction(async (trx) => {
+    // Only over the link that was checked: of two clicks at once, one sends and the other is told.
     const updated = await trx('tickets')
-      .where({ id, status: 'pending_approval' })
+      .where({ id, status: 'pending_approval', approval_token_hash: ticket.approval_token_hash })
       .update({ ...columns, updated_at: now });
-    if (updated === 0) throw await raceLost(trx, id);
+    if (updated === 0) {
+      const current = await findTicket(trx, id);
+      if (current?.status === 'pending_approval') throw conflict('A new review link was sent a moment ago.');
+      throw await raceLost(trx, id);
+    }
     await insertEvent(trx, { ticket_id: id, event_type: 'link_resent', actor_user_id: actor.id, created_at: now });
     await notifyReviewNeeded(trx, ticket, await itemsFor(trx, [id]), reviewUrl(settings.appUrl, id, token), 'review_link_resent');
   });
