@@ -102,4 +102,6 @@ test('on PostgreSQL the trigram search index exists (pg_trgm installs here); SQL
   ).rows;
   const def = rows.find((r) => r.name === 'tickets_search_text_trgm')?.def ?? 'tickets_search_text_trgm is missing';
   t.regex(def, /USING gin \(search_text .*gin_trgm_ops\)/);
+  // A search reads the index's whole pending list: kept to 8 pages (20261126130000).
+  t.regex(def, /WITH \(gin_pending_list_limit='64'\)/);
 });

@@ -465,6 +465,41 @@ test('lists filter by creator, assignee, status and search, newest first', async
   }
 });
 
+test('a list shows each ticket as its own GET does: items in order, awkward characters intact', async (t) => {
+  const fresh = await startApp();
+  try {
+    const a = await createUser(fresh.db, { username: 'ann' });
+    await createUser(fresh.db, { username: 'bob' });
+    const [ann, bob] = await Promise.all([tokenClient(fresh.url, 'ann'), tokenClient(fresh.url, 'bob')]);
+    const awkward = [
+      { cable_type: 'Cat6 "plenum" \\ shielded', cable_length: '3 m', cable_gauge: '23 AWG', quantity: 2 },
+      { cable_type: 'Fibre ø 2mm — LC/LC 🔌', cable_length: '10\' 6"', quantity: 1 },
+      { cable_type: 'Coax RG6', cable_length: '50m', cable_gauge: '', quantity: 7 },
+    ];
+    const first = await createTicket(bob, { assigned_to_id: a.id, location: 'Rack "A" \\ row 2', items: awkward });
+    const single = await createTicket(bob, { assigned_to_id: a.id, location: 'Lab' });
+    // An edit rewrites the items: the list must follow the new order.
+    const edited = await createTicket(bob, { assigned_to_id: a.id, location: 'Dock', items: awkward });
+    const reordered = [awkward[2], awkward[0]];
+    t.is((await bob.send('PATCH', `/api/tickets/${edited.id}`, { items: reordered })).status, 200);
+    const detail = async (id: number) => {
+      const { events: _events, ...ticket } = (await ann.send('GET', `/api/tickets/${id}`)).json;
+      return ticket;
+    };
+    const expected = await Promise.all([edited.id, single.id, first.id].map(detail));
+    t.deepEqual(
+      expected[0].items.map((i: { cable_type: string }) => i.cable_type),
+      ['Coax RG6', 'Cat6 "plenum" \\ shielded'],
+    );
+    t.deepEqual((await ann.send('GET', '/api/tickets')).json, expected, 'the prepared list');
+    t.deepEqual((await ann.send('GET', '/api/tickets?limit=2')).json, expected.slice(0, 2), 'a page of another size');
+    t.deepEqual((await ann.send('GET', `/api/tickets?cursor=${single.id}`)).json, expected.slice(2), 'an older page');
+    t.deepEqual((await ann.send('GET', '/api/tickets?q=plenum')).json, [expected[0], expected[2]], 'a search');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('keyset pagination follows the Link header and stays stable when new tickets arrive', async (t) => {
   const fresh = await startApp();
   try {
