@@ -57,9 +57,12 @@ const { values: args } = parseArgs({
   },
 });
 
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const onPg = args.db === 'postgres' || args.db === 'pg';
 if (!onPg && args.db !== 'sqlite') throw new Error('--db must be sqlite or postgres');
 const tickets = Number(args.tickets);
+/** The results' file name, without extension: <date>-<db>-<tickets>[-<label>] (the plans take the same). */
+const resultName = `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}${args.label ? `-${args.label.replace(/\W+/g, '-')}` : ''}`;
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const repeat = Math.max(1, Math.floor(Number(args.repeat)));
@@ -70,7 +73,6 @@ const only = args.only?.split(',').map((s) => s.trim().toLowerCase());
 const waitQuietSeconds = Number(args['wait-quiet']);
 const wanted = (name: string) => !only || only.some((o) => name.toLowerCase().includes(o));
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const tmpDir = path.join(projectRoot, 'bench/tmp');
 const resultsDir = path.join(projectRoot, 'bench/results');
 mkdirSync(tmpDir, { recursive: true });
@@ -645,7 +647,7 @@ async function main() {
       const db = bench.connect(1);
       const text = await explainQueries(db, onPg, { viewerId: 1, ticketId, cursor: mid });
       await db.destroy();
-      explainFile = path.join(resultsDir, `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}-explain.txt`);
+      explainFile = path.join(resultsDir, `${resultName}-explain.txt`);
       writeFileSync(explainFile, text);
       say(`\nquery plans: ${path.relative(projectRoot, explainFile)}`);
     }
@@ -776,10 +778,7 @@ async function main() {
       drain: drained,
       explain: explainFile && path.relative(projectRoot, explainFile),
     };
-    const file = path.join(
-      resultsDir,
-      `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}${args.label ? `-${args.label.replace(/\W+/g, '-')}` : ''}.json`,
-    );
+    const file = path.join(resultsDir, `${resultName}.json`);
     if (!only) {
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
       say(`\nresults: ${path.relative(projectRoot, file)}`);
