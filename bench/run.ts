@@ -62,7 +62,8 @@ const onPg = args.db === 'postgres' || args.db === 'pg';
 if (!onPg && args.db !== 'sqlite') throw new Error('--db must be sqlite or postgres');
 const tickets = Number(args.tickets);
 /** The results' file name, without extension: <date>-<db>-<tickets>[-<label>] (the plans take the same). */
-const resultName = `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}${args.label ? `-${args.label.replace(/\W+/g, '-')}` : ''}`;
+const labelSuffix = args.label ? `-${args.label.replace(/\W+/g, '-')}` : '';
+const resultName = `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}${labelSuffix}`;
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const repeat = Math.max(1, Math.floor(Number(args.repeat)));
@@ -495,11 +496,14 @@ const goalRow = (name: string, value: string | number, goal: string, met: boolea
   mark(met),
 ];
 
-/** The latest recorded run at 10,000 tickets on the same database, for the 1.5x comparison. */
+/**
+ * The latest recorded run at 10,000 tickets on the same database and with the same --label (a host's
+ * runs are labelled alike), for the 1.5x comparison.
+ */
 function baseline(): { file: string; scale: ScaleResult[] } | undefined {
   if (tickets <= 10_000) return undefined;
   const files = readdirSync(resultsDir)
-    .filter((f) => f.endsWith(`-${onPg ? 'postgres' : 'sqlite'}-10000.json`))
+    .filter((f) => f.endsWith(`-${onPg ? 'postgres' : 'sqlite'}-10000${labelSuffix}.json`))
     .sort();
   const file = files.at(-1);
   if (!file) return undefined;
