@@ -31,7 +31,7 @@ import { freePort } from '../test/support/pg-server.ts';
 import { memoryOf } from '../test/support/server-process.ts';
 import { type CpuSplit, otherLoad, startCpu } from './cpu.ts';
 import { explainQueries } from './explain.ts';
-import { BENCH_PASSWORD, BENCH_USER, generateData, queueNotifications, scaleFor } from './generate.ts';
+import { BENCH_PASSWORD, BENCH_USER, generateData, newTicketBody, queueNotifications, scaleFor } from './generate.ts';
 import { CookieJar, request, waitFor200 } from './http.ts';
 import { dashboardLists, dashboardUrl } from './queries.ts';
 
@@ -233,6 +233,8 @@ interface Scenario {
   auth: 'cookie' | 'bearer';
   htmx?: boolean;
   body?: string;
+  /** A body per request (the n-th), instead of one `body` for all. */
+  bodies?: (n: number) => string;
   /** The goal this scenario is held to, printed beside it. */
   goal?: { rps?: number; p99?: number };
 }
@@ -249,7 +251,7 @@ function headersFor(s: Scenario, creds: Credentials): Record<string, string> {
     h.accept = 'application/json';
   }
   if (s.htmx) h['hx-request'] = 'true';
-  if (s.body) h['content-type'] = 'application/json';
+  if (s.body || s.bodies) h['content-type'] = 'application/json';
   return h;
 }
 
@@ -291,12 +293,16 @@ async function bytesOf(base: string, s: Scenario, creds: Credentials) {
   };
 }
 
+/** Requests sent with a per-request body so far (each gets its own n). */
+let sent = 0;
+
 function cannon(base: string, s: Scenario, creds: Credentials, seconds: number, conns: number): Promise<autocannon.Result> {
   return autocannon({
     url: base + s.path,
     method: s.method ?? 'GET',
     headers: headersFor(s, creds),
     body: s.body,
+    ...(s.bodies ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: s.bodies?.(sent++) }) }] } : {}),
     connections: conns,
     duration: seconds,
     timeout: 10,
@@ -575,16 +581,7 @@ async function main() {
     if (!ticketId) throw new Error('no closed ticket to show');
     const mid = Math.floor(tickets / 2);
     const sc = scaleFor(tickets);
-    const postBody = JSON.stringify({
-      assigned_to_id: 1 + (sc.approvers > 1 ? 1 : 0),
-      priority: 'high',
-      location: 'North Tower floor 3 room 301',
-      notes: 'Bench run: new desks by the window',
-      items: [
-        { cable_type: 'Cat6', cable_length: '100ft', quantity: 2 },
-        { cable_type: 'Fiber OM4', cable_length: '3m', cable_gauge: 'LC-LC', quantity: 4 },
-      ],
-    });
+    const assignee = 1 + (sc.approvers > 1 ? 1 : 0);
 
     const listGoal = { rps: GOALS.listRps, p99: GOALS.listP99 };
     const loadScenarios: Scenario[] = [
@@ -599,7 +596,7 @@ async function main() {
         method: 'POST',
         path: '/api/tickets',
         auth: 'bearer',
-        body: postBody,
+        bodies: (n) => newTicketBody(n, assignee),
         goal: { rps: GOALS.postRps },
       },
     ];
