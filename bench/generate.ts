@@ -89,6 +89,15 @@ const NOTES = [
   'Desk move, 12 seats',
   'Label both ends please',
 ];
+/** Priorities and their weights in 20ths (20/55/20/5 %). */
+const PRIORITY_WEIGHTS: [string, number][] = [
+  ['low', 4],
+  ['medium', 11],
+  ['high', 4],
+  ['urgent', 1],
+];
+const PRIORITIES = PRIORITY_WEIGHTS.flatMap(([priority, weight]) => Array<string>(weight).fill(priority));
+
 /**
  * The body of the n-th request the bench files through `POST /api/tickets`: the catalogue and the
  * proportions of the generated tickets (a building, floor and room; notes half the time; 1-3 items,
@@ -111,7 +120,7 @@ export function newTicketBody(n: number, assignedToId: number): string {
   }));
   return JSON.stringify({
     assigned_to_id: assignedToId,
-    priority: pick(['low', 'medium', 'medium', 'high'], 4),
+    priority: pick(PRIORITIES, 4),
     location: `${pick(BUILDINGS, 5)} floor ${1 + (h(13) % 12)} room ${100 + (h(14) % 400)}`,
     ...(h(15) % 2 ? { notes: pick(NOTES, 16) } : {}),
     items,
@@ -400,12 +409,7 @@ export async function generateData(db: Knex, pg: boolean, tickets: number, log: 
             1 + ${sql.h('i', 1)} % ${scale.users} AS created_by_id,
             1 + ${sql.h('i', 2)} % ${scale.approvers} AS assigned_to_id,
             ${statusExpr} AS status,
-            ${pct(`${sql.h('i', 4)} % 20`, [
-              ['low', 4],
-              ['medium', 11],
-              ['high', 4],
-              ['urgent', 1],
-            ])} AS priority,
+            ${pct(`${sql.h('i', 4)} % 20`, PRIORITY_WEIGHTS)} AS priority,
             ${sql.pick(BUILDINGS, sql.h('i', 5))} || ' floor ' || ${sql.text(`1 + ${sql.h('i', 13)} % 12`)}
               || ' room ' || ${sql.text(`100 + ${sql.h('i', 14)} % 400`)} AS location,
             CASE WHEN ${sql.h('i', 15)} % 2 = 0 THEN NULL ELSE ${sql.pick(NOTES, sql.h('i', 16))} END AS notes,

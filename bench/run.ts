@@ -66,7 +66,8 @@ const labelSuffix = args.label ? `-${args.label.replace(/\W+/g, '-')}` : '';
 const resultName = `${stamp.slice(0, 10)}-${onPg ? 'postgres' : 'sqlite'}-${tickets}${labelSuffix}`;
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
-const repeat = Math.max(1, Math.floor(Number(args.repeat)));
+const repeat = Math.floor(Number(args.repeat));
+if (!(repeat >= 1)) throw new Error('--repeat must be a whole number of runs, 1 or more');
 const connections = Number(args.connections);
 const drainCount = Number(args.drain);
 const scaleRequests = Number(args['scale-requests']);
@@ -293,7 +294,10 @@ async function bytesOf(base: string, s: Scenario, creds: Credentials) {
   };
 }
 
-/** Requests sent with a per-request body so far (each gets its own n). */
+/**
+ * Requests sent with a per-request body so far (each gets its own n). autocannon also asks each
+ * connection for one body when it is set up, so a run skips ~`connections` values of n.
+ */
 let sent = 0;
 
 function cannon(base: string, s: Scenario, creds: Credentials, seconds: number, conns: number): Promise<autocannon.Result> {
@@ -321,8 +325,9 @@ async function load(base: string, s: Scenario, creds: Credentials, appPid: numbe
   const bytes = await bytesOf(base, s, creds);
   const otherBefore = await quiet(appPid);
   if (warmup > 0) await cannon(base, s, creds, warmup, connections);
-  // --repeat n: n measured runs back to back, the median by req/s reported (a shared host's speed
-  // moved by a third between runs minutes apart); every run's req/s is kept in the results.
+  // --repeat n: n measured runs back to back, the median by req/s reported (the slower middle run
+  // for an even n; a shared host's speed moved by a third between runs minutes apart); every run's
+  // req/s is kept in the results.
   const runs: { r: Awaited<ReturnType<typeof cannon>>; split: ReturnType<ReturnType<typeof startCpu>> }[] = [];
   for (let i = 0; i < repeat; i++) {
     const cpu = startCpu(appPid);
@@ -633,7 +638,7 @@ async function main() {
 
     // The searches again, now that the load has written (POST /api/tickets): new rows and index
     // entries not yet vacuumed, as a live database has them (the first pass ran on freshly vacuumed data).
-    const written = loadResults.some((r) => r.method === 'POST' && r.requests > 0);
+    const written = loadResults.some((r) => r.method === 'POST' && r.requests - r.non2xx - r.errors > 0);
     if (written) {
       say("\nscale, searches after the load's writes");
       for (const s of scaleScenarios.filter((x) => x.name.startsWith('search:') && wanted(x.name))) {

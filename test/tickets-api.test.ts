@@ -482,15 +482,20 @@ test('a list shows each ticket as its own GET does: items in order, awkward char
     const edited = await createTicket(bob, { assigned_to_id: a.id, location: 'Dock', items: awkward });
     const reordered = [awkward[2], awkward[0]];
     t.is((await bob.send('PATCH', `/api/tickets/${edited.id}`, { items: reordered })).status, 200);
+    // Positions against the ids' order (an edit inserts in position order): a list sorts by position.
+    await fresh.db('ticket_items').where({ ticket_id: first.id }).increment('position', 10);
+    await fresh
+      .db('ticket_items')
+      .where({ ticket_id: first.id })
+      .update({ position: fresh.db.raw('12 - position') });
     const detail = async (id: number) => {
       const { events: _events, ...ticket } = (await ann.send('GET', `/api/tickets/${id}`)).json;
       return ticket;
     };
     const expected = await Promise.all([edited.id, single.id, first.id].map(detail));
-    t.deepEqual(
-      expected[0].items.map((i: { cable_type: string }) => i.cable_type),
-      ['Coax RG6', 'Cat6 "plenum" \\ shielded'],
-    );
+    const types = (ticket: { items: { cable_type: string }[] }) => ticket.items.map((i) => i.cable_type);
+    t.deepEqual(types(expected[0]), ['Coax RG6', 'Cat6 "plenum" \\ shielded']);
+    t.deepEqual(types(expected[2]), awkward.map((i) => i.cable_type).reverse());
     t.deepEqual((await ann.send('GET', '/api/tickets')).json, expected, 'the prepared list');
     t.deepEqual((await ann.send('GET', '/api/tickets?limit=2')).json, expected.slice(0, 2), 'a page of another size');
     t.deepEqual((await ann.send('GET', `/api/tickets?cursor=${single.id}`)).json, expected.slice(2), 'an older page');
