@@ -91,7 +91,9 @@ export function timestamptzToIso(text: string): string {
   return parsed instanceof Date && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : String(text);
 }
 
+/** SQL text -> its statement name. Bounded: past the bound a name is derived again each time. */
 const statementNames = new Map<string, string>();
+const STATEMENT_NAMES_KEPT = 2_000;
 
 /** The parts of knex's client that `prepared` drives itself (knex's own Runner does the same steps). */
 interface KnexClientInternals {
@@ -107,10 +109,12 @@ interface KnexClientInternals {
 /**
  * Runs `query` as a named (server-side prepared) statement on PostgreSQL: parsed and planned once per
  * pooled connection, then only bound and executed. Planning was most of the database's time for the
- * hot reads (the session, a list page, a ticket; `npm run bench -- --explain`). `shape` names the
- * query's form and must always give the same SQL text (pg refuses a name reused for another text,
- * loudly). Fixed shapes only: not a LIKE search, whose pattern a generic plan cannot see. SQLite
- * prepares every statement anyway: there the query runs as it is.
+ * hot reads (the session, a list page, a ticket; `npm run bench -- --explain`) and, for the writes of
+ * a new request, half of the database's CPU per create (parse and plan of seven statements). `shape`
+ * names the query's form; the statement's name also carries a hash of its SQL text, so the same shape
+ * with other columns or another number of rows is another statement (pg refuses a name reused for
+ * another text). Not for a LIKE search, whose pattern a generic plan cannot see. SQLite prepares every
+ * statement anyway: there the query runs as it is.
  *
  * A select is handed to knex's client directly (compile, acquire, `client.query`, `processResponse`,
  * release): the same steps, events ('query', 'query-error') and error messages as knex's Runner, less
@@ -120,10 +124,10 @@ interface KnexClientInternals {
 export async function prepared<T extends Knex.QueryBuilder>(query: T, shape: string): Promise<Awaited<T>> {
   if (query.client.config.client !== 'pg') return await query;
   const { sql, bindings, method } = query.toSQL();
-  let name = statementNames.get(shape);
+  let name = statementNames.get(sql);
   if (!name) {
-    name = `ct_${shape.replace(/\W+/g, '_')}_${createHash('sha256').update(sql).digest('hex').slice(0, 8)}`;
-    statementNames.set(shape, name);
+    name = `ct_${shape.replace(/\W+/g, '_')}_${createHash('sha256').update(sql).digest('hex').slice(0, 12)}`;
+    if (statementNames.size < STATEMENT_NAMES_KEPT) statementNames.set(sql, name);
   }
   if (method !== 'select' && method !== 'first') return await query.options({ name });
   const client = query.client as unknown as KnexClientInternals;

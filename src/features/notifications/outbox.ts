@@ -1,6 +1,6 @@
 import { Eta } from 'eta';
 import type { Db, Trx } from '../../db/index.ts';
-import { nowIso } from '../../db/index.ts';
+import { nowIso, prepared } from '../../db/index.ts';
 import { viewsDir } from '../../paths.ts';
 import { outboxChanged } from './signal.ts';
 
@@ -44,27 +44,30 @@ export const renderMessage = (template: string, data: object): string =>
 export async function enqueue(trx: Trx | Db, list: OutboxMessage[]): Promise<void> {
   if (list.length === 0) return;
   const now = nowIso();
-  await trx('notifications').insert(
-    list.map((m) => {
-      const address = m.channel === 'email' ? m.recipient.email : m.recipient.phone;
-      return {
-        ticket_id: m.ticket_id ?? null,
-        optics_request_id: m.optics_request_id ?? null,
-        recipient_user_id: m.recipient.id,
-        recipient_address: address,
-        channel: m.channel,
-        notification_type: m.notification_type,
-        status: address ? 'queued' : 'skipped',
-        error_message: address ? null : `The recipient has no ${m.channel === 'email' ? 'email address' : 'phone number'}.`,
-        attempts: 0,
-        next_attempt_at: now,
-        subject: m.subject ?? null,
-        body_text: m.text,
-        body_html: m.html ?? null,
-        created_at: now,
-        updated_at: now,
-      };
-    }),
+  await prepared(
+    trx('notifications').insert(
+      list.map((m) => {
+        const address = m.channel === 'email' ? m.recipient.email : m.recipient.phone;
+        return {
+          ticket_id: m.ticket_id ?? null,
+          optics_request_id: m.optics_request_id ?? null,
+          recipient_user_id: m.recipient.id,
+          recipient_address: address,
+          channel: m.channel,
+          notification_type: m.notification_type,
+          status: address ? 'queued' : 'skipped',
+          error_message: address ? null : `The recipient has no ${m.channel === 'email' ? 'email address' : 'phone number'}.`,
+          attempts: 0,
+          next_attempt_at: now,
+          subject: m.subject ?? null,
+          body_text: m.text,
+          body_html: m.html ?? null,
+          created_at: now,
+          updated_at: now,
+        };
+      }),
+    ),
+    'notifications_insert',
   );
   // Wake an in-process worker once the rows are visible, i.e. after the caller's commit.
   if ('executionPromise' in trx && trx.isTransaction) trx.executionPromise.then(outboxChanged, () => {});

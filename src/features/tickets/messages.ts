@@ -1,4 +1,4 @@
-import type { Trx } from '../../db/index.ts';
+import { prepared, type Trx } from '../../db/index.ts';
 import { email, enqueue, type Recipient } from '../notifications/outbox.ts';
 import type { TicketRow } from './queries.ts';
 import { STATUS_LABELS, type Status } from './states.ts';
@@ -24,9 +24,10 @@ export function smsText(description: string, link: string): string {
 }
 
 async function recipients(trx: Trx, ids: number[]): Promise<Map<number, Recipient & { username: string }>> {
-  const rows: { id: number; username: string; email: string; phone: string | null }[] = await trx('users')
-    .select('id', 'username', 'email', 'phone')
-    .whereIn('id', ids);
+  const rows: { id: number; username: string; email: string; phone: string | null }[] = await prepared(
+    trx('users').select('id', 'username', 'email', 'phone').whereIn('id', ids),
+    'recipients',
+  );
   return new Map(rows.map((r) => [r.id, { id: r.id, username: r.username, email: r.email, phone: r.phone }]));
 }
 

@@ -311,15 +311,18 @@ export const searchText = (
   [location, notes ?? '', ...items.flatMap((i) => [i.cable_type, i.cable_length, i.cable_gauge ?? ''])].join(' ').toLowerCase();
 
 export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): Promise<void> {
-  await q('ticket_items').insert(
-    items.map((item, position) => ({
-      ticket_id: ticketId,
-      position,
-      cable_type: item.cable_type,
-      cable_length: item.cable_length,
-      cable_gauge: item.cable_gauge ?? null,
-      quantity: item.quantity,
-    })),
+  await prepared(
+    q('ticket_items').insert(
+      items.map((item, position) => ({
+        ticket_id: ticketId,
+        position,
+        cable_type: item.cable_type,
+        cable_length: item.cable_length,
+        cable_gauge: item.cable_gauge ?? null,
+        quantity: item.quantity,
+      })),
+    ),
+    'ticket_items_insert',
   );
 }
 
@@ -337,7 +340,10 @@ export interface NewEvent {
 }
 
 export async function insertEvent(q: Q, event: NewEvent): Promise<void> {
-  await q('ticket_events').insert({ via: null, from_status: null, to_status: null, note: null, ...event });
+  await prepared(
+    q('ticket_events').insert({ via: null, from_status: null, to_status: null, note: null, ...event }),
+    'ticket_event_insert',
+  );
 }
 
 /** Moves the status counters kept for the dashboard (same transaction as the change). */
@@ -349,13 +355,15 @@ export async function moveCount(q: Q, from: StoredStatus | null, to: StoredStatu
   if (from) moves.push([from, -1]);
   if (to) moves.push([to, 1]);
   moves.sort(([a], [b]) => (a < b ? -1 : 1));
-  for (const [status, delta] of moves) await q('ticket_counts').where({ status }).increment('n', delta);
+  for (const [status, delta] of moves)
+    await prepared(q('ticket_counts').where({ status }).increment('n', delta), 'ticket_count_move');
 }
 
 export const statusCounts = (q: Q): Promise<{ status: StoredStatus; n: number | string }[]> =>
   q('ticket_counts').select('status', 'n');
 
-export const userExists = async (q: Q, id: number): Promise<boolean> => Boolean(await q('users').where({ id }).first('id'));
+export const userExists = async (q: Q, id: number): Promise<boolean> =>
+  Boolean(await prepared(q('users').where({ id }).first('id'), 'user_exists'));
 
 /** A user's phone number as stored (E.164), or null: SMS replies must come from the assignee's own. */
 export const phoneOf = async (q: Q, id: number): Promise<string | null> =>

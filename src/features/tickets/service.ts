@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type Db, nowIso, type Trx } from '../../db/index.ts';
+import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
@@ -82,20 +82,23 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
   const id = await db.transaction(async (trx) => {
-    const [row] = await trx('tickets')
-      .insert({
-        created_by_id: creator.id,
-        assigned_to_id: input.assigned_to_id,
-        status: 'pending_approval',
-        priority: input.priority,
-        location: input.location,
-        notes: input.notes,
-        search_text: searchText(input.location, input.notes, input.items),
-        ...columns,
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('id');
+    const [row] = await prepared(
+      trx('tickets')
+        .insert({
+          created_by_id: creator.id,
+          assigned_to_id: input.assigned_to_id,
+          status: 'pending_approval',
+          priority: input.priority,
+          location: input.location,
+          notes: input.notes,
+          search_text: searchText(input.location, input.notes, input.items),
+          ...columns,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id'),
+      'ticket_insert',
+    );
     const ticketId = Number((row as { id: number }).id);
     await insertItems(trx, ticketId, input.items);
     await insertEvent(trx, {
