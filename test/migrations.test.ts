@@ -106,52 +106,60 @@ test('on PostgreSQL the trigram search index exists (pg_trgm installs here); SQL
   t.regex(def, /WITH \(gin_pending_list_limit='64'\)/);
 });
 
-test("the search index's pending-list bound gives way: no index, or a lock not granted, is a warning, not a failed deploy", async (t) => {
-  const pendingList = await import('../migrations/20261126130000_bound_search_index_pending_list.ts');
-  const database = await freshDatabase();
-  t.teardown(() => database.drop());
-  const { db } = database;
-  await migrateLatest(db);
-  if (!isPostgres(db)) {
+// Serial: it replaces console.warn for the process while it runs, which must not swallow (or count)
+// another test's warnings.
+test.serial(
+  "the search index's pending-list bound gives way: no index, or a lock not granted, is a warning, not a failed deploy",
+  async (t) => {
+    const pendingList = await import('../migrations/20261126130000_bound_search_index_pending_list.ts');
+    const database = await freshDatabase();
+    t.teardown(() => database.drop());
+    const { db } = database;
+    await migrateLatest(db);
+    if (!isPostgres(db)) {
+      await pendingList.up(db);
+      const names = (await db.raw<{ name: string }[]>("select name from sqlite_master where type = 'index'")).map((r) => r.name);
+      t.false(names.includes('tickets_search_text_trgm'), 'SQLite has no trigram index to bound');
+      return;
+    }
+    const options = async () =>
+      (
+        await db.raw<{ rows: { options: string[] | null }[] }>(
+          "select c.reloptions as options from pg_class c where c.oid = to_regclass('tickets_search_text_trgm')",
+        )
+      ).rows[0]?.options ?? null;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => {
+      if (String(message).startsWith('tickets_search_text_trgm')) warnings.push(message);
+      else warn(message);
+    };
+    t.teardown(() => {
+      console.warn = warn;
+    });
+
+    await pendingList.down(db);
+    t.is(await options(), null, 'down resets the limit');
+
+    // Another session plans a query on tickets and stays in its transaction: it holds the index's lock.
+    const other = await db.client.acquireConnection();
+    try {
+      await other.query('begin');
+      await other.query("select id from tickets where search_text like '%cat6%' limit 1");
+      await pendingList.up(db);
+      t.is(await options(), null, 'not set while the lock was held');
+      t.is(warnings.length, 1);
+      t.regex(warnings[0] ?? '', /keeps its pending list as it was \(.*lock timeout/);
+    } finally {
+      await other.query('rollback');
+      await db.client.releaseConnection(other);
+    }
     await pendingList.up(db);
-    const names = (await db.raw<{ name: string }[]>("select name from sqlite_master where type = 'index'")).map((r) => r.name);
-    t.false(names.includes('tickets_search_text_trgm'), 'SQLite has no trigram index to bound');
-    return;
-  }
-  const options = async () =>
-    (
-      await db.raw<{ rows: { options: string[] | null }[] }>(
-        "select c.reloptions as options from pg_class c where c.oid = to_regclass('tickets_search_text_trgm')",
-      )
-    ).rows[0]?.options ?? null;
-  const warnings: string[] = [];
-  const warn = console.warn;
-  console.warn = (message: string) => warnings.push(message);
-  t.teardown(() => {
-    console.warn = warn;
-  });
+    t.deepEqual(await options(), ['gin_pending_list_limit=64'], 'set once the lock is free');
 
-  await pendingList.down(db);
-  t.is(await options(), null, 'down resets the limit');
-
-  // Another session plans a query on tickets and stays in its transaction: it holds the index's lock.
-  const other = await db.client.acquireConnection();
-  try {
-    await other.query('begin');
-    await other.query("select id from tickets where search_text like '%cat6%' limit 1");
+    await db.raw('drop index tickets_search_text_trgm');
     await pendingList.up(db);
-    t.is(await options(), null, 'not set while the lock was held');
-    t.is(warnings.length, 1);
-    t.regex(warnings[0] ?? '', /keeps its pending list as it was \(.*lock timeout/);
-  } finally {
-    await other.query('rollback');
-    await db.client.releaseConnection(other);
-  }
-  await pendingList.up(db);
-  t.deepEqual(await options(), ['gin_pending_list_limit=64'], 'set once the lock is free');
-
-  await db.raw('drop index tickets_search_text_trgm');
-  await pendingList.up(db);
-  await pendingList.down(db);
-  t.is(warnings.length, 1, 'without the index (pg_trgm missing) there is nothing to do and nothing to say');
-});
+    await pendingList.down(db);
+    t.is(warnings.length, 1, 'without the index (pg_trgm missing) there is nothing to do and nothing to say');
+  },
+);
