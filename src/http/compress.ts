@@ -31,6 +31,17 @@ export function chooseEncoding(header: string | undefined): 'br' | 'gzip' | unde
   return undefined;
 }
 
+const brotli = (raw: Buffer): Buffer =>
+  brotliCompressSync(raw, {
+    params: {
+      // koa-compress's quality; a window no larger than the body (less memory to set up).
+      [zlib.BROTLI_PARAM_QUALITY]: 4,
+      [zlib.BROTLI_PARAM_LGWIN]: Math.min(22, Math.max(10, Math.ceil(Math.log2(raw.length)))),
+      [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length,
+      [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
+    },
+  });
+
 export function compressInMemory({ threshold = 1024 } = {}) {
   return async function compressBody(ctx: Context, next: Next): Promise<void> {
     ctx.vary('Accept-Encoding');
@@ -54,18 +65,14 @@ export function compressInMemory({ threshold = 1024 } = {}) {
     if (!encoding) return;
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     if (raw.length < threshold || raw.length > MAX_INLINE) return;
-    ctx.body =
-      encoding === 'br'
-        ? brotliCompressSync(raw, {
-            params: {
-              // koa-compress's quality; a window no larger than the body (less memory to set up).
-              [zlib.BROTLI_PARAM_QUALITY]: 4,
-              [zlib.BROTLI_PARAM_LGWIN]: Math.min(22, Math.max(10, Math.ceil(Math.log2(raw.length)))),
-              [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length,
-              [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
-            },
-          })
-        : gzipSync(raw);
+    // A kept response (kept-responses.ts) is compressed once per coding.
+    const memo = ctx.state.encodedBody?.body === raw ? ctx.state.encodedBody.encoded : undefined;
+    let encoded = memo?.get(encoding);
+    if (!encoded) {
+      encoded = encoding === 'br' ? brotli(raw) : gzipSync(raw);
+      memo?.set(encoding, encoded);
+    }
+    ctx.body = encoded;
     ctx.set('Content-Encoding', encoding);
   };
 }

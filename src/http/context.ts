@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { Assets } from './assets.ts';
+import type { EncodedBody } from './kept-responses.ts';
 import type { Views } from './views.ts';
 
 /** Who is calling: set by the auth middleware from a session cookie or a bearer token. */
@@ -26,6 +27,8 @@ export interface AppState {
   auth?: { method: 'session' } | { method: 'token'; tokenId: number };
   /** Returns the CSRF token for forms, creating the session secret on first use. */
   csrfToken: () => string;
+  /** A kept response's body and its compressed forms (kept-responses.ts; used by compressInMemory). */
+  encodedBody?: EncodedBody;
 }
 
 /** What the app keeps in a cookie session (koa-session, stored in the database). */

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
 import { requireUser } from '../../http/guards.ts';
+import { KeptResponses, keepResponse, sendKept } from '../../http/kept-responses.ts';
 import { pageHref } from '../../http/links.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { validQuery } from '../../http/validate.ts';
@@ -23,13 +24,16 @@ const listHref = (base: string, q: ListQuery, cursor?: number): string =>
     cursor,
   });
 
+/** Memory for kept list answers: a 50-ticket JSON list is ~30 KB, the dashboard's fragment ~7 KB. */
+const KEPT_LISTS_BYTES = 8 * 1024 * 1024;
+
 export function dashboardRoutes(deps: Deps): Router {
   const { db } = deps;
   const router = new Router();
 
-  const page = async (ctx: Context, query: ListQuery, limit: number) => {
+  const page = async (ctx: Context, query: ListQuery, limit: number, versioned?: { known?: string }) => {
     const viewer = requireUser(ctx);
-    return listTicketPage(db, {
+    const filter = {
       viewerId: viewer.id,
       filter: query.filter,
       status: query.status,
@@ -37,27 +41,50 @@ export function dashboardRoutes(deps: Deps): Router {
       includeDeleted: query.include_deleted,
       cursor: query.cursor,
       limit,
-    });
+    };
+    return listTicketPage(db, filter, versioned);
   };
+  type Page = Awaited<ReturnType<typeof page>>;
+
+  /**
+   * A list answer (the JSON list, the dashboard's list fragment), kept with its page's version on
+   * PostgreSQL and sent again while the page is unchanged (kept-responses.ts). Its key is what the
+   * answer depends on besides the page: the audience, the query, and the viewer when the filter names
+   * them ("Created by me", "Assigned to me"); the list shows the same to everyone signed in.
+   */
+  const keptLists = new KeptResponses(KEPT_LISTS_BYTES);
+  const listAnswer = async (ctx: Context, query: ListQuery, limit: number, answer: (result: Page) => void) => {
+    const key = `${audienceOf(ctx)} ${query.filter === 'all' ? '' : requireUser(ctx).id} ${JSON.stringify(query)}`;
+    const kept = keptLists.get(key);
+    const result = await page(ctx, query, limit, { known: kept?.version });
+    if (result.unchanged && kept) {
+      sendKept(ctx, kept);
+      return;
+    }
+    answer(result);
+    if (result.version) keepResponse(ctx, keptLists, key, result.version, ['Link']);
+  };
+
+  const listData = (query: ListQuery, result: Page) => ({
+    rows: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)),
+    nextHref: result.nextCursor ? listHref('/', query, result.nextCursor) : undefined,
+    query,
+    labels: STATUS_LABELS,
+    statuses: STATUSES,
+    append: Boolean(query.cursor),
+    shortSearchWindow: isShortSearch(query.q) ? SHORT_SEARCH_WINDOW : undefined,
+  });
 
   /** The dashboard; htmx asks the same URL for just the list (filters push the URL, so reload works). */
   router.get('/', async (ctx) => {
     requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
-    const result = await page(ctx, query, query.limit ?? PAGE_SIZES.dashboard);
-    const list = {
-      rows: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)),
-      nextHref: result.nextCursor ? listHref('/', query, result.nextCursor) : undefined,
-      query,
-      labels: STATUS_LABELS,
-      statuses: STATUSES,
-      append: Boolean(query.cursor),
-      shortSearchWindow: isShortSearch(query.q) ? SHORT_SEARCH_WINDOW : undefined,
-    };
+    const limit = query.limit ?? PAGE_SIZES.dashboard;
     if (audienceOf(ctx) === 'partial') {
-      respond(ctx, { page: 'dashboard/_list', data: list });
+      await listAnswer(ctx, query, limit, (result) => respond(ctx, { page: 'dashboard/_list', data: listData(query, result) }));
       return;
     }
+    const list = listData(query, await page(ctx, query, limit));
     const [stats, form] = await Promise.all([dashboardStats(db), newTicketFormData(deps)]);
     respond(ctx, { page: 'dashboard/page', title: 'Requests', data: { ...list, stats, form } });
   });
@@ -65,9 +92,10 @@ export function dashboardRoutes(deps: Deps): Router {
   router.get('/api/tickets', async (ctx) => {
     requireUser(ctx);
     const query = validQuery(ctx, listQuerySchema);
-    const result = await page(ctx, query, query.limit ?? PAGE_SIZES.api);
-    if (result.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, result.nextCursor)}>; rel="next"`);
-    respond(ctx, { json: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)) });
+    await listAnswer(ctx, query, query.limit ?? PAGE_SIZES.api, (result) => {
+      if (result.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, result.nextCursor)}>; rel="next"`);
+      respond(ctx, { json: result.tickets.map(({ ticket, items }) => presentTicket(ticket, items)) });
+    });
   });
 
   router.get('/api/dashboard/stats', async (ctx) => {

@@ -166,6 +166,12 @@ export interface ListedTicket {
 const ITEM_COLUMNS = ['id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity'] as const;
 type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRow[K] | null };
 
+/** Newest ticket first, each ticket's items in their order. */
+const LIST_ORDER: { column: string; order: 'asc' | 'desc' }[] = [
+  { column: 'p.id', order: 'desc' },
+  { column: 'i.position', order: 'asc' },
+];
+
 /**
  * The page (as listTicketsQuery) with its people's names and each ticket's items, in one statement:
  * the page is a limited subquery, joined to users and items (a list costs one round trip to the
@@ -177,10 +183,34 @@ export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
     'p',
   )
     .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
-    .orderBy([
-      { column: 'p.id', order: 'desc' },
-      { column: 'i.position', order: 'asc' },
-    ]);
+    .orderBy(LIST_ORDER);
+
+/**
+ * PostgreSQL: the version of a page, from what the page shows: each ticket's id and row version
+ * (`xmin`, the transaction that last wrote the row: every UPDATE makes a new one) and those of its
+ * creator's and assignee's rows, plus the extra row that tells whether another page follows. Items
+ * are covered by their ticket's row: they are written only with it (a create; an edit, which updates
+ * the ticket in the same transaction).
+ */
+const LIST_VERSION = `md5(coalesce(string_agg(p.id || '.' || p.row_version || '.' || c.xmin || '.' || a.xmin, ',' order by p.id desc), ''))`;
+
+/**
+ * PostgreSQL: the page's version (list_version) and, only when it differs from `known`, the page
+ * itself as listTicketsWithItemsQuery has it; in one statement, so the version and the rows are of one
+ * snapshot. When the version is `known` the answer is one row, the version, and the database neither
+ * joins the items nor sends the rows. An empty page is one row too, its columns null.
+ */
+export const versionedListQuery = (q: Q, f: ListFilter, known: string | undefined) =>
+  q
+    .with('p', listTicketsQuery(q, f).select(q.raw('t.xmin::text as row_version')))
+    .with('v', (v) => withPeople(v.select(q.raw(`${LIST_VERSION} as list_version`)).from('p'), 'p'))
+    .select('v.list_version', 'p.*', ...PEOPLE_COLUMNS, ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`))
+    .from('v')
+    .joinRaw('left join p on v.list_version is distinct from ?', [known ?? null])
+    .leftJoin('users as c', 'c.id', 'p.created_by_id')
+    .leftJoin('users as a', 'a.id', 'p.assigned_to_id')
+    .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
+    .orderBy(LIST_ORDER);
 
 /** Page sizes of the app's own lists: the dashboard's, and the API's when `limit` is not given. */
 export const PAGE_SIZES = { dashboard: 20, api: 50 } as const;
@@ -276,15 +306,42 @@ export async function planSearch(q: Q, f: ListFilter): Promise<ListFilter> {
   return ofPerson ? { ...f, scanPerson: true } : f;
 }
 
-export async function listTickets(q: Q, filter: ListFilter): Promise<ListedTicket[]> {
+export interface ListedPage {
+  tickets: ListedTicket[];
+  /** PostgreSQL, when asked for (`versioned`): the page's version (versionedListQuery). */
+  version?: string;
+  /** The version was the `known` one: `tickets` is empty, the caller's copy of the page is current. */
+  unchanged: boolean;
+}
+
+/**
+ * A page of tickets, newest first (`limit` + 1 rows: keysetPage). With `versioned` on PostgreSQL, also
+ * the page's version, and nothing more when that is `versioned.known`.
+ */
+export async function listTickets(q: Q, filter: ListFilter, versioned?: { known?: string }): Promise<ListedPage> {
   const f = await planSearch(q, filter);
-  const query = listTicketsWithItemsQuery(q, f);
+  const withVersion = Boolean(versioned) && isPostgres(q as Db);
+  const query = withVersion ? versionedListQuery(q, f, versioned?.known) : listTicketsWithItemsQuery(q, f);
   const shape = listShape(f);
-  const rows: (ListRow & ItemColumns)[] = shape ? await prepared(query, shape) : await query;
+  type Row = ListRow & ItemColumns & { list_version?: string; row_version?: string };
+  const rows: Row[] = shape ? await prepared(query, withVersion ? `${shape}_versioned` : shape) : await query;
+  const version = withVersion ? rows[0]?.list_version : undefined;
+  if (version !== undefined && version === versioned?.known) return { tickets: [], version, unchanged: true };
   const listed: ListedTicket[] = [];
   let last: ListedTicket | undefined;
   for (const row of rows) {
-    const { item_id, item_position, item_cable_type, item_cable_length, item_cable_gauge, item_quantity, ...ticket } = row;
+    const {
+      list_version,
+      row_version,
+      item_id,
+      item_position,
+      item_cable_type,
+      item_cable_length,
+      item_cable_gauge,
+      item_quantity,
+      ...ticket
+    } = row;
+    if (ticket.id === null) continue; // the version's row of an empty page
     if (last?.ticket.id !== ticket.id) {
       last = { ticket, items: [] };
       listed.push(last);
@@ -300,7 +357,7 @@ export async function listTickets(q: Q, filter: ListFilter): Promise<ListedTicke
       quantity: item_quantity as number,
     });
   }
-  return listed;
+  return { tickets: listed, version, unchanged: false };
 }
 
 export const searchText = (

@@ -130,9 +130,11 @@ export async function getTicketDetail(db: Db, id: number, includeDeleted: boolea
   return { ticket, items, events };
 }
 
-export async function listTicketPage(db: Db, filter: ListFilter) {
-  const { rows: tickets, nextCursor } = keysetPage(await listTickets(db, filter), filter.limit, (t) => t.ticket.id);
-  return { tickets, nextCursor };
+/** A page of the list; with `versioned`, as listTickets says (PostgreSQL: its version, or unchanged). */
+export async function listTicketPage(db: Db, filter: ListFilter, versioned?: { known?: string }) {
+  const { tickets: listed, version, unchanged } = await listTickets(db, filter, versioned);
+  const { rows: tickets, nextCursor } = keysetPage(listed, filter.limit, (t) => t.ticket.id);
+  return { tickets, nextCursor, version, unchanged };
 }
 
 export async function dashboardStats(db: Db) {
