@@ -25,6 +25,12 @@ const BUDGET = {
   ticketPage: { auth: 'session', max: 5 },
   /** GET /api/tickets/:id, bearer: auth, ticket with people, items, events. */
   apiTicket: { auth: 'bearer', max: 4 },
+  /**
+   * POST /api/tickets, bearer: auth, the requester's and assignee's rows, then in one transaction BEGIN,
+   * the ticket, its items, the audit event, the two messages, the counter, COMMIT. The answer is built
+   * from what the inserts returned: no read after the commit.
+   */
+  create: { auth: 'bearer', max: 10 },
   /** GET /api/dashboard/stats, bearer: auth, the counters table. */
   stats: { auth: 'bearer', max: 2 },
   /** GET /api/inventory/on-hand, bearer: auth, the stock table (one row per SKU, never the ledger). */
@@ -314,4 +320,19 @@ test.serial('GET /api/notifications and /admin/notifications: the same statement
   t.is(fortyPage.reply.status, 200);
   t.is(fivePage.sql.length, fortyPage.sql.length, `${show(fivePage)}\n---\n${show(fortyPage)}`);
   t.true(fortyPage.sql.length <= BUDGET.notificationsPage.max, show(fortyPage));
+});
+
+// Last: it adds tickets the lists above would count.
+test.serial('POST /api/tickets: the same statements for 1 or 10 items, within budget, none after the commit', async (t) => {
+  const items = (n: number) => Array.from({ length: n }, (_, k) => ({ cable_type: `Cat${k}`, cable_length: '1m', quantity: 1 }));
+  const create = (n: number) =>
+    counted(() => api.send('POST', '/api/tickets', { assigned_to_id: assignee.id, location: 'Counted', items: items(n) }));
+  const one = await create(1);
+  const ten = await create(10);
+  t.is(one.reply.status, 201);
+  t.is(ten.reply.status, 201);
+  t.is(ten.reply.json.ticket.items.length, 10);
+  t.is(one.sql.length, ten.sql.length, `${show(one)}\n---\n${show(ten)}`);
+  t.true(one.sql.length <= BUDGET.create.max, show(one));
+  t.regex(one.sql.at(-1) ?? '', /^commit/i, `the last statement is the commit:\n${show(one)}`);
 });

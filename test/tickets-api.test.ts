@@ -465,6 +465,29 @@ test('lists filter by creator, assignee, status and search, newest first', async
   }
 });
 
+test('the answer to a create is the ticket as its own GET shows it', async (t) => {
+  for (const spec of [
+    { assigned_to_id: assigneeUser.id, location: 'Plain', items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 1 }] },
+    {
+      assigned_to_id: assigneeUser.id,
+      location: 'Rack "B" \\ row 3 — ø',
+      notes: 'Line one\nline <two>',
+      priority: 'urgent',
+      items: [
+        { cable_type: 'Coax RG6', cable_length: '50m', cable_gauge: '', quantity: 7 },
+        { cable_type: 'Cat6 "plenum"', cable_length: '3 m', cable_gauge: '23 AWG', quantity: 2 },
+        { cable_type: 'OM4 🔌', cable_length: '10\' 6"', quantity: 1 },
+      ],
+    },
+  ]) {
+    const created = await creator.send('POST', '/api/tickets', spec);
+    t.is(created.status, 201, created.text);
+    const { events, ...shown } = (await creator.send('GET', `/api/tickets/${created.json.ticket.id}`)).json;
+    t.is(events.length, 1);
+    t.deepEqual(created.json.ticket, shown);
+  }
+});
+
 test('a list shows each ticket as its own GET does: items in order, awkward characters intact', async (t) => {
   const fresh = await startApp();
   try {

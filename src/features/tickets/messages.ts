@@ -1,4 +1,4 @@
-import { prepared, type Trx } from '../../db/index.ts';
+import { type Db, prepared, type Trx } from '../../db/index.ts';
 import { email, enqueue, type Recipient } from '../notifications/outbox.ts';
 import type { TicketRow } from './queries.ts';
 import { STATUS_LABELS, type Status } from './states.ts';
@@ -23,9 +23,12 @@ export function smsText(description: string, link: string): string {
   return `${clip(description, 160 - tail.length)}${tail}`;
 }
 
-async function recipients(trx: Trx, ids: number[]): Promise<Map<number, Recipient & { username: string }>> {
+export type People = Map<number, Recipient & { username: string }>;
+
+/** The accounts `ids` as messages address them (those that exist). */
+export async function recipients(q: Db | Trx, ids: number[]): Promise<People> {
   const rows: { id: number; username: string; email: string; phone: string | null }[] = await prepared(
-    trx('users').select('id', 'username', 'email', 'phone').whereIn('id', ids),
+    q('users').select('id', 'username', 'email', 'phone').whereIn('id', ids),
     'recipients',
   );
   return new Map(rows.map((r) => [r.id, { id: r.id, username: r.username, email: r.email, phone: r.phone }]));
@@ -47,8 +50,10 @@ export async function notifyReviewNeeded(
   items: ItemLike[],
   reviewUrl: string,
   type = 'ticket_created',
+  /** The requester's and assignee's rows when the caller has read them already. */
+  known?: People,
 ) {
-  const people = await recipients(trx, [ticket.created_by_id, ticket.assigned_to_id]);
+  const people = known ?? (await recipients(trx, [ticket.created_by_id, ticket.assigned_to_id]));
   const assignee = people.get(ticket.assigned_to_id);
   const requester = people.get(ticket.created_by_id);
   if (!assignee || !requester) return;

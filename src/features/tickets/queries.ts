@@ -76,6 +76,8 @@ const withPeople = (query: Knex.QueryBuilder, alias: string) =>
 export type ListRow = Omit<TicketRow, 'approval_token_hash' | 'approval_token_expires_at'>;
 /** The list's own columns of tickets; the people's names are joined to the page (listTicketsWithItemsQuery). */
 const LIST_TICKET_COLUMNS = TICKET_COLUMNS.filter((c) => !c.startsWith('t.approval_token_'));
+/** The same columns as an insert returns them (a new ticket as the API answers it). */
+export const STORED_TICKET_COLUMNS = LIST_TICKET_COLUMNS.map((c) => c.slice('t.'.length));
 
 export const ticketQuery = (q: Q, id: number) =>
   withPeople(q('tickets as t'), 't')
@@ -367,20 +369,24 @@ export const searchText = (
 ) =>
   [location, notes ?? '', ...items.flatMap((i) => [i.cable_type, i.cable_length, i.cable_gauge ?? ''])].join(' ').toLowerCase();
 
-export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): Promise<void> {
-  await prepared(
-    q('ticket_items').insert(
-      items.map((item, position) => ({
-        ticket_id: ticketId,
-        position,
-        cable_type: item.cable_type,
-        cable_length: item.cable_length,
-        cable_gauge: item.cable_gauge ?? null,
-        quantity: item.quantity,
-      })),
-    ),
+/** Inserts a ticket's items in their order; returns them as stored. */
+export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): Promise<ItemRow[]> {
+  const rows: ItemRow[] = await prepared(
+    q('ticket_items')
+      .insert(
+        items.map((item, position) => ({
+          ticket_id: ticketId,
+          position,
+          cable_type: item.cable_type,
+          cable_length: item.cable_length,
+          cable_gauge: item.cable_gauge ?? null,
+          quantity: item.quantity,
+        })),
+      )
+      .returning(['id', 'ticket_id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity']),
     'ticket_items_insert',
   );
+  return rows.sort((a, b) => a.position - b.position);
 }
 
 export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({ ticket_id: ticketId }).delete();

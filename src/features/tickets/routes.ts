@@ -20,7 +20,6 @@ import {
   deleteTicket,
   editTicket,
   getTicketDetail,
-  getTicketWithItems,
   purgeTicket,
   resendReviewLink,
   restoreTicket,
@@ -159,12 +158,11 @@ export function ticketRoutes(deps: Deps): Router {
     const formData = () => newTicketFormData(deps, body);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
-      const { id } = await createTicket(db, creator, input, settings);
+      const { id, ticket, items } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
       if (audienceOf(ctx) === 'json') {
-        const detail = await getTicketWithItems(db, id);
         ctx.set('Location', `/api/tickets/${id}`);
-        respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(detail.ticket, detail.items) } });
+        respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(ticket, items) } });
         return;
       }
       respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: `Request #${id} sent for approval.` } });

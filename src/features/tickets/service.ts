@@ -6,7 +6,7 @@ import { randomToken, sha256 } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
 import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
-import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
+import { notifyReviewNeeded, notifyStatusChange, recipients } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
   deleteItems,
@@ -18,10 +18,12 @@ import {
   insertItems,
   itemsFor,
   type ListFilter,
+  type ListRow,
   listTickets,
   moveCount,
   type NewEvent,
   phoneOf,
+  STORED_TICKET_COLUMNS,
   searchText,
   statusCounts,
   type TicketRow,
@@ -65,24 +67,37 @@ async function loadTicket(db: Db | Trx, id: number): Promise<TicketRow> {
 
 const deletedError = () => gone('This ticket was deleted. Restore it to work on it again.');
 
-/** The assignee must exist, and someone other than a non-admin creator: a request needs a second person. */
-async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; role?: string }): Promise<void> {
+/** A request needs a second person: a non-admin creator cannot assign it to themself. */
+function requireOtherAssignee(id: number, creator: { id: number; role?: string }): void {
   if (id === creator.id && creator.role !== 'admin') {
     const sentence = 'choose someone else to approve your request';
     throw badRequest(`assigned_to_id: ${sentence}`, { assigned_to_id: sentence });
   }
-  if (!(await userExists(db, id))) {
-    throw badRequest('assigned_to_id: no user with that id', { assigned_to_id: 'no user with that id' });
-  }
 }
 
-/** Creates a request: ticket, items, audit event and counters in one transaction; returns the review link. */
+const noSuchAssignee = () => badRequest('assigned_to_id: no user with that id', { assigned_to_id: 'no user with that id' });
+
+/** The assignee must exist, and someone other than a non-admin creator: a request needs a second person. */
+async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; role?: string }): Promise<void> {
+  requireOtherAssignee(id, creator);
+  if (!(await userExists(db, id))) throw noSuchAssignee();
+}
+
+/**
+ * Creates a request: ticket, items, audit event, messages and counters in one transaction. Returns the
+ * review link and the ticket with its items as stored (what a GET of it shows), so the API's answer
+ * needs no second read. The requester's and assignee's rows are read once, before the transaction:
+ * they prove the assignee exists and address the review messages.
+ */
 export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
-  await requireAssignee(db, input.assigned_to_id, creator);
+  requireOtherAssignee(input.assigned_to_id, creator);
+  const people = await recipients(db, [creator.id, input.assigned_to_id]);
+  const assignee = people.get(input.assigned_to_id);
+  if (!assignee) throw noSuchAssignee();
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
-  const id = await db.transaction(async (trx) => {
-    const [row] = await prepared(
+  const created = await db.transaction(async (trx) => {
+    const [row] = (await prepared(
       trx('tickets')
         .insert({
           created_by_id: creator.id,
@@ -96,11 +111,12 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
           created_at: now,
           updated_at: now,
         })
-        .returning('id'),
+        .returning(STORED_TICKET_COLUMNS),
       'ticket_insert',
-    );
-    const ticketId = Number((row as { id: number }).id);
-    await insertItems(trx, ticketId, input.items);
+    )) as Omit<ListRow, 'created_by_username' | 'assigned_to_username'>[];
+    if (!row) throw new Error('the new ticket was not returned');
+    const ticketId = Number(row.id);
+    const items = await insertItems(trx, ticketId, input.items);
     await insertEvent(trx, {
       ticket_id: ticketId,
       event_type: 'created',
@@ -109,18 +125,19 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       created_at: now,
     });
     const facts = { id: ticketId, created_by_id: creator.id, ...input };
-    await notifyReviewNeeded(trx, facts, input.items, reviewUrl(settings.appUrl, ticketId, token));
+    await notifyReviewNeeded(trx, facts, input.items, reviewUrl(settings.appUrl, ticketId, token), 'ticket_created', people);
     // Last: every request filed at once updates this one counter row, and holds its lock until commit.
     await moveCount(trx, null, 'pending_approval');
-    return ticketId;
+    return { row, items };
   });
-  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token) };
-}
-
-/** A ticket and its items, as the API answers a create (no timeline): the two reads run side by side. */
-export async function getTicketWithItems(db: Db, id: number) {
-  const [ticket, items] = await Promise.all([loadTicket(db, id), itemsFor(db, [id])]);
-  return { ticket, items };
+  const id = Number(created.row.id);
+  const ticket: ListRow = {
+    ...created.row,
+    id,
+    created_by_username: people.get(creator.id)?.username ?? creator.username,
+    assigned_to_username: assignee.username,
+  };
+  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items };
 }
 
 export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {
