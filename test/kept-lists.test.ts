@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import test from 'ava';
-import { ifNoneMatchHits, KeptResponses } from '../src/http/kept-responses.ts';
+import { ifNoneMatchHits, KeptResponses, MIN_KEPT_BYTES } from '../src/http/kept-responses.ts';
 import { onPostgres, startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
 import { createUser, signedInClient, tokenClient } from './support/factories.ts';
@@ -67,7 +67,8 @@ async function listTwice(t: import('ava').ExecutionContext, client: Client, path
 }
 
 test.serial('every change a list shows makes a new answer, equal to a fresh one', async (t) => {
-  const path = '/api/tickets?limit=3';
+  // Deleted tickets included, so that a delete and a purge each change what the list shows.
+  const path = '/api/tickets?limit=3&include_deleted=true';
   const make = (location: string) => createTicket(bob, { assigned_to_id: annId, location });
   const a = await make('Dock 1');
   await make('Dock 2');
@@ -100,14 +101,19 @@ test.serial('every change a list shows makes a new answer, equal to a fresh one'
     (list) => list.find((x: { id: number }) => x.id === a.id)?.items[0].cable_type === 'OM4',
   );
   await changed(
-    'a username changed in the database (no such page; an operator may)',
+    "the creator's username changed in the database (no page does it; an operator may)",
     () => app.db('users').where({ id: bobId }).update({ username: 'robert', username_key: 'robert' }),
     (list) => list.every((x: { created_by: { username: string } }) => x.created_by.username === 'robert'),
   );
   await changed(
+    "the assignee's username changed in the database",
+    () => app.db('users').where({ id: annId }).update({ username: 'anne', username_key: 'anne' }),
+    (list) => list.every((x: { assigned_to: { username: string } }) => x.assigned_to.username === 'anne'),
+  );
+  await changed(
     'a ticket deleted',
-    () => bob.send('DELETE', `/api/tickets/${c.id}`),
-    (list) => !list.some((x: { id: number }) => x.id === c.id),
+    async () => t.is((await bob.send('DELETE', `/api/tickets/${c.id}`)).status, 200),
+    (list) => list.find((x: { id: number }) => x.id === c.id)?.status === 'deleted',
   );
   await changed(
     'two more tickets: the page now has a next page',
@@ -119,12 +125,40 @@ test.serial('every change a list shows makes a new answer, equal to a fresh one'
   );
   await changed(
     'a ticket purged',
-    async () => {
-      await admin.send('DELETE', `/api/tickets/${c.id}/purge`);
-      await admin.send('DELETE', `/api/tickets/${a.id}`);
-    },
-    (list) => !list.some((x: { id: number }) => x.id === a.id),
+    async () => t.is((await admin.send('DELETE', `/api/tickets/${c.id}/purge`)).status, 200),
+    (list) => !list.some((x: { id: number }) => x.id === c.id),
   );
+  await app.db('users').where({ id: bobId }).update({ username: 'bob', username_key: 'bob' });
+  await app.db('users').where({ id: annId }).update({ username: 'ann', username_key: 'ann' });
+});
+
+test.serial('the list fragment: kept on PostgreSQL, a change shows, If-None-Match gives 304, HEAD no body', async (t) => {
+  const hx = { 'hx-request': 'true' };
+  await createTicket(bob, { assigned_to_id: annId, location: 'Fragment 1' });
+  await createTicket(bob, { assigned_to_id: annId, location: 'Fragment 2' });
+  const first = await browser.get('/?limit=20', hx);
+  const again = await browser.get('/?limit=20', hx);
+  t.is(first.status, 200);
+  t.false(first.text.includes('<html'));
+  t.is(again.text, first.text);
+  const etag = again.headers.get('etag');
+  if (!onPostgres) {
+    t.is(etag, null, 'SQLite: nothing kept, no ETag');
+    return;
+  }
+  t.is(first.headers.get('etag'), etag);
+  const notModified = await browser.get('/?limit=20', { ...hx, 'if-none-match': etag ?? '' });
+  t.is(notModified.status, 304);
+  t.is(notModified.text, '');
+  const head = await browser.request('HEAD', '/?limit=20', { headers: hx });
+  t.is(head.status, 200);
+  t.is(head.text, '');
+  t.is(head.headers.get('etag'), etag);
+  const news = await createTicket(bob, { assigned_to_id: annId, location: 'Fragment news' });
+  const after = await browser.get('/?limit=20', { ...hx, 'if-none-match': etag ?? '' });
+  t.is(after.status, 200, 'a change: the new fragment, not a 304');
+  t.is(after.$(`a[href="/tickets/${news.id}"]`).length, 1);
+  t.not(after.headers.get('etag'), etag);
 });
 
 test.serial(
@@ -136,7 +170,8 @@ test.serial(
       return;
     }
     await createTicket(bob, { assigned_to_id: annId, location: 'Kept 1' });
-    const ticket = await createTicket(bob, { assigned_to_id: annId, location: 'Kept 2' });
+    await createTicket(bob, { assigned_to_id: annId, location: 'Kept 2' });
+    const ticket = await createTicket(bob, { assigned_to_id: annId, location: 'Kept 3' });
     listStatements.length = 0;
     const fresh = await ann.send('GET', '/api/tickets');
     const kept = await ann.send('GET', '/api/tickets');
@@ -232,6 +267,23 @@ test.serial('a kept answer is the same in every coding, and for other viewers on
   t.deepEqual((await bob.send('GET', '/api/tickets?limit=20')).json, JSON.parse(json));
 });
 
+test('in development nothing is kept (templates are read again at each render)', async (t) => {
+  const dev = await startApp({ NODE_ENV: 'development' });
+  try {
+    await createUser(dev.db, { username: 'dev_maker' });
+    const viewerId = (await createUser(dev.db, { username: 'dev_viewer' })).id;
+    const viewer = await tokenClient(dev.url, 'dev_viewer');
+    await createTicket(await tokenClient(dev.url, 'dev_maker'), { assigned_to_id: viewerId, location: 'Dev' });
+    const first = await viewer.send('GET', '/api/tickets');
+    const second = await viewer.send('GET', '/api/tickets');
+    t.is(first.json.length, 1);
+    t.deepEqual(second.json, first.json);
+    t.is(second.headers.get('etag'), null);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('If-None-Match: a list of tags, weak or strong, or *', (t) => {
   t.true(ifNoneMatchHits('W/"abc"', 'W/"abc"'));
   t.true(ifNoneMatchHits('"abc"', 'W/"abc"'));
@@ -242,8 +294,8 @@ test('If-None-Match: a list of tags, weak or strong, or *', (t) => {
   t.false(ifNoneMatchHits(undefined, 'W/"abc"'));
 });
 
-test('kept responses stay within their bytes, least recently used out first', (t) => {
-  const kept = new KeptResponses(10_000);
+test('kept responses stay within their bytes, overhead included, least recently used out first; small bodies are not kept', (t) => {
+  const kept = new KeptResponses(20_000);
   const entry = (size: number) => ({
     version: 'v',
     etag: 'e',
@@ -252,17 +304,24 @@ test('kept responses stay within their bytes, least recently used out first', (t
     headers: {},
     encoded: new Map(),
   });
-  kept.set('a', entry(2_000)); // counts 4,000
+  // A 2,000-byte body under a one-letter key costs 1,024 + 2 + 3 x 2,000 = 7,026.
+  kept.set('a', entry(2_000));
   kept.set('b', entry(2_000));
   t.truthy(kept.get('a')); // a is now the most recently used
-  kept.set('c', entry(2_000)); // 12,000 > 10,000: b goes
+  kept.set('c', entry(2_000)); // 21,078 > 20,000: b goes
   t.truthy(kept.get('a'));
   t.is(kept.get('b'), undefined);
   t.truthy(kept.get('c'));
-  kept.set('big', entry(6_000)); // more than the whole budget: not kept, nothing evicted for it
+  kept.set('small', entry(MIN_KEPT_BYTES - 1));
+  t.is(kept.get('small'), undefined, 'too small to be worth keeping');
+  kept.set('big', entry(7_000)); // 22,026: more than the whole budget, not kept, nothing evicted for it
   t.is(kept.get('big'), undefined);
   t.is(kept.size, 2);
-  kept.set('a', entry(1_000)); // replacing an entry frees its bytes
-  kept.set('d', entry(2_000));
+  kept.set('a', entry(1_500)); // replacing an entry frees its bytes
+  kept.set('d', entry(1_500));
   t.is(kept.size, 3);
+  // Many entries of the smallest kept size: the per-entry cost bounds how many.
+  const many = new KeptResponses(100_000);
+  for (let i = 0; i < 1_000; i++) many.set(`key-${i}`, entry(MIN_KEPT_BYTES));
+  t.is(many.size, Math.floor(100_000 / (1_024 + 2 * 'key-999'.length + 3 * MIN_KEPT_BYTES)));
 });

@@ -1,6 +1,7 @@
 import { Stream } from 'node:stream';
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import type { Context, Next } from 'koa';
+import { unpooled } from './kept-responses.ts';
 
 /**
  * Compression for responses already in memory (pages, fragments, JSON): one synchronous call and a body
@@ -70,7 +71,7 @@ export function compressInMemory({ threshold = 1024 } = {}) {
     let encoded = memo?.get(encoding);
     if (!encoded) {
       encoded = encoding === 'br' ? brotli(raw) : gzipSync(raw);
-      memo?.set(encoding, encoded);
+      if (memo && encoded.length < raw.length) memo.set(encoding, unpooled(encoded));
     }
     ctx.body = encoded;
     ctx.set('Content-Encoding', encoding);

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
+import { viewsDir } from '../paths.ts';
 
 /**
  * Responses kept in memory with the version of the data they were made from, for reads the database
@@ -9,11 +13,11 @@ import type { Context } from 'koa';
  * response is sent only while it is exactly what a fresh one would be: what it saves is the rows'
  * transfer and decoding, turning them into JSON or HTML, and compressing that (compressInMemory keeps
  * each coding it makes in `encoded`). Measured: `GET /api/tickets?limit=50` cost ~1.8 ms of the app's
- * CPU made fresh and ~0.5 ms sent kept (`npm run bench`).
+ * CPU made fresh and ~0.6 ms sent kept (`npm run bench`).
  *
- * The version also makes the response's ETag: a client that sends it back in If-None-Match gets a 304
- * and no body while nothing it shows has changed (browsers do this themselves: `Cache-Control:
- * private, no-cache`).
+ * The version also makes the response's ETag, with the code that renders it (codeVersion): a client
+ * that sends it back in If-None-Match gets a 304 and no body while nothing it shows has changed
+ * (browsers do this themselves: `Cache-Control: private, no-cache`).
  */
 export interface KeptResponse {
   version: string;
@@ -26,9 +30,16 @@ export interface KeptResponse {
   encoded: Map<string, Buffer>;
 }
 
-/** At most `maxBytes` (a kept body counts twice: itself and its compressed forms), least recently used out first. */
+/** Bodies smaller than this are not kept: they cost little to make again (and are sent uncompressed). */
+export const MIN_KEPT_BYTES = 1024;
+/** What an entry costs besides its bytes: the entry, its strings, its map slot (an estimate, on the high side). */
+const ENTRY_OVERHEAD = 1024;
+/** An entry's cost: its key, the body, at most two compressed forms (each kept only when smaller), overhead. */
+const costOf = (key: string, kept: KeptResponse) => ENTRY_OVERHEAD + 2 * key.length + 3 * kept.body.length;
+
+/** At most `maxBytes` of entries (costOf), least recently used out first. */
 export class KeptResponses {
-  readonly #entries = new Map<string, KeptResponse>();
+  readonly #entries = new Map<string, { kept: KeptResponse; cost: number }>();
   #bytes = 0;
   constructor(readonly maxBytes: number) {}
 
@@ -37,32 +48,32 @@ export class KeptResponses {
   }
 
   get(key: string): KeptResponse | undefined {
-    const kept = this.#entries.get(key);
-    if (kept) {
+    const entry = this.#entries.get(key);
+    if (entry) {
       this.#entries.delete(key); // most recently used last
-      this.#entries.set(key, kept);
+      this.#entries.set(key, entry);
     }
-    return kept;
+    return entry?.kept;
   }
 
   set(key: string, kept: KeptResponse): void {
     this.delete(key);
-    const cost = 2 * kept.body.length;
-    if (cost > this.maxBytes) return;
+    const cost = costOf(key, kept);
+    if (kept.body.length < MIN_KEPT_BYTES || cost > this.maxBytes) return;
     while (this.#bytes + cost > this.maxBytes) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
       this.delete(oldest);
     }
-    this.#entries.set(key, kept);
+    this.#entries.set(key, { kept, cost });
     this.#bytes += cost;
   }
 
   delete(key: string): void {
-    const kept = this.#entries.get(key);
-    if (!kept) return;
+    const entry = this.#entries.get(key);
+    if (!entry) return;
     this.#entries.delete(key);
-    this.#bytes -= 2 * kept.body.length;
+    this.#bytes -= entry.cost;
   }
 }
 
@@ -70,6 +81,43 @@ export class KeptResponses {
 export interface EncodedBody {
   body: Buffer;
   encoded: Map<string, Buffer>;
+}
+
+/**
+ * `buffer` in memory of its own. Node hands out small buffers (Buffer.from of a string, a zlib
+ * result) as slices of shared 8 KB slabs: one kept slice would keep its whole slab alive.
+ */
+export function unpooled(buffer: Buffer): Buffer {
+  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length) return buffer;
+  const own = Buffer.allocUnsafeSlow(buffer.length);
+  buffer.copy(own);
+  return own;
+}
+
+/** The running code's own files: `src/` in development, `dist/src/` when built. */
+const codeDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+let codeHash: string | undefined;
+
+/**
+ * A hash of the code and templates that render responses (the app's own source or build, and views/),
+ * made once per process. It is part of every ETag: after a deploy that changes how a list looks, a
+ * browser's copy of an unchanged page no longer matches, and replicas of one build agree.
+ */
+export function codeVersion(): string {
+  if (codeHash === undefined) {
+    const hash = createHash('sha256');
+    const add = (root: string, dir = root) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) add(root, file);
+        else if (entry.isFile()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file));
+      }
+    };
+    add(codeDir);
+    add(viewsDir);
+    codeHash = hash.digest('base64url').slice(0, 16);
+  }
+  return codeHash;
 }
 
 const CACHE_CONTROL = 'private, no-cache';
@@ -96,7 +144,11 @@ function validate(ctx: Context, etag: string): void {
   if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ifNoneMatchHits(ctx.get('If-None-Match'), etag)) ctx.status = 304; // Koa drops the body
 }
 
-/** Answers with a kept response (200, or 304 when the client's copy is this version). */
+/**
+ * Answers with a kept response (200, or 304 when the client's copy is this version). Nothing is
+ * rendered, so one thing differs from a fresh fragment: a flash message waiting in the session (set
+ * by another tab's form) stays for the next page, where a fresh render would take it unseen.
+ */
 export function sendKept(ctx: Context, kept: KeptResponse): void {
   ctx.status = 200;
   ctx.type = kept.type;
@@ -114,7 +166,7 @@ export function sendKept(ctx: Context, kept: KeptResponse): void {
 export function keepResponse(ctx: Context, kept: KeptResponses, key: string, version: string, headerNames: string[] = []): void {
   if (ctx.status !== 200 || ctx.body === null || ctx.body === undefined) return;
   const raw: unknown = ctx.body;
-  const body = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
+  const body = unpooled(Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw)));
   const type = ctx.response.get('Content-Type');
   ctx.body = body;
   ctx.type = type; // a Buffer body would otherwise be sent as application/octet-stream where no type was set
@@ -123,7 +175,8 @@ export function keepResponse(ctx: Context, kept: KeptResponses, key: string, ver
     const value = ctx.response.get(name);
     if (value) headers[name] = value;
   }
-  const etag = `W/"${createHash('sha256').update(key).update('\0').update(version).digest('base64url').slice(0, 27)}"`;
+  const tag = createHash('sha256').update(codeVersion()).update('\0').update(key).update('\0').update(version);
+  const etag = `W/"${tag.digest('base64url').slice(0, 27)}"`;
   const entry: KeptResponse = { version, etag, type, body, headers, encoded: new Map() };
   kept.set(key, entry);
   ctx.state.encodedBody = entry;

@@ -48,12 +48,18 @@ export function dashboardRoutes(deps: Deps): Router {
 
   /**
    * A list answer (the JSON list, the dashboard's list fragment), kept with its page's version on
-   * PostgreSQL and sent again while the page is unchanged (kept-responses.ts). Its key is what the
-   * answer depends on besides the page: the audience, the query, and the viewer when the filter names
-   * them ("Created by me", "Assigned to me"); the list shows the same to everyone signed in.
+   * PostgreSQL and sent again while the page is unchanged (kept-responses.ts). The version covers the
+   * rows, so a kept answer is right for whoever asks; its key is what else the answer depends on (the
+   * audience, the query) and the viewer when the filter names them ("Created by me", "Assigned to
+   * me"), so that two people's lists do not replace each other. Not in development, where templates
+   * are read again at each render and a kept fragment would hide an edit.
    */
-  const keptLists = new KeptResponses(KEPT_LISTS_BYTES);
+  const keptLists = deps.config.env === 'development' ? undefined : new KeptResponses(KEPT_LISTS_BYTES);
   const listAnswer = async (ctx: Context, query: ListQuery, limit: number, answer: (result: Page) => void) => {
+    if (!keptLists) {
+      answer(await page(ctx, query, limit));
+      return;
+    }
     const key = `${audienceOf(ctx)} ${query.filter === 'all' ? '' : requireUser(ctx).id} ${JSON.stringify(query)}`;
     const kept = keptLists.get(key);
     const result = await page(ctx, query, limit, { known: kept?.version });

@@ -199,8 +199,9 @@ const LIST_VERSION = `md5(coalesce(string_agg(p.id || '.' || p.row_version || '.
 /**
  * PostgreSQL: the page's version (list_version) and, only when it differs from `known`, the page
  * itself as listTicketsWithItemsQuery has it; in one statement, so the version and the rows are of one
- * snapshot. When the version is `known` the answer is one row, the version, and the database neither
- * joins the items nor sends the rows. An empty page is one row too, its columns null.
+ * snapshot. When the version is `known` the answer is one row, the version: the join to the page keeps
+ * no row, so no names or items are looked up (its plan: `npm run bench -- --explain`). An empty page
+ * is one row too, its columns null.
  */
 export const versionedListQuery = (q: Q, f: ListFilter, known: string | undefined) =>
   q
@@ -369,7 +370,11 @@ export const searchText = (
 ) =>
   [location, notes ?? '', ...items.flatMap((i) => [i.cable_type, i.cable_length, i.cable_gauge ?? ''])].join(' ').toLowerCase();
 
-/** Inserts a ticket's items in their order; returns them as stored. */
+/**
+ * Inserts a ticket's items in their order; returns them as stored. Items are written only together
+ * with an insert or update of their ticket, in one transaction (create, edit): a list's version counts
+ * on it (versionedListQuery).
+ */
 export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): Promise<ItemRow[]> {
   const rows: ItemRow[] = await prepared(
     q('ticket_items')
@@ -389,6 +394,7 @@ export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): P
   return rows.sort((a, b) => a.position - b.position);
 }
 
+/** A ticket's items, deleted only with an update of the ticket (see insertItems). */
 export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({ ticket_id: ticketId }).delete();
 
 export interface NewEvent {
