@@ -8,6 +8,7 @@ import {
   planSearch,
   statusCounts,
   ticketQuery,
+  versionedListQuery,
 } from '../src/features/tickets/queries.ts';
 import { dashboardLists } from './queries.ts';
 
@@ -33,6 +34,15 @@ export async function explainQueries(
     ['ticket events', eventsQuery(db, at.ticketId), true] as const,
     ['stats (ticket_counts)', statusCounts(db) as unknown as Knex.QueryBuilder, false] as const,
   ]);
+  if (pg) {
+    // A kept list answer's statement (versionedListQuery): a changed page, and an unchanged one.
+    const f = await planSearch(db, { viewerId: at.viewerId, filter: 'all', includeDeleted: false, limit: 20 });
+    const [row] = (await versionedListQuery(db, f, undefined)) as { list_version: string }[];
+    queries.push(
+      ['list: all, versioned, changed (the page and its version)', versionedListQuery(db, f, undefined), true],
+      ['list: all, versioned, unchanged (the version only)', versionedListQuery(db, f, row?.list_version), true],
+    );
+  }
   const out: string[] = [];
   for (const [name, builder, named] of queries) {
     const { sql, bindings } = builder.toSQL();
