@@ -106,8 +106,9 @@ let codeHash: string | undefined;
 export function codeVersion(): string {
   if (codeHash === undefined) {
     const hash = createHash('sha256');
+    // Names in code-point order, not the locale's: every replica must hash the same way.
     const add = (root: string, dir = root) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) add(root, file);
         else if (entry.isFile()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file));
