@@ -1,6 +1,7 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import test from 'ava';
-import { ifNoneMatchHits, KeptResponses, MIN_KEPT_BYTES } from '../src/http/kept-responses.ts';
+import { ifNoneMatchHits } from '../src/http/etag.ts';
+import { KeptResponses, MIN_KEPT_BYTES } from '../src/http/kept-responses.ts';
 import { onPostgres, startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
 import { createUser, signedInClient, tokenClient } from './support/factories.ts';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { Context, Next } from 'koa';
 import { chooseEncoding } from './compress.ts';
+import { ifNoneMatchHits } from './etag.ts';
 
 /**
  * Static files from `public/`, held in memory with their gzip and brotli forms made once at start.
@@ -81,7 +82,7 @@ export function loadAssets(publicDir: string): Assets {
       ctx.set('ETag', asset.etag);
       ctx.vary('Accept-Encoding');
       ctx.type = asset.type;
-      if (ctx.get('If-None-Match') === asset.etag) {
+      if (ifNoneMatchHits(ctx.get('If-None-Match'), asset.etag)) {
         ctx.status = 304;
         return;
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
 import { viewsDir } from '../paths.ts';
+import { ifNoneMatchHits } from './etag.ts';
 
 /**
  * Responses kept in memory with the version of the data they were made from, for reads the database
@@ -122,21 +123,6 @@ export function codeVersion(): string {
 }
 
 const CACHE_CONTROL = 'private, no-cache';
-
-/** The opaque part of an entity tag: `W/"x"` and `"x"` compare equal (RFC 9110's weak comparison). */
-const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
-
-/**
- * Whether If-None-Match names `etag` (RFC 9110 13.1.2, for GET and HEAD). Not Koa's `ctx.fresh`: that
- * answers "stale" to any request with `Cache-Control: no-cache`, which fetch() adds by itself to a
- * request carrying If-None-Match, so such a client would never get its 304.
- */
-export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  const wanted = opaque(etag);
-  return header.split(',').some((tag) => opaque(tag) === wanted);
-}
 
 /** The response's validators and the 304 for a client that already has this version. */
 function validate(ctx: Context, etag: string): void {
