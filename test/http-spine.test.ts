@@ -18,7 +18,6 @@ test.after.always(async () => {
   await app?.close();
 });
 
-const cookieHeader = (client: Client) => [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
 const NOT_FOUND = 'There is nothing at this address.';
 
 // --- error shapes ---
@@ -319,13 +318,15 @@ test('a large page is gzip-compressed when the client asks', async (t) => {
   const admin = await createUser(app.db, { role: 'admin' });
   await Promise.all(Array.from({ length: 25 }, () => createUser(app.db)));
   const browser = await signedInClient(app.url, admin.username);
-  const gz = await rawRequest(app.url, '/admin/users', { headers: { cookie: cookieHeader(browser), 'accept-encoding': 'gzip' } });
+  const gz = await rawRequest(app.url, '/admin/users', {
+    headers: { cookie: browser.cookieHeader(), 'accept-encoding': 'gzip' },
+  });
   t.is(gz.status, 200);
   t.is(gz.headers['content-encoding'], 'gzip');
   const html = gunzipSync(gz.body).toString();
   t.true(html.includes(admin.username));
   t.true(gz.body.length < html.length / 2);
-  const plain = await rawRequest(app.url, '/admin/users', { headers: { cookie: cookieHeader(browser) } });
+  const plain = await rawRequest(app.url, '/admin/users', { headers: { cookie: browser.cookieHeader() } });
   t.is(plain.headers['content-encoding'], undefined);
   // Each render salts its CSRF tokens afresh; apart from them the pages are the same.
   const unsalted = (s: string) => s.replace(/"X-CSRF-Token":"[^"]+"|name="_csrf" value="[^"]+"/g, '');

@@ -229,7 +229,7 @@ test.serial(
 );
 
 test.serial('a kept answer is the same in every coding, and for other viewers only where the list is the same', async (t) => {
-  const annCookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const annCookie = browser.cookieHeader();
   const mine = await createTicket(ann, { assigned_to_id: bobId, location: 'Ann made this' });
   const codings = async (path: string, headers: Record<string, string>) => {
     const bodies: string[] = [];

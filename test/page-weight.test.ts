@@ -33,8 +33,6 @@ function wireBytes(status: number, headers: IncomingHttpHeaders, body: Buffer): 
   return size + body.length;
 }
 
-const cookieOf = (client: Client) => [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-
 async function fetchWire(path: string, headers: Record<string, string> = {}) {
   const res = await rawRequest(app.url, path, { headers: { ...BROWSER, ...headers } });
   return { ...res, wire: wireBytes(res.status, res.headers, res.body) };
@@ -130,7 +128,7 @@ test('the sign-in page with all its assets is at most 25 KB on the wire', async 
 });
 
 test('the dashboard with 50 requests: first visit at most 30 KB, repeat visit at most 8 KB', async (t) => {
-  const cookie = { cookie: cookieOf(browser) };
+  const cookie = { cookie: browser.cookieHeader() };
   const visit = await firstVisit('/?limit=50', cookie);
   const $ = cheerio.load(visit.html);
   t.is($('ul.tickets a.ticket-link').length, 50, 'all 50 requests are on the page');
@@ -153,7 +151,7 @@ test('the dashboard with 50 requests: first visit at most 30 KB, repeat visit at
 });
 
 test('the htmx list fragment is at most 4 KB on the wire, with 20 or 50 requests', async (t) => {
-  const hx = { cookie: cookieOf(browser), 'hx-request': 'true' };
+  const hx = { cookie: browser.cookieHeader(), 'hx-request': 'true' };
   for (const path of ['/', '/?limit=50', '/?filter=mine&status=closed']) {
     const fragment = await fetchWire(path, hx);
     t.is(fragment.status, 200, path);
@@ -175,6 +173,6 @@ test('fingerprinted assets are served Cache-Control: immutable; pages are not ca
     t.regex(String(res.headers['cache-control']), /\bimmutable\b/, url);
     t.regex(String(res.headers['cache-control']), /max-age=31536000/, url);
   }
-  const dashboard = await rawRequest(app.url, '/', { headers: { cookie: cookieOf(browser) } });
+  const dashboard = await rawRequest(app.url, '/', { headers: { cookie: browser.cookieHeader() } });
   t.notRegex(String(dashboard.headers['cache-control'] ?? ''), /immutable/);
 });

@@ -1,7 +1,6 @@
 import { Stream } from 'node:stream';
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import type { Context, Next } from 'koa';
-import { unpooled } from './kept-responses.ts';
 
 /**
  * Compression for responses already in memory (pages, fragments, JSON): one synchronous call and a body
@@ -30,6 +29,21 @@ export function chooseEncoding(header: string | undefined): 'br' | 'gzip' | unde
   if (ok('br')) return 'br';
   if (ok('gzip')) return 'gzip';
   return undefined;
+}
+
+/** A response body in memory as the bytes sent: a Buffer as it is, a string as UTF-8, anything else as JSON (Koa's way). */
+export const bodyBytes = (body: unknown): Buffer =>
+  Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+
+/**
+ * `buffer` in memory of its own. Node hands out small buffers (Buffer.from of a string, a zlib
+ * result) as slices of shared 8 KB slabs: one kept slice would keep its whole slab alive.
+ */
+export function unpooled(buffer: Buffer): Buffer {
+  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length) return buffer;
+  const own = Buffer.allocUnsafeSlow(buffer.length);
+  buffer.copy(own);
+  return own;
 }
 
 const brotli = (raw: Buffer): Buffer =>
@@ -64,7 +78,7 @@ export function compressInMemory({ threshold = 1024 } = {}) {
     }
     const encoding = chooseEncoding(ctx.get('Accept-Encoding'));
     if (!encoding) return;
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const raw = bodyBytes(body);
     if (raw.length < threshold || raw.length > MAX_INLINE) return;
     // A kept response (kept-responses.ts) is compressed once per coding.
     const memo = ctx.state.encodedBody?.body === raw ? ctx.state.encodedBody.encoded : undefined;

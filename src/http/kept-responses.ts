@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
 import { viewsDir } from '../paths.ts';
+import { bodyBytes, unpooled } from './compress.ts';
 import { ifNoneMatchHits } from './etag.ts';
 
 /**
@@ -84,17 +85,6 @@ export interface EncodedBody {
   encoded: Map<string, Buffer>;
 }
 
-/**
- * `buffer` in memory of its own. Node hands out small buffers (Buffer.from of a string, a zlib
- * result) as slices of shared 8 KB slabs: one kept slice would keep its whole slab alive.
- */
-export function unpooled(buffer: Buffer): Buffer {
-  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length) return buffer;
-  const own = Buffer.allocUnsafeSlow(buffer.length);
-  buffer.copy(own);
-  return own;
-}
-
 /** The running code's own files: `src/` in development, `dist/src/` when built. */
 const codeDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 let codeHash: string | undefined;
@@ -152,8 +142,7 @@ export function sendKept(ctx: Context, kept: KeptResponse): void {
  */
 export function keepResponse(ctx: Context, kept: KeptResponses, key: string, version: string, headerNames: string[] = []): void {
   if (ctx.status !== 200 || ctx.body === null || ctx.body === undefined) return;
-  const raw: unknown = ctx.body;
-  const body = unpooled(Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw)));
+  const body = unpooled(bodyBytes(ctx.body));
   const type = ctx.response.get('Content-Type');
   ctx.body = body;
   ctx.type = type; // a Buffer body would otherwise be sent as application/octet-stream where no type was set

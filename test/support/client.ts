@@ -19,6 +19,11 @@ export class Client {
 
   constructor(readonly base: string) {}
 
+  /** The Cookie header this client sends (for a raw request made beside it). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   /** Sends bearer-token requests from now on. */
   withToken(token: string): this {
     this.token = token;
@@ -27,7 +32,7 @@ export class Client {
 
   async request(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...init.headers };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.cookies.size) headers.cookie = this.cookieHeader();
     if (this.token && !headers.authorization) headers.authorization = `Bearer ${this.token}`;
     const res = await fetch(this.base + path, { method, headers, body: init.body, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {

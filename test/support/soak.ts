@@ -70,7 +70,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const browser = new Client(server.url);
     const signIn = await browser.submit('/login', '/login', { username: 'soak_tech', password: PASSWORD });
     if (signIn.status !== 303) throw new Error(`page sign-in: ${signIn.status}`);
-    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = browser.cookieHeader();
 
     const json = { 'content-type': 'application/json', accept: 'application/json' };
     type Ctx = { token?: string; ticket?: number };

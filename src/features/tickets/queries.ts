@@ -168,6 +168,9 @@ export interface ListedTicket {
 const ITEM_COLUMNS = ['id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity'] as const;
 type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRow[K] | null };
 
+/** What a list row holds: the page's ticket (p), its people's names, one of its items. */
+const PAGE_COLUMNS = ['p.*', ...PEOPLE_COLUMNS, ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`)];
+
 /** Newest ticket first, each ticket's items in their order. */
 const LIST_ORDER: { column: string; order: 'asc' | 'desc' }[] = [
   { column: 'p.id', order: 'desc' },
@@ -180,10 +183,7 @@ const LIST_ORDER: { column: string; order: 'asc' | 'desc' }[] = [
  * database, not one plus one).
  */
 export const listTicketsWithItemsQuery = (q: Q, f: ListFilter) =>
-  withPeople(
-    q.select('p.*', ...PEOPLE_COLUMNS, ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`)).from(listTicketsQuery(q, f).as('p')),
-    'p',
-  )
+  withPeople(q.select(PAGE_COLUMNS).from(listTicketsQuery(q, f).as('p')), 'p')
     .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
     .orderBy(LIST_ORDER);
 
@@ -207,7 +207,7 @@ export const versionedListQuery = (q: Q, f: ListFilter, known: string | undefine
   q
     .with('p', listTicketsQuery(q, f).select(q.raw('t.xmin::text as row_version')))
     .with('v', (v) => withPeople(v.select(q.raw(`${LIST_VERSION} as list_version`)).from('p'), 'p'))
-    .select('v.list_version', 'p.*', ...PEOPLE_COLUMNS, ...ITEM_COLUMNS.map((c) => `i.${c} as item_${c}`))
+    .select('v.list_version', ...PAGE_COLUMNS)
     .from('v')
     .joinRaw('left join p on v.list_version is distinct from ?', [known ?? null])
     .leftJoin('users as c', 'c.id', 'p.created_by_id')
