@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { type Db, isPostgres, migrateLatest, migrationsDir, rollbackAll } from '../src/db/index.ts';
+import { SEARCH_BUCKET_BITS } from '../src/features/tickets/queries.ts';
 import { freshDatabase } from './support/app.ts';
 
 /** The same migrations run forwards, all the way back, and forwards again, on SQLite and PostgreSQL. */
@@ -82,7 +83,7 @@ test('migrations are plain Knex: they import no application code', (t) => {
   }
 });
 
-test('on PostgreSQL the trigram search index exists (pg_trgm installs here); SQLite has none', async (t) => {
+test('on PostgreSQL the search index holds trigrams and id buckets (pg_trgm installs here); SQLite has none', async (t) => {
   const database = await freshDatabase();
   t.teardown(() => database.drop());
   const { db } = database;
@@ -100,10 +101,28 @@ test('on PostgreSQL the trigram search index exists (pg_trgm installs here); SQL
       "select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'tickets'",
     )
   ).rows;
-  const def = rows.find((r) => r.name === 'tickets_search_text_trgm')?.def ?? 'tickets_search_text_trgm is missing';
-  t.regex(def, /USING gin \(search_text .*gin_trgm_ops\)/);
+  const def = rows.find((r) => r.name === 'tickets_search_trgm_bucket')?.def ?? 'tickets_search_trgm_bucket is missing';
+  // The bucket's expression is the one the search asks for (SEARCH_BUCKET_BITS), or no plan could use it.
+  t.regex(def, new RegExp(`gin \\(search_text (\\S+\\.)?gin_trgm_ops, \\(ARRAY\\[\\(id >> ${SEARCH_BUCKET_BITS}\\)\\]\\)\\)`));
   // A search reads the index's whole pending list: kept to 8 pages (20261126130000).
   t.regex(def, /WITH \(gin_pending_list_limit='64'\)/);
+  t.false(
+    rows.some((r) => r.name === 'tickets_search_text_trgm'),
+    'the trigram-only index it replaces is gone (one index to keep up)',
+  );
+  // down gives the trigram-only index back, with its bound pending list.
+  const bucketMigration = await import('../migrations/20261127100000_search_index_by_id_range.ts');
+  await bucketMigration.down(db);
+  const after = (
+    await db.raw<{ rows: { name: string; def: string }[] }>(
+      "select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and tablename = 'tickets'",
+    )
+  ).rows;
+  t.false(after.some((r) => r.name === 'tickets_search_trgm_bucket'));
+  t.regex(
+    after.find((r) => r.name === 'tickets_search_text_trgm')?.def ?? '',
+    /gin \(search_text .*gin_trgm_ops\) WITH \(gin_pending_list_limit='64'\)/,
+  );
 });
 
 // Serial: it replaces console.warn for the process while it runs, which must not swallow (or count)
@@ -112,10 +131,13 @@ test.serial(
   "the search index's pending-list bound gives way: no index, or a lock not granted, is a warning, not a failed deploy",
   async (t) => {
     const pendingList = await import('../migrations/20261126130000_bound_search_index_pending_list.ts');
+    const bucketMigration = await import('../migrations/20261127100000_search_index_by_id_range.ts');
     const database = await freshDatabase();
     t.teardown(() => database.drop());
     const { db } = database;
     await migrateLatest(db);
+    // The schema as the pending-list migration found it: the trigram-only index, before 20261127100000.
+    await bucketMigration.down(db);
     if (!isPostgres(db)) {
       await pendingList.up(db);
       const names = (await db.raw<{ name: string }[]>("select name from sqlite_master where type = 'index'")).map((r) => r.name);

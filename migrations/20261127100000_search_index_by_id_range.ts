@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+
+/**
+ * The trigram index answers "which tickets hold this word" in no order, so the newest page of a
+ * search for a word in 2,500 of a million tickets was found only after reading all 2,500 rows (~3 ms,
+ * growing with the table). This index holds, beside each ticket's trigrams, its id range: `id >> 16`,
+ * a "bucket" of 65,536 ids. A search then asks for the word within the newest bucket, then the one
+ * before, until the page is full (src/features/tickets/queries.ts, SEARCH_BUCKET_BITS), and reads only
+ * the rows of the buckets it needs. The bucket is a one-element int[] (GIN's built-in array_ops), so
+ * nothing beyond pg_trgm is needed. A GIN index serves a query on any of its columns, so it replaces
+ * the trigram-only index (one index to keep up on every write), with the same bounded pending list.
+ *
+ * Without pg_trgm there was no trigram index (20261126100000) and there is none here: search stays
+ * correct, on sequential scans. SQLite has no such index.
+ *
+ * The build holds a lock that makes ticket writes wait (~15 s at a million tickets on a 2-core host);
+ * reads go on. Where that pause is too long, build the index beforehand with the statement in
+ * DEPLOYMENT.md ("CREATE INDEX CONCURRENTLY ... tickets_search_trgm_bucket ..."): this migration then
+ * finds it (IF NOT EXISTS) and only drops the old index.
+ */
+const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
+
+const INDEX = 'tickets_search_trgm_bucket';
+const OLD_INDEX = 'tickets_search_text_trgm';
+
+/** The schema pg_trgm is installed in, if it is. */
+async function trigramSchema(knex: Knex): Promise<string | undefined> {
+  const { rows } = await knex.raw<{ rows: { schema: string }[] }>(
+    "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'",
+  );
+  return rows[0]?.schema;
+}
+
+const opclass = (schema: string) => `"${schema.replace(/"/g, '""')}".gin_trgm_ops`;
+
+export async function up(knex: Knex): Promise<void> {
+  if (!isPostgres(knex)) return;
+  const schema = await trigramSchema(knex);
+  if (!schema) return;
+  await knex.raw(
+    `CREATE INDEX IF NOT EXISTS ${INDEX} ON tickets USING gin (search_text ${opclass(schema)}, (array[id >> 16])) WITH (gin_pending_list_limit = 64)`,
+  );
+  await knex.raw(`DROP INDEX IF EXISTS ${OLD_INDEX}`);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  if (!isPostgres(knex)) return;
+  const schema = await trigramSchema(knex);
+  if (schema) {
+    await knex.raw(
+      `CREATE INDEX IF NOT EXISTS ${OLD_INDEX} ON tickets USING gin (search_text ${opclass(schema)}) WITH (gin_pending_list_limit = 64)`,
+    );
+  }
+  await knex.raw(`DROP INDEX IF EXISTS ${INDEX}`);
+}
