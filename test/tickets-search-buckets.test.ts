@@ -7,6 +7,7 @@ import {
   listTicketsQuery,
   planSearch,
   SEARCH_BUCKET_BITS,
+  searchPlanning,
   searchText,
 } from '../src/features/tickets/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
@@ -36,7 +37,12 @@ let benId: number;
 /** Every ticket: id, location, status (to compute what a search must find). */
 const tickets: { id: number; location: string; status: string }[] = [];
 
+/** The default: a word in fewer tickets than this is read in one lookup, without buckets. */
+const BUCKETED_FROM_ROWS = searchPlanning.bucketedFromRows;
+
 test.before(async () => {
+  // This table's rare words are in a handful of tickets: buckets from the first ticket, to test them.
+  searchPlanning.bucketedFromRows = 0;
   app = await startApp();
   const amy = await createUser(app.db, { username: 'amy' });
   benId = (await createUser(app.db, { username: 'ben' })).id;
@@ -123,6 +129,18 @@ test('on PostgreSQL a rare word of everyone’s tickets is read bucket by bucket
     for (const f of [all, one, mine]) t.falsy(f.bucketed);
   }
   t.falsy(common.bucketed, 'a common word fills a page from the newest tickets without the index');
+});
+
+test.serial('by default a word in few tickets is read in one lookup, without buckets', async (t) => {
+  searchPlanning.bucketedFromRows = BUCKETED_FROM_ROWS;
+  try {
+    const few = await planSearch(app.db, filterOf('kestrel panel'));
+    t.falsy(few.bucketed, 'a handful of tickets hold each word: fewer than bucket steps are worth');
+    if (isPostgres(app.db)) t.true(['kestrel', 'panel'].includes(few.indexWord ?? ''), 'still a rare word alone');
+    t.deepEqual((await pages('q=kestrel%20panel&limit=2')).flat(), expected('kestrel panel'));
+  } finally {
+    searchPlanning.bucketedFromRows = 0;
+  }
 });
 
 test('every page size and cursor crosses bucket edges and finds exactly the matching tickets, newest first', async (t) => {
