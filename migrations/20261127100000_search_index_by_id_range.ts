@@ -16,12 +16,18 @@ import type { Knex } from 'knex';
  * The build holds a lock that makes ticket writes wait (~15 s at a million tickets on a 2-core host);
  * reads go on. Where that pause is too long, build the index beforehand with the statement in
  * DEPLOYMENT.md ("CREATE INDEX CONCURRENTLY ... tickets_search_trgm_bucket ..."): this migration then
- * finds it (IF NOT EXISTS) and only drops the old index.
+ * finds it and only drops the old index. An invalid one (an interrupted CONCURRENTLY) is built again.
+ * Dropping the old index needs the table to itself for a moment, and every ticket query would queue
+ * behind a drop waiting for a long query (a backup): the drop waits LOCK_TIMEOUT at most, and where
+ * it is refused the old index stays (correct, only one more index to keep up; DEPLOYMENT.md says how
+ * to drop it later) and the migration says so.
  */
 const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
 
 const INDEX = 'tickets_search_trgm_bucket';
 const OLD_INDEX = 'tickets_search_text_trgm';
+
+const LOCK_TIMEOUT = '5s';
 
 /** The schema pg_trgm is installed in, if it is. */
 async function trigramSchema(knex: Knex): Promise<string | undefined> {
@@ -33,14 +39,45 @@ async function trigramSchema(knex: Knex): Promise<string | undefined> {
 
 const opclass = (schema: string) => `"${schema.replace(/"/g, '""')}".gin_trgm_ops`;
 
+/** Whether `name` (on the search path) is an index PostgreSQL marked invalid. */
+async function isInvalid(knex: Knex, name: string): Promise<boolean> {
+  const { rows } = await knex.raw<{ rows: { valid: boolean }[] }>(
+    'SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass(?)',
+    [name],
+  );
+  return rows[0]?.valid === false;
+}
+
+/** DROP INDEX IF EXISTS `name`, waiting `timeout` at most for the table, in a savepoint (a refusal
+ * must not abort the migrations' transaction), the previous lock timeout restored. */
+async function dropWithin(knex: Knex, timeout: string, name: string): Promise<void> {
+  await knex.transaction(async (trx) => {
+    const { rows } = await trx.raw<{ rows: { previous: string }[] }>(
+      "SELECT current_setting('lock_timeout') AS previous, set_config('lock_timeout', ?, true)",
+      [timeout],
+    );
+    await trx.raw(`DROP INDEX IF EXISTS ${name}`);
+    await trx.raw("SELECT set_config('lock_timeout', ?, true)", [rows[0]?.previous ?? '0']);
+  });
+}
+
 export async function up(knex: Knex): Promise<void> {
   if (!isPostgres(knex)) return;
   const schema = await trigramSchema(knex);
   if (!schema) return;
+  // Here a refused lock fails the migration (the rollout stops, the old version serves on): an
+  // invalid index is of no use, and building beside it is not possible under the same name.
+  if (await isInvalid(knex, INDEX)) await dropWithin(knex, LOCK_TIMEOUT, INDEX);
   await knex.raw(
     `CREATE INDEX IF NOT EXISTS ${INDEX} ON tickets USING gin (search_text ${opclass(schema)}, (array[id >> 16])) WITH (gin_pending_list_limit = 64)`,
   );
-  await knex.raw(`DROP INDEX IF EXISTS ${OLD_INDEX}`);
+  try {
+    await dropWithin(knex, LOCK_TIMEOUT, OLD_INDEX);
+  } catch (err) {
+    console.warn(
+      `${OLD_INDEX} stays beside ${INDEX} (${(err as Error).message}): drop it later with DROP INDEX CONCURRENTLY ${OLD_INDEX}.`,
+    );
+  }
 }
 
 export async function down(knex: Knex): Promise<void> {

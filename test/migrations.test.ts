@@ -185,3 +185,73 @@ test.serial(
     t.is(warnings.length, 1, 'without the index (pg_trgm missing) there is nothing to do and nothing to say');
   },
 );
+
+// Serial: it replaces console.warn for the process while it runs.
+test.serial(
+  'the bucketed search index: an invalid one is built again; a refused drop keeps the old index with a warning',
+  async (t) => {
+    const bucketMigration = await import('../migrations/20261127100000_search_index_by_id_range.ts');
+    const database = await freshDatabase();
+    t.teardown(() => database.drop());
+    const { db } = database;
+    await migrateLatest(db);
+    if (!isPostgres(db)) {
+      await bucketMigration.up(db);
+      t.pass('SQLite has no search index');
+      return;
+    }
+    const indexes = async () =>
+      (
+        await db.raw<{ rows: { name: string; valid: boolean }[] }>(
+          "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = to_regclass('tickets') and c.relname like 'tickets_search%' order by 1",
+        )
+      ).rows;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => {
+      if (String(message).startsWith('tickets_search_text_trgm')) warnings.push(message);
+      else warn(message);
+    };
+    t.teardown(() => {
+      console.warn = warn;
+    });
+
+    // As an interrupted CREATE INDEX CONCURRENTLY leaves it (the test's role may mark it so).
+    await bucketMigration.down(db);
+    const { rows } = await db.raw<{ rows: { schema: string }[] }>(
+      "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'",
+    );
+    await db.raw(
+      `create index tickets_search_trgm_bucket on tickets using gin (search_text "${rows[0]?.schema}".gin_trgm_ops, (array[id >> 16]))`,
+    );
+    await db.raw("update pg_index set indisvalid = false where indexrelid = to_regclass('tickets_search_trgm_bucket')");
+    await bucketMigration.up(db);
+    t.deepEqual(await indexes(), [{ name: 'tickets_search_trgm_bucket', valid: true }], 'the invalid index built again');
+
+    // Another session reads tickets and stays in its transaction: the drop cannot have the table.
+    await bucketMigration.down(db);
+    const other = await db.client.acquireConnection();
+    try {
+      await other.query('begin');
+      await other.query('select id from tickets limit 1');
+      await bucketMigration.up(db);
+    } finally {
+      await other.query('rollback');
+      await db.client.releaseConnection(other);
+    }
+    t.deepEqual(
+      await indexes(),
+      [
+        { name: 'tickets_search_text_trgm', valid: true },
+        { name: 'tickets_search_trgm_bucket', valid: true },
+      ],
+      'the new index is built; the old one stays while the lock is held',
+    );
+    t.is(warnings.length, 1);
+    t.regex(warnings[0] ?? '', /stays beside tickets_search_trgm_bucket \(.*lock timeout.*DROP INDEX CONCURRENTLY/);
+
+    await bucketMigration.up(db);
+    t.deepEqual(await indexes(), [{ name: 'tickets_search_trgm_bucket', valid: true }], 'dropped once the table is free');
+    t.is(warnings.length, 1);
+  },
+);

@@ -246,3 +246,45 @@ test.serial('on PostgreSQL a bucketed search is one statement, however many buck
   if (isPostgres(app.db)) t.regex(lists[0] ?? '', /with recursive "w"/, 'buckets 4, 2, 1 and 0 in one statement');
   else t.notRegex(lists[0] ?? '', /recursive/);
 });
+
+/** Every node of a JSON plan, depth first. */
+function planNodes(node: Record<string, unknown>): Record<string, unknown>[] {
+  const children = (node.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return [node, ...children.flatMap(planNodes)];
+}
+
+test('on PostgreSQL the steps use the bucket index and run only between the newest and the oldest ticket', async (t) => {
+  if (!isPostgres(app.db)) {
+    t.pass('SQLite has no buckets');
+    return;
+  }
+  const steps = async (cursor?: number) => {
+    const f = await planSearch(app.db, filterOf('kestrel owl', { cursor }));
+    t.true(f.bucketed);
+    const { sql, bindings } = listTicketsQuery(app.db, f).toSQL().toNative();
+    const { rows } = await app.db.raw<{ rows: { 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }[] }>(
+      `explain (analyze, format json) ${sql.replace(/\$(\d+)/g, '?')}`,
+      bindings,
+    );
+    const nodes = planNodes(rows[0]?.['QUERY PLAN'][0].Plan ?? {});
+    t.true(
+      nodes.some((n) => n['Index Name'] === 'tickets_search_trgm_bucket'),
+      'each step looks the word up in its bucket',
+    );
+    return nodes.find((n) => n['Node Type'] === 'WorkTable Scan')?.['Actual Loops'];
+  };
+  // No match: every bucket from the newest ticket's (4) down to the oldest's (0), and the end.
+  t.is(await steps(), 6);
+  t.is(await steps(2 ** 31 - 1), 6, 'a cursor far above the newest ticket adds no empty buckets');
+  t.is(await steps(BUCKET + 1), 3, 'below the cursor: buckets 1 and 0');
+  t.deepEqual(await pages(`q=kestrel&cursor=${2 ** 31 - 1}&limit=50`), [expected('kestrel')]);
+});
+
+test('the app’s page sizes run the prepared statement, its generic plan included, with the same answer', async (t) => {
+  for (const q of ['kestrel', 'kestrel roof']) {
+    for (let i = 0; i < 8; i++)
+      t.deepEqual((await pages(`q=${encodeURIComponent(q)}&limit=20`)).flat(), expected(q), `${q} #${i}`);
+    for (let i = 0; i < 8; i++)
+      t.deepEqual((await pages(`q=${encodeURIComponent(q)}&limit=50`)).flat(), expected(q), `${q} #${i}`);
+  }
+});

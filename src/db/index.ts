@@ -113,7 +113,8 @@ interface KnexClientInternals {
  * a new request, half of the database's CPU per create (parse and plan of seven statements). `shape`
  * names the query's form; the statement's name also carries a hash of its SQL text, so the same shape
  * with other columns or another number of rows is another statement (pg refuses a name reused for
- * another text). Not for a LIKE search, whose pattern a generic plan cannot see. SQLite prepares every
+ * another text). Not for a LIKE search, whose pattern a generic plan cannot see, except one read a
+ * bucket at a time (tickets/queries.ts, listShape). SQLite prepares every
  * statement anyway: there the query runs as it is.
  *
  * A select is handed to knex's client directly (compile, acquire, `client.query`, `processResponse`,

@@ -148,11 +148,15 @@ export function listTicketsQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   // 17,800 new pending requests, "status in progress" read 17,800 rows (4.8 ms at a million tickets),
   // and a status or person with only old tickets would read the whole table. As a one-value range
   // ordered by that column (the same rows in the same order), only its index gives the order unsorted.
+  // Only without a search: a search is planned for its values, and there a one-value range's estimate
+  // (~1 row for most people) would always send the planner to the person's index instead of the word's.
   const person = f.filter === 'mine' ? 't.created_by_id' : f.filter === 'assigned' ? 't.assigned_to_id' : undefined;
-  if (person) query.whereBetween(person, [f.viewerId, f.viewerId]).orderBy(person, 'desc');
+  const ranged = !f.q;
+  if (person && ranged) query.whereBetween(person, [f.viewerId, f.viewerId]).orderBy(person, 'desc');
+  else if (person) query.where(person, f.viewerId);
   // With a person too, the status is a plain condition on the person's rows (as a range it made the
   // planner intersect the person's index with the status's: ~7 ms for a common status at a million).
-  if (f.status && person) query.where('t.status', f.status);
+  if (f.status && (person || !ranged)) query.where('t.status', f.status);
   else if (f.status) query.whereBetween('t.status', [f.status, f.status]).orderBy('t.status', 'desc');
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
   else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
@@ -186,11 +190,12 @@ export const SEARCH_BUCKET_BITS = 16;
  * PostgreSQL, a search whose rare word (indexWord) the index looks up: the page's tickets found bucket
  * by bucket, newest first, stopping once a page (limit + 1) is found, in one statement. The recursive
  * part `w` holds one row per bucket read: the bucket below it (b), the tickets found so far (found) and
- * the newest matches in the bucket just read (ids, at most a page). The page is then the newest of all
- * ids found, read by primary key. Each step is the whole list condition (filters, status, cursor,
- * search) within the bucket, so the result is exactly listTicketsQuery's without `bucketed`; a search
- * with few matches reads every bucket down to the oldest (as many index lookups as buckets, still
- * reading only the word's rows).
+ * the newest matches in the bucket just read (ids, at most limit + 1). The page is then the newest of
+ * all ids found, read by primary key. Each step is the whole list condition (filters, status, cursor,
+ * search) within the bucket, so the result is exactly listTicketsQuery's without `bucketed`. The steps
+ * run from the bucket of the newest ticket (below the cursor) down to the oldest ticket's: a search
+ * with few matches reads each of those (one index lookup each, reading only the word's rows); a cursor
+ * far above the newest ticket, or old tickets purged, add no empty steps.
  */
 function bucketedPageQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   const need = f.limit + 1;
@@ -198,13 +203,15 @@ function bucketedPageQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
     .clearSelect()
     .select('t.id')
     .whereRaw(`array[t.id >> ${SEARCH_BUCKET_BITS}] @> array[w.b]`);
-  // The newest bucket: the cursor's (the page lies below it) or the newest ticket's.
-  const newest = f.cursor ? q.raw('(?::int - 1)', [f.cursor]) : q.raw('(select max(id) from tickets)');
+  // The newest ticket's bucket (below the cursor: the page lies there); none in an empty table.
+  const newest = f.cursor
+    ? q.raw('(select max(id) from tickets where id < ?)', [f.cursor])
+    : q.raw('(select max(id) from tickets)');
   const buckets = q.raw(
     `select ? >> ${SEARCH_BUCKET_BITS}, 0, '{}'::int[] union all ` +
       // OFFSET 0 keeps the lookup a subquery of its own: inlined, it ran once per use of m.ids.
       'select w.b - 1, w.found + cardinality(m.ids), m.ids from w cross join lateral (select array(?) as ids offset 0) as m ' +
-      `where w.found < ${need} and w.b >= 0`,
+      `where w.found < ${need} and w.b >= (select min(id) from tickets) >> ${SEARCH_BUCKET_BITS}`,
     [newest, inBucket],
   );
   return q
@@ -279,8 +286,8 @@ const PREPARED_LIMITS = new Set<number>(Object.values(PAGE_SIZES));
  * The prepared statement's name for a list: one per combination of filters, for the app's own page
  * sizes only (a caller's `?limit=` of 1..200 would otherwise leave hundreds of plans in every pooled
  * connection). None for a search planned for its pattern; a bucketed search is prepared: each step
- * reads one bucket's rows of the word, whatever the word, so one plan serves every pattern (and its
- * planning cost more than its run: ~1 ms against ~1 ms at a million tickets, ~0.8 against 0.25 at 10,000).
+ * reads one bucket's rows of the word, whatever the word, so one plan serves every pattern, and the
+ * statement's planning (~1 ms at a million tickets, more than a third of a fresh run) is saved.
  */
 export const listShape = (f: ListFilter): string | undefined =>
   (f.q && !f.bucketed) || !PREPARED_LIMITS.has(f.limit)
@@ -345,14 +352,16 @@ async function estimatedTickets(q: Q, word: string): Promise<number> {
 const bucketIndexes = new WeakMap<object, { exists: boolean; at: number }>();
 
 /**
- * Whether the bucketed search index exists (not where pg_trgm could not be installed): without it a
- * bucket's lookup would read the word's every row each time. Kept ten minutes, like the estimates.
+ * Whether the bucketed search index exists and is valid (not where pg_trgm could not be installed):
+ * without it a bucket's lookup would read the word's every row each time. Kept ten minutes.
  */
 async function hasBucketIndex(q: Q): Promise<boolean> {
   const hit = bucketIndexes.get(q.client.config);
   if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.exists;
-  const { rows } = await q.raw<{ rows: { found: string | null }[] }>("select to_regclass('tickets_search_trgm_bucket') as found");
-  const exists = Boolean(rows[0]?.found);
+  const { rows } = await q.raw<{ rows: { valid: boolean }[] }>(
+    "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_trgm_bucket')",
+  );
+  const exists = rows[0]?.valid === true; // an interrupted CREATE INDEX CONCURRENTLY leaves an invalid one
   bucketIndexes.set(q.client.config, { exists, at: Date.now() });
   return exists;
 }
