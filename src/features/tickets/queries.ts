@@ -301,10 +301,11 @@ export const listShape = (f: ListFilter): string | undefined =>
  * So on PostgreSQL the search is planned from the planner's own statistics of each word:
  * - a word held by under RARE_WORD_SHARE of the tickets: the index is asked for that word alone and
  *   each ticket it finds is checked for the whole search. Over everyone's tickets, when the word is
- *   in many tickets (searchPlanning), one bucket of ids at a time, newest first, until the page is full (bucketedPageQuery: ~1 ms at a million tickets
- *   for "floor 7 room 123", against ~3 ms reading all 2,500 tickets holding "123"); this holds for a
- *   search of that one word too. Within a person, for the whole table at once (the planner may
- *   rather read the person's tickets), and a search of one word there is looked up whole.
+ *   in many tickets (searchPlanning), one bucket of ids at a time, newest first, until the page is
+ *   full (bucketedPageQuery: ~1 ms at a million tickets for "floor 7 room 123", against ~3 ms reading
+ *   all 2,500 tickets holding "123"), also for a search of that one word (so one-word searches are
+ *   estimated too). In fewer tickets, or within a person (the planner may rather read the person's
+ *   tickets), the word is looked up for the whole table at once; a search of one word, whole.
  * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
  *   newest first and checked, without the index (~1–2 ms: common words fill a page early; at worst, no
  *   match, every ticket of that person). Without a person the search is looked up whole, as before:
