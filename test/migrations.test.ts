@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { type Db, isPostgres, migrateLatest, migrationsDir, rollbackAll } from '../src/db/index.ts';
 import { SEARCH_BUCKET_BITS } from '../src/features/tickets/queries.ts';
 import { freshDatabase } from './support/app.ts';
@@ -125,6 +125,23 @@ test('on PostgreSQL the search index holds trigrams and id buckets (pg_trgm inst
   );
 });
 
+/**
+ * The console warnings starting with `prefix` until the test ends (others pass through). The tests
+ * using it run serially: console.warn is the process's.
+ */
+function warningsAbout(t: ExecutionContext, prefix: string): string[] {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => {
+    if (String(message).startsWith(prefix)) warnings.push(message);
+    else warn(message);
+  };
+  t.teardown(() => {
+    console.warn = warn;
+  });
+  return warnings;
+}
+
 // Serial: it replaces console.warn for the process while it runs, which must not swallow (or count)
 // another test's warnings.
 test.serial(
@@ -150,15 +167,7 @@ test.serial(
           "select c.reloptions as options from pg_class c where c.oid = to_regclass('tickets_search_text_trgm')",
         )
       ).rows[0]?.options ?? null;
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (message: string) => {
-      if (String(message).startsWith('tickets_search_text_trgm')) warnings.push(message);
-      else warn(message);
-    };
-    t.teardown(() => {
-      console.warn = warn;
-    });
+    const warnings = warningsAbout(t, 'tickets_search_text_trgm');
 
     await pendingList.down(db);
     t.is(await options(), null, 'down resets the limit');
@@ -206,15 +215,7 @@ test.serial(
           "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = to_regclass('tickets') and c.relname like 'tickets_search%' order by 1",
         )
       ).rows;
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (message: string) => {
-      if (String(message).startsWith('tickets_search_text_trgm')) warnings.push(message);
-      else warn(message);
-    };
-    t.teardown(() => {
-      console.warn = warn;
-    });
+    const warnings = warningsAbout(t, 'tickets_search_text_trgm');
 
     // As an interrupted CREATE INDEX CONCURRENTLY leaves it (the test's role may mark it so).
     await bucketMigration.down(db);
