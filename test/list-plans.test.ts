@@ -1,8 +1,9 @@
 import test from 'ava';
 import { isPostgres } from '../src/db/index.ts';
-import { listTicketsQuery, searchText } from '../src/features/tickets/queries.ts';
+import { listTicketsQuery } from '../src/features/tickets/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { createUser } from './support/factories.ts';
+import { insertTicketRows, ticketRow } from './support/tickets.ts';
 
 /**
  * On PostgreSQL the app's lists are prepared statements, run on a generic plan after a few uses. A
@@ -19,22 +20,11 @@ test.before(async () => {
   app = await startApp();
   amyId = (await createUser(app.db, { username: 'amy' })).id;
   const benId = (await createUser(app.db, { username: 'ben' })).id;
-  const now = new Date().toISOString();
-  const row = (who: number, status: string) => ({
-    created_by_id: who,
-    assigned_to_id: who,
-    status,
-    priority: 'medium',
-    location: 'Dock',
-    search_text: searchText('Dock', null, []),
-    created_at: now,
-    updated_at: now,
-  });
-  const rows = [
+  const row = (who: number, status: string) => ticketRow({ createdBy: who, assignedTo: who, location: 'Dock', status });
+  await insertTicketRows(app.db, [
     ...Array.from({ length: 3000 }, () => row(amyId, 'in_progress')),
     ...Array.from({ length: 3000 }, () => row(benId, 'pending_approval')),
-  ];
-  for (let i = 0; i < rows.length; i += 500) await app.db('tickets').insert(rows.slice(i, i + 500));
+  ]);
   if (isPostgres(app.db)) await app.db.raw('analyze tickets');
 });
 

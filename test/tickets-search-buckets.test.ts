@@ -8,11 +8,11 @@ import {
   planSearch,
   SEARCH_BUCKET_BITS,
   searchPlanning,
-  searchText,
 } from '../src/features/tickets/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, tokenClient } from './support/factories.ts';
+import { insertTicketRows, ticketRow } from './support/tickets.ts';
 
 /**
  * A search for a rare word on PostgreSQL reads the search index one id range ("bucket", 65,536 ids) at
@@ -47,26 +47,12 @@ test.before(async () => {
   const amy = await createUser(app.db, { username: 'amy' });
   benId = (await createUser(app.db, { username: 'ben' })).id;
   ben = await tokenClient(app.url, 'ben');
-  const now = new Date().toISOString();
-  const row = (location: string, status: string, id?: number) => ({
-    ...(id ? { id } : {}),
-    created_by_id: benId,
-    assigned_to_id: amy.id,
-    status,
-    priority: 'medium',
-    location,
-    search_text: searchText(location, null, []),
-    created_at: now,
-    updated_at: now,
-    ...(status === 'deleted' ? { deleted_at: now, deleted_by_id: benId, status_before_delete: 'pending_approval' } : {}),
-  });
+  const row = (location: string, status: string, id?: number) =>
+    ticketRow({ createdBy: benId, assignedTo: amy.id, location, status, id });
   const fillers = Array.from({ length: FILLERS }, (_, i) =>
     row(KESTREL_FILLERS.has(i + 1) ? `Kestrel yard shed ${i + 1}` : `Depot ${i + 1} rack ${i % 40}`, 'pending_approval'),
   );
-  for (let i = 0; i < fillers.length; i += 500) {
-    const inserted = (await app.db('tickets').insert(fillers.slice(i, i + 500), ['id', 'location', 'status'])) as typeof tickets;
-    tickets.push(...inserted);
-  }
+  tickets.push(...(await insertTicketRows(app.db, fillers)));
   const edges = EDGE_IDS.map((id, n) =>
     row(
       n % 2 ? `Kestrel panel ${id}` : `Kestrel roof ${id}`,
@@ -74,7 +60,7 @@ test.before(async () => {
       id,
     ),
   );
-  tickets.push(...((await app.db('tickets').insert(edges, ['id', 'location', 'status'])) as typeof tickets));
+  tickets.push(...(await insertTicketRows(app.db, edges)));
   if (isPostgres(app.db)) {
     await app.db.raw("select setval('tickets_id_seq', (select max(id) from tickets))");
     await app.db.raw('analyze tickets');

@@ -1,9 +1,10 @@
 import test from 'ava';
 import { isPostgres } from '../src/db/index.ts';
-import { type ListFilter, planSearch, searchText } from '../src/features/tickets/queries.ts';
+import { type ListFilter, planSearch } from '../src/features/tickets/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, tokenClient } from './support/factories.ts';
+import { insertTicketRows, ticketRow } from './support/tickets.ts';
 
 /**
  * How a search is planned on PostgreSQL (a rare word looked up alone, or a person's tickets read
@@ -23,27 +24,10 @@ test.before(async () => {
   const amy = await createUser(app.db, { username: 'amy' });
   benId = (await createUser(app.db, { username: 'ben' })).id;
   ben = await tokenClient(app.url, 'ben');
-  const now = new Date().toISOString();
-  const rows = Array.from({ length: ROOMS }, (_, i) => {
-    const location = `Floor 3 room ${100 + i}`;
-    return {
-      created_by_id: benId,
-      assigned_to_id: amy.id,
-      status: 'pending_approval',
-      priority: 'medium',
-      location,
-      search_text: searchText(location, null, []),
-      created_at: now,
-      updated_at: now,
-    };
-  });
-  for (let i = 0; i < rows.length; i += 100) {
-    const inserted = (await app.db('tickets').insert(rows.slice(i, i + 100), ['id', 'location'])) as {
-      id: number;
-      location: string;
-    }[];
-    for (const r of inserted) byRoom.set(Number(r.location.split(' ').pop()), r.id);
-  }
+  const rows = Array.from({ length: ROOMS }, (_, i) =>
+    ticketRow({ createdBy: benId, assignedTo: amy.id, location: `Floor 3 room ${100 + i}` }),
+  );
+  for (const r of await insertTicketRows(app.db, rows)) byRoom.set(Number(r.location.split(' ').pop()), r.id);
   // The counters the app keeps in the same transaction as its own inserts.
   await app.db('ticket_counts').where({ status: 'pending_approval' }).increment('n', ROOMS);
   if (isPostgres(app.db)) await app.db.raw('analyze tickets');

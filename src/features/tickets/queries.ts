@@ -150,16 +150,19 @@ export function listTicketsQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   // ordered by that column (the same rows in the same order), only its index gives the order unsorted.
   // Only without a search: a search is planned for its values, and there a one-value range's estimate
   // (~1 row for most people) would always send the planner to the person's index instead of the word's.
-  const person = f.filter === 'mine' ? 't.created_by_id' : f.filter === 'assigned' ? 't.assigned_to_id' : undefined;
-  const ranged = !f.q;
-  if (person && ranged) query.whereBetween(person, [f.viewerId, f.viewerId]).orderBy(person, 'desc');
-  else if (person) query.where(person, f.viewerId);
   // With a person too, the status is a plain condition on the person's rows (as a range it made the
   // planner intersect the person's index with the status's: ~7 ms for a common status at a million).
-  if (f.status && (person || !ranged)) query.where('t.status', f.status);
-  else if (f.status) query.whereBetween('t.status', [f.status, f.status]).orderBy('t.status', 'desc');
+  const person = f.filter === 'mine' ? 't.created_by_id' : f.filter === 'assigned' ? 't.assigned_to_id' : undefined;
+  const own: { column: string; value: number | string } | undefined = person
+    ? { column: person, value: f.viewerId }
+    : f.status
+      ? { column: 't.status', value: f.status }
+      : undefined;
+  if (own && !f.q) query.whereBetween(own.column, [own.value, own.value]).orderBy(own.column, 'desc');
+  else if (own) query.where(own.column, own.value);
+  if (f.status && person) query.where('t.status', f.status);
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
-  else if (!f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
+  else if (!f.status && !f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
   query.orderBy('t.id', 'desc');
   if (f.q && f.indexWord) {
     query.whereRaw(searchLike('t.search_text'), [likePattern(f.indexWord)]);
@@ -324,48 +327,52 @@ export const searchPlanning = { bucketedFromRows: 500 };
 const ESTIMATED_WORDS = 3;
 const ESTIMATE_TTL_MS = 10 * 60_000;
 const ESTIMATES_KEPT = 1_000;
-/** Per database (its client's config): word ('' for the whole table) -> estimated tickets, and when. */
-const estimates = new WeakMap<object, Map<string, { rows: number; at: number }>>();
+/**
+ * Per database (its client's config): what search planning asked PostgreSQL, by key, and when: the
+ * estimated tickets holding a word (`word:` + the word; '' for the whole table), whether the bucket
+ * index is there. Kept ESTIMATE_TTL_MS, at most ESTIMATES_KEPT keys, the oldest out first.
+ */
+const planningFacts = new WeakMap<object, Map<string, { value: number; at: number }>>();
 
-/** The planner's estimate of the tickets holding `word` (of all tickets for ''), kept ten minutes. */
-async function estimatedTickets(q: Q, word: string): Promise<number> {
-  let cache = estimates.get(q.client.config);
+async function remembered(q: Q, key: string, ask: () => Promise<number>): Promise<number> {
+  let cache = planningFacts.get(q.client.config);
   if (!cache) {
     cache = new Map();
-    estimates.set(q.client.config, cache);
+    planningFacts.set(q.client.config, cache);
   }
-  const hit = cache.get(word);
-  if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.rows;
-  const result = await q.raw<{ rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] }>(
-    word
-      ? `explain (format json) select 1 from tickets t where ${searchLike('t.search_text')}`
-      : 'explain (format json) select 1 from tickets t',
-    word ? [likePattern(word)] : [],
-  );
-  const rows = result.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
-  cache.delete(word);
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.value;
+  const value = await ask();
+  cache.delete(key);
   if (cache.size >= ESTIMATES_KEPT) cache.delete(cache.keys().next().value as string); // the oldest
-  cache.set(word, { rows, at: Date.now() });
-  return rows;
+  cache.set(key, { value, at: Date.now() });
+  return value;
 }
 
-/** Per database: whether the search index holds the tickets' buckets (SEARCH_BUCKET_BITS), and when asked. */
-const bucketIndexes = new WeakMap<object, { exists: boolean; at: number }>();
+/** The planner's estimate of the tickets holding `word` (of all tickets for ''). */
+const estimatedTickets = (q: Q, word: string): Promise<number> =>
+  remembered(q, `word:${word}`, async () => {
+    const result = await q.raw<{ rows: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] }>(
+      word
+        ? `explain (format json) select 1 from tickets t where ${searchLike('t.search_text')}`
+        : 'explain (format json) select 1 from tickets t',
+      word ? [likePattern(word)] : [],
+    );
+    return result.rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
+  });
 
 /**
- * Whether the bucketed search index exists and is valid (not where pg_trgm could not be installed):
- * without it a bucket's lookup would read the word's every row each time. Kept ten minutes.
+ * Whether the bucketed search index exists and is valid (not where pg_trgm could not be installed;
+ * an interrupted CREATE INDEX CONCURRENTLY leaves an invalid one): without it a bucket's lookup would
+ * read the word's every row each time.
  */
-async function hasBucketIndex(q: Q): Promise<boolean> {
-  const hit = bucketIndexes.get(q.client.config);
-  if (hit && Date.now() - hit.at < ESTIMATE_TTL_MS) return hit.exists;
-  const { rows } = await q.raw<{ rows: { valid: boolean }[] }>(
-    "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_trgm_bucket')",
-  );
-  const exists = rows[0]?.valid === true; // an interrupted CREATE INDEX CONCURRENTLY leaves an invalid one
-  bucketIndexes.set(q.client.config, { exists, at: Date.now() });
-  return exists;
-}
+const hasBucketIndex = async (q: Q): Promise<boolean> =>
+  (await remembered(q, 'bucket index', async () => {
+    const { rows } = await q.raw<{ rows: { valid: boolean }[] }>(
+      "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_trgm_bucket')",
+    );
+    return rows[0]?.valid === true ? 1 : 0;
+  })) === 1;
 
 /** The search's words of three or more letters or digits (what a trigram index can look up). */
 const searchWords = (q: string): string[] => [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? [])];
