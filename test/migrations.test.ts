@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import knexFactory from 'knex';
 import { type Db, isPostgres, migrateLatest, migrationsDir, rollbackAll } from '../src/db/index.ts';
 import { SEARCH_BUCKET_BITS } from '../src/features/tickets/queries.ts';
 import { freshDatabase } from './support/app.ts';
@@ -125,6 +126,82 @@ test('on PostgreSQL the search index holds trigrams and id buckets (pg_trgm inst
   );
 });
 
+test('on PostgreSQL the search keys index holds each ticket’s three-character keys in its id range; down removes it', async (t) => {
+  const database = await freshDatabase();
+  t.teardown(() => database.drop());
+  const { db } = database;
+  await migrateLatest(db);
+  if (!isPostgres(db)) {
+    t.pass('SQLite has no search keys');
+    return;
+  }
+  const keysIndex = async () =>
+    (
+      await db.raw<{ rows: { def: string; valid: boolean }[] }>(
+        "select pg_get_indexdef(i.indexrelid) as def, i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_keys')",
+      )
+    ).rows;
+  t.regex(
+    (await keysIndex())[0]?.def ?? 'missing',
+    /USING gin \(ticket_search_keys\(id, search_text\)\) WITH \(gin_pending_list_limit='64'\)/,
+  );
+  // The bucket is the app's (SEARCH_BUCKET_BITS), or a search would look its word up in the wrong range.
+  const bucket = 3;
+  const { rows } = await db.raw<{ rows: { keys: string[]; none: string[]; short: string[]; word: string[] }[] }>(
+    'select ticket_search_keys(?, ?) as keys, ticket_search_keys(1, null) as none, ticket_search_keys(1, ?) as short, ticket_search_keys(?, ?) as word',
+    [bucket * 2 ** SEARCH_BUCKET_BITS + 5, 'käs 7b', 'ab', bucket * 2 ** SEARCH_BUCKET_BITS, 'käs'],
+  );
+  t.deepEqual(rows[0], {
+    keys: ['3:käs', '3:äs ', '3:s 7', '3: 7b'],
+    none: null as unknown as string[],
+    short: [],
+    word: ['3:käs'],
+  });
+
+  // As an interrupted CREATE INDEX CONCURRENTLY leaves it: built again.
+  await db.raw("update pg_index set indisvalid = false where indexrelid = to_regclass('tickets_search_keys')");
+  const keysMigration = await import('../migrations/20261128100000_search_keys_by_id_range.ts');
+  await keysMigration.up(db);
+  t.deepEqual(
+    (await keysIndex()).map((r) => r.valid),
+    [true],
+  );
+  await keysMigration.down(db);
+  t.deepEqual(await keysIndex(), []);
+  const fn = await db.raw<{ rows: unknown[] }>("select 1 from pg_proc where proname = 'ticket_search_keys' and pronamespace = current_schema()::regnamespace");
+  t.is(fn.rows.length, 0, 'the function is gone with it');
+});
+
+// Serial: the setting is the test database's (every test file's schema shares it), and this file's
+// roll-back test resets it; serial tests run before the others.
+test.serial('on PostgreSQL new sessions of the app’s role run without JIT; down gives the server’s default back', async (t) => {
+  const database = await freshDatabase();
+  t.teardown(() => database.drop());
+  const { db } = database;
+  await migrateLatest(db);
+  if (!isPostgres(db)) {
+    t.pass('SQLite compiles nothing');
+    return;
+  }
+  /** `jit` in a session opened now (the pool's may predate the migration). */
+  const jitOfNewSession = async () => {
+    const session = knexFactory({ client: 'pg', connection: database.databaseUrl, pool: { min: 0, max: 1 } });
+    try {
+      return (await session.raw<{ rows: { jit: string }[] }>('show jit')).rows[0]?.jit;
+    } finally {
+      await session.destroy();
+    }
+  };
+  t.is(await jitOfNewSession(), 'off');
+  const noJit = await import('../migrations/20261128100100_no_jit_for_the_app.ts');
+  await noJit.up(db);
+  t.is(await jitOfNewSession(), 'off', 'a second run changes nothing');
+  await noJit.down(db);
+  t.is(await jitOfNewSession(), 'on');
+  await noJit.up(db);
+  t.is(await jitOfNewSession(), 'off');
+});
+
 /**
  * The console warnings starting with `prefix` until the test ends (others pass through). The tests
  * using it run serially: console.warn is the process's.
@@ -212,7 +289,7 @@ test.serial(
     const indexes = async () =>
       (
         await db.raw<{ rows: { name: string; valid: boolean }[] }>(
-          "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = to_regclass('tickets') and c.relname like 'tickets_search%' order by 1",
+          "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = to_regclass('tickets') and c.relname like 'tickets_search_t%' order by 1",
         )
       ).rows;
     const warnings = warningsAbout(t, 'tickets_search_text_trgm');

@@ -111,6 +111,8 @@ export const isShortSearch = (q: string | undefined): boolean => Boolean(q) && !
 const likePattern = (q: string) => `%${escapeLike(q.toLowerCase())}%`;
 /** The search's condition on `expression` (the list's and the planner estimate's must be the same). */
 const searchLike = (expression: string) => `${expression} like ? escape '\\'`;
+/** The whole search, on an expression no index covers: checked on the rows an index lookup found. */
+const wholeSearch = searchLike("(t.search_text || '')");
 
 export interface ListFilter {
   viewerId: number;
@@ -137,6 +139,23 @@ export interface ListFilter {
  */
 export function listTicketsQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   if (f.bucketed) return bucketedPageQuery(q, f);
+  const query = filteredTickets(q, f);
+  if (f.q && f.indexWord) {
+    query.whereRaw(searchLike('t.search_text'), [likePattern(f.indexWord)]);
+    // The whole search as an expression the trigram index does not cover: checked on the word's rows only.
+    if (f.indexWord !== f.q.toLowerCase()) query.whereRaw(wholeSearch, [likePattern(f.q)]);
+  } else if (f.q && f.scanPerson) {
+    // No index serves strpos: the person's index is read newest first until the page is full.
+    query.whereRaw('strpos(t.search_text, ?) > 0', [f.q.toLowerCase()]);
+  } else if (f.q) {
+    query.whereRaw(searchLike('t.search_text'), [likePattern(f.q)]);
+    if (f.idFloor !== undefined) query.where('t.id', '>', f.idFloor);
+  }
+  return query;
+}
+
+/** The list's tickets as its filters other than the search choose them: person, status, deleted, cursor. */
+function filteredTickets(q: Q, f: ListFilter): Knex.QueryBuilder {
   // The limit is written into the SQL (a validated integer), so a prepared list gets a plan for its
   // page size: with a parameter, PostgreSQL costs an unknown limit as 10 % of the table and replans.
   const query = q('tickets as t')
@@ -164,48 +183,44 @@ export function listTicketsQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   // A literal, not a parameter: the partial indexes on the live tickets match it even in a generic plan.
   else if (!f.status && !f.includeDeleted) query.whereRaw("t.status <> 'deleted'");
   query.orderBy('t.id', 'desc');
-  if (f.q && f.indexWord) {
-    query.whereRaw(searchLike('t.search_text'), [likePattern(f.indexWord)]);
-    // The whole search as an expression the trigram index does not cover: checked on the word's rows only.
-    if (f.indexWord !== f.q.toLowerCase()) query.whereRaw(searchLike("(t.search_text || '')"), [likePattern(f.q)]);
-  } else if (f.q && f.scanPerson) {
-    // No index serves strpos: the person's index is read newest first until the page is full.
-    query.whereRaw('strpos(t.search_text, ?) > 0', [f.q.toLowerCase()]);
-  } else if (f.q) {
-    query.whereRaw(searchLike('t.search_text'), [likePattern(f.q)]);
-    if (f.idFloor !== undefined) query.where('t.id', '>', f.idFloor);
-  }
   if (f.cursor) query.where('t.id', '<', f.cursor);
   return query;
 }
 
 /**
- * Tickets are grouped by id into ranges of 2^SEARCH_BUCKET_BITS ids ("buckets": ids 0-65535, 65536-…),
- * and the search index holds each ticket's bucket beside its trigrams (`array[id >> 16]`, migration
- * 20261127100000). The trigram index answers "which tickets hold this word" in no order, so a page of
- * the newest matches of a word held by 2,500 tickets of a million needed all 2,500 rows read and sorted
- * (~3 ms, growing with the table). Asked for the word within one bucket, the index intersects the
- * two lists and returns only that bucket's rows.
+ * Tickets are grouped by id into ranges of 2^SEARCH_BUCKET_BITS ids ("buckets": ids 0-65535, 65536-…).
+ * The trigram index answers "which tickets hold this word" in no order, so a page of the newest
+ * matches of a word held by 2,500 tickets of a million needed all 2,500 rows read and sorted (~3 ms,
+ * growing with the table). The search keys index (migration 20261128100000) holds, for each ticket,
+ * every three characters of its search text prefixed by its bucket: `ticket_search_keys(id,
+ * search_text)`, e.g. {"15:flo", "15:loo", …} for ticket 1,000,000. A word's keys in one bucket,
+ * `ticket_search_keys(bucket << 16, word)`, are contained in the keys of exactly the bucket's tickets
+ * whose text holds every three characters of the word: each key's list holds only that bucket's
+ * tickets, so a lookup reads a bucket's share of the word, never the whole table's.
  */
 export const SEARCH_BUCKET_BITS = 16;
+/** The SQL function of a ticket's (or a word's) search keys, in its bucket (migration 20261128100000). */
+const SEARCH_KEYS = 'ticket_search_keys';
 
 /**
  * PostgreSQL, a search whose rare word (indexWord) the index looks up: the page's tickets found bucket
  * by bucket, newest first, stopping once a page (limit + 1) is found, in one statement. The recursive
  * part `w` holds one row per bucket read: the bucket below it (b), the tickets found so far (found) and
  * the newest matches in the bucket just read (ids, at most limit + 1). The page is then the newest of
- * all ids found, read by primary key. Each step is the whole list condition (filters, status, cursor,
- * search) within the bucket, so the result is exactly listTicketsQuery's without `bucketed`. The steps
+ * all ids found, read by primary key. Each step is the whole list condition (filters, status, cursor)
+ * with the word's keys in the bucket and the whole search checked on the rows they find, so the result
+ * is exactly listTicketsQuery's without `bucketed`. The steps
  * run from the bucket of the newest ticket (below the cursor) down to the oldest ticket's: a search
  * with few matches reads each of those (one index lookup each, reading only the word's rows); a cursor
  * far above the newest ticket, or old tickets purged, add no empty steps.
  */
 function bucketedPageQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
   const need = f.limit + 1;
-  const inBucket = listTicketsQuery(q, { ...f, bucketed: false })
+  const inBucket = filteredTickets(q, f)
     .clearSelect()
     .select('t.id')
-    .whereRaw(`array[t.id >> ${SEARCH_BUCKET_BITS}] @> array[w.b]`);
+    .whereRaw(`${SEARCH_KEYS}(t.id, t.search_text) @> ${SEARCH_KEYS}(w.b << ${SEARCH_BUCKET_BITS}, ?)`, [f.indexWord ?? ''])
+    .whereRaw(wholeSearch, [likePattern(f.q ?? '')]);
   // The newest ticket's bucket (below the cursor: the page lies there); none in an empty table.
   const newest = f.cursor
     ? q.raw('(select max(id) from tickets where id < ?)', [f.cursor])
@@ -362,14 +377,13 @@ const estimatedTickets = (q: Q, word: string): Promise<number> =>
   });
 
 /**
- * Whether the bucketed search index exists and is valid (not where pg_trgm could not be installed;
- * an interrupted CREATE INDEX CONCURRENTLY leaves an invalid one): without it a bucket's lookup would
- * read the word's every row each time.
+ * Whether the search keys index exists and is valid (an interrupted CREATE INDEX CONCURRENTLY leaves an
+ * invalid one): without it each bucket's step would read the whole table.
  */
 const hasBucketIndex = async (q: Q): Promise<boolean> =>
   (await remembered(q, 'bucket index', async () => {
     const { rows } = await q.raw<{ rows: { valid: boolean }[] }>(
-      "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_trgm_bucket')",
+      "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_keys')",
     );
     return rows[0]?.valid === true ? 1 : 0;
   })) === 1;
