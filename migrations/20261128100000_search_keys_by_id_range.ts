@@ -19,15 +19,14 @@ import type { Knex } from 'knex';
  * The build holds a lock that makes ticket writes wait (~50 s at a million tickets on a 2-core host);
  * reads go on. Where that pause is too long, build the index beforehand with the statements in
  * DEPLOYMENT.md (CREATE FUNCTION, then CREATE INDEX CONCURRENTLY): this migration then finds both. An
- * invalid index (an interrupted CONCURRENTLY) is dropped and built again; dropping it waits
- * LOCK_TIMEOUT at most for the table, and a refusal fails the migration (the rollout stops, the
- * previous version serves on and searches without this index stay correct). SQLite has no such index.
+ * invalid index (an interrupted CONCURRENTLY) fails the migration with what to do: dropping it here
+ * would hold the table from reads too until the end of the migrations' transaction, through the
+ * build (the rollout stops, the previous version serves on). SQLite has no such index.
  */
 const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
 
 const FUNCTION = 'ticket_search_keys';
 const INDEX = 'tickets_search_keys';
-const LOCK_TIMEOUT = '5s';
 
 export async function up(knex: Knex): Promise<void> {
   if (!isPostgres(knex)) return;
@@ -38,14 +37,14 @@ export async function up(knex: Knex): Promise<void> {
      LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
      AS $$ SELECT array(SELECT ($1 >> 16)::text || ':' || substr($2, i, 3) FROM generate_series(1, length($2) - 2) AS i) $$`,
   );
-  const { rows } = await knex.raw<{ rows: { valid: boolean; previous: string }[] }>(
-    "SELECT i.indisvalid AS valid, current_setting('lock_timeout') AS previous FROM pg_index i WHERE i.indexrelid = to_regclass(?)",
+  const { rows } = await knex.raw<{ rows: { valid: boolean }[] }>(
+    'SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass(?)',
     [INDEX],
   );
   if (rows[0]?.valid === false) {
-    await knex.raw("SELECT set_config('lock_timeout', ?, true)", [LOCK_TIMEOUT]);
-    await knex.raw(`DROP INDEX ${INDEX}`);
-    await knex.raw("SELECT set_config('lock_timeout', ?, true)", [rows[0].previous]);
+    throw new Error(
+      `${INDEX} is invalid (an interrupted CREATE INDEX CONCURRENTLY): run DROP INDEX CONCURRENTLY ${INDEX}, then build it again (DEPLOYMENT.md) or migrate again.`,
+    );
   }
   await knex.raw(
     `CREATE INDEX IF NOT EXISTS ${INDEX} ON tickets USING gin (${FUNCTION}(id, search_text)) WITH (gin_pending_list_limit = 64)`,

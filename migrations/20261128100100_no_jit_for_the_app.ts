@@ -13,36 +13,38 @@ import type { Knex } from 'knex';
  */
 const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
 
-/** Whether the role's default for this database turns JIT off. */
-async function isOff(knex: Knex): Promise<boolean> {
-  const { rows } = await knex.raw<{ rows: { off: boolean }[] }>(
-    `SELECT coalesce('jit=off' = ANY (s.setconfig), false) AS off FROM pg_db_role_setting s
-     JOIN pg_database d ON d.oid = s.setdatabase AND d.datname = current_database()
-     WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)`,
+/** The role's default `jit` in this database as stored (`off`, `false`, …), if it has one. */
+async function storedJit(knex: Knex): Promise<string | undefined> {
+  const { rows } = await knex.raw<{ rows: { value: string }[] }>(
+    `SELECT substr(c, 5) AS value FROM pg_db_role_setting s
+     JOIN pg_database d ON d.oid = s.setdatabase AND d.datname = current_database(),
+     unnest(s.setconfig) AS c
+     WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND c LIKE 'jit=%'`,
   );
-  return rows[0]?.off === true;
+  return rows[0]?.value;
 }
 
+/** The spellings PostgreSQL accepts for a boolean setting's false. */
+const isOff = (value: string | undefined) => value !== undefined && /^(off|false|no|0|f|n|of)$/i.test(value);
+
 /**
- * ALTER ROLE for this database, in a savepoint: two deployments (or test runs, one schema each)
- * migrating at once may both write the setting, and PostgreSQL refuses one of them ("tuple
- * concurrently updated"); the refused one is fine when the other's setting is the wanted one.
+ * ALTER ROLE for this database, under a transaction-level advisory lock: several deployments (or test
+ * runs, one schema each in one database) may migrate at once, and PostgreSQL refuses a second writer
+ * of the same setting ("tuple concurrently updated"). Up leaves any off spelling as it is; down
+ * removes only an off setting (not one an administrator made on).
  */
-async function setForThisDatabase(knex: Knex, setting: 'SET jit = off' | 'RESET jit'): Promise<void> {
-  const want = setting === 'SET jit = off';
-  if ((await isOff(knex)) === want) return;
+async function setForThisDatabase(knex: Knex, want: 'off' | 'default'): Promise<void> {
+  await knex.raw("SELECT pg_advisory_xact_lock(hashtext('cable_ticketing: role jit setting'))");
+  if (isOff(await storedJit(knex)) === (want === 'off')) return;
   const { rows } = await knex.raw<{ rows: { name: string }[] }>('SELECT current_database() AS name');
-  try {
-    await knex.transaction((trx) => trx.raw(`ALTER ROLE CURRENT_USER IN DATABASE ?? ${setting}`, [rows[0]?.name ?? '']));
-  } catch (err) {
-    if ((await isOff(knex)) !== want) throw err;
-  }
+  const database = `"${(rows[0]?.name ?? '').replace(/"/g, '""')}"`;
+  await knex.raw(`ALTER ROLE CURRENT_USER IN DATABASE ${database} ${want === 'off' ? 'SET jit = off' : 'RESET jit'}`);
 }
 
 export async function up(knex: Knex): Promise<void> {
-  if (isPostgres(knex)) await setForThisDatabase(knex, 'SET jit = off');
+  if (isPostgres(knex)) await setForThisDatabase(knex, 'off');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (isPostgres(knex)) await setForThisDatabase(knex, 'RESET jit');
+  if (isPostgres(knex)) await setForThisDatabase(knex, 'default');
 }

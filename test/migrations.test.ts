@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -103,8 +104,9 @@ test('on PostgreSQL the search index holds trigrams and id buckets (pg_trgm inst
     )
   ).rows;
   const def = rows.find((r) => r.name === 'tickets_search_trgm_bucket')?.def ?? 'tickets_search_trgm_bucket is missing';
-  // The bucket's expression is the one the search asks for (SEARCH_BUCKET_BITS), or no plan could use it.
-  t.regex(def, new RegExp(`gin \\(search_text (\\S+\\.)?gin_trgm_ops, \\(ARRAY\\[\\(id >> ${SEARCH_BUCKET_BITS}\\)\\]\\)\\)`));
+  // Its bucket column (20261127100000) is no longer looked up: searches by bucket use the search keys
+  // index since 20261128100000 (tested below). It costs one key per ticket, and is left in place.
+  t.regex(def, /gin \(search_text (\S+\.)?gin_trgm_ops, \(ARRAY\[\(id >> 16\)\]\)\)/);
   // A search reads the index's whole pending list: kept to 8 pages (20261126130000).
   t.regex(def, /WITH \(gin_pending_list_limit='64'\)/);
   t.false(
@@ -158,48 +160,70 @@ test('on PostgreSQL the search keys index holds each ticket’s three-character 
     word: ['3:käs'],
   });
 
-  // As an interrupted CREATE INDEX CONCURRENTLY leaves it: built again.
+  // As an interrupted CREATE INDEX CONCURRENTLY leaves it: the migration stops and says what to do
+  // (dropping it in the migrations' transaction would keep reads waiting through the build).
   await db.raw("update pg_index set indisvalid = false where indexrelid = to_regclass('tickets_search_keys')");
   const keysMigration = await import('../migrations/20261128100000_search_keys_by_id_range.ts');
+  await t.throwsAsync(() => keysMigration.up(db), { message: /invalid .*DROP INDEX CONCURRENTLY tickets_search_keys/ });
+  await db.raw('drop index tickets_search_keys');
   await keysMigration.up(db);
   t.deepEqual(
     (await keysIndex()).map((r) => r.valid),
     [true],
+    'built again once dropped',
   );
   await keysMigration.down(db);
   t.deepEqual(await keysIndex(), []);
-  const fn = await db.raw<{ rows: unknown[] }>("select 1 from pg_proc where proname = 'ticket_search_keys' and pronamespace = current_schema()::regnamespace");
+  const fn = await db.raw<{ rows: unknown[] }>(
+    "select 1 from pg_proc where proname = 'ticket_search_keys' and pronamespace = current_schema()::regnamespace",
+  );
   t.is(fn.rows.length, 0, 'the function is gone with it');
 });
 
-// Serial: the setting is the test database's (every test file's schema shares it), and this file's
-// roll-back test resets it; serial tests run before the others.
-test.serial('on PostgreSQL new sessions of the app’s role run without JIT; down gives the server’s default back', async (t) => {
-  const database = await freshDatabase();
-  t.teardown(() => database.drop());
-  const { db } = database;
-  await migrateLatest(db);
-  if (!isPostgres(db)) {
+test('on PostgreSQL new sessions of the app’s role run without JIT; down gives the server’s default back', async (t) => {
+  const pgUrl = process.env.TEST_DATABASE_URL;
+  if (!pgUrl) {
     t.pass('SQLite compiles nothing');
     return;
   }
-  /** `jit` in a session opened now (the pool's may predate the migration). */
+  // A database of its own: the setting is the role's in a database, and every other test file's schema
+  // shares the test database (their migrations set it while this test would reset it).
+  const name = `ct_jit_${randomBytes(6).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
+  await admin.raw(`create database ${name}`);
+  const url = new URL(pgUrl);
+  url.pathname = `/${name}`;
+  const db = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
+  t.teardown(async () => {
+    await db.destroy();
+    await admin.raw(`drop database ${name}`);
+    await admin.destroy();
+  });
+  /** `jit` in a session opened now (an open session keeps the setting it started with). */
   const jitOfNewSession = async () => {
-    const session = knexFactory({ client: 'pg', connection: database.databaseUrl, pool: { min: 0, max: 1 } });
+    const session = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
     try {
       return (await session.raw<{ rows: { jit: string }[] }>('show jit')).rows[0]?.jit;
     } finally {
       await session.destroy();
     }
   };
-  t.is(await jitOfNewSession(), 'off');
+  const serverDefault = await jitOfNewSession();
   const noJit = await import('../migrations/20261128100100_no_jit_for_the_app.ts');
-  await noJit.up(db);
-  t.is(await jitOfNewSession(), 'off', 'a second run changes nothing');
-  await noJit.down(db);
-  t.is(await jitOfNewSession(), 'on');
-  await noJit.up(db);
+  // As migrations run: in a transaction (the advisory lock is the transaction's).
+  const run = (step: 'up' | 'down') => db.transaction((trx) => noJit[step](trx));
+  await run('up');
   t.is(await jitOfNewSession(), 'off');
+  await run('up');
+  t.is(await jitOfNewSession(), 'off', 'a second run changes nothing');
+  await run('down');
+  t.is(await jitOfNewSession(), serverDefault);
+  await db.raw(`alter role current_user in database ${name} set jit = false`);
+  await run('up');
+  t.is(await jitOfNewSession(), 'off', 'another spelling of off is left as it is');
+  await db.raw(`alter role current_user in database ${name} set jit = on`);
+  await run('down');
+  t.is(await jitOfNewSession(), 'on', 'down removes only an off setting, not one made on');
 });
 
 /**

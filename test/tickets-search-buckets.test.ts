@@ -254,20 +254,35 @@ test('on PostgreSQL the steps use the bucket index and run only between the newe
     t.pass('SQLite has no buckets');
     return;
   }
+  let prepares = 0;
   const steps = async (cursor?: number) => {
     const f = await planSearch(app.db, filterOf('kestrel owl', { cursor }));
     t.true(f.bucketed);
     const { sql, bindings } = listTicketsQuery(app.db, f).toSQL().toNative();
-    const { rows } = await app.db.raw<{ rows: { 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }[] }>(
-      `explain (analyze, format json) ${sql.replace(/\$(\d+)/g, '?')}`,
-      bindings,
-    );
-    const nodes = planNodes(rows[0]?.['QUERY PLAN'][0].Plan ?? {});
-    t.true(
-      nodes.some((n) => n['Index Name'] === 'tickets_search_keys'),
-      'each step looks the word up in its bucket',
-    );
-    return nodes.find((n) => n['Node Type'] === 'WorkTable Scan')?.['Actual Loops'];
+    // As a prepared statement, planned for these values and (what the app runs after five executions)
+    // for any: both plans look the word up in the keys index and take the same steps.
+    const loops = [];
+    for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+      const name = `steps_${++prepares}`;
+      const nodes = await app.db.transaction(async (trx) => {
+        await trx.raw(`set local plan_cache_mode = ${mode}`);
+        await trx.raw(`prepare ${name} as ${sql}`);
+        // EXECUTE takes its values as literals, not as parameters: knex writes them in.
+        const execute = trx.raw(`execute ${name}(${bindings.map(() => '?').join(', ')})`, bindings).toQuery();
+        const { rows } = await trx.raw<{ rows: { 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }[] }>(
+          `explain (analyze, format json) ${execute}`,
+        );
+        await trx.raw(`deallocate ${name}`);
+        return planNodes(rows[0]?.['QUERY PLAN'][0].Plan ?? {});
+      });
+      t.true(
+        nodes.some((n) => n['Index Name'] === 'tickets_search_keys'),
+        `${mode}: each step looks the word up in its bucket`,
+      );
+      loops.push(nodes.find((n) => n['Node Type'] === 'WorkTable Scan')?.['Actual Loops']);
+    }
+    t.is(loops[0], loops[1], 'both plans take the same steps');
+    return loops[0];
   };
   // No match: every bucket from the newest ticket's (4) down to the oldest's (0), and the end.
   t.is(await steps(), 6);

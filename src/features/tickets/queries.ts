@@ -215,12 +215,14 @@ const SEARCH_KEYS = 'ticket_search_keys';
  * far above the newest ticket, or old tickets purged, add no empty steps.
  */
 function bucketedPageQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
+  // No word, no keys: every ticket's keys contain the empty set, and each step would read them all.
+  if (!f.q || !f.indexWord) throw new Error('a bucketed search needs its search and the word to look up');
   const need = f.limit + 1;
   const inBucket = filteredTickets(q, f)
     .clearSelect()
     .select('t.id')
-    .whereRaw(`${SEARCH_KEYS}(t.id, t.search_text) @> ${SEARCH_KEYS}(w.b << ${SEARCH_BUCKET_BITS}, ?)`, [f.indexWord ?? ''])
-    .whereRaw(wholeSearch, [likePattern(f.q ?? '')]);
+    .whereRaw(`${SEARCH_KEYS}(t.id, t.search_text) @> ${SEARCH_KEYS}(w.b << ${SEARCH_BUCKET_BITS}, ?)`, [f.indexWord])
+    .whereRaw(wholeSearch, [likePattern(f.q)]);
   // The newest ticket's bucket (below the cursor: the page lies there); none in an empty table.
   const newest = f.cursor
     ? q.raw('(select max(id) from tickets where id < ?)', [f.cursor])
@@ -320,8 +322,8 @@ export const listShape = (f: ListFilter): string | undefined =>
  * - a word held by under RARE_WORD_SHARE of the tickets: the index is asked for that word alone and
  *   each ticket it finds is checked for the whole search. Over everyone's tickets, when the word is
  *   in many tickets (searchPlanning), one bucket of ids at a time, newest first, until the page is
- *   full (bucketedPageQuery: ~1 ms at a million tickets for "floor 7 room 123", against ~3 ms reading
- *   all 2,500 tickets holding "123"), also for a search of that one word (so one-word searches are
+ *   full (bucketedPageQuery: ~0.5 ms at a million tickets for "floor 7 room 123", against ~3 ms
+ *   reading all 2,500 tickets holding "123"), also for a search of that one word (so one-word searches are
  *   estimated too). In fewer tickets, or within a person (the planner may rather read the person's
  *   tickets), the word is looked up for the whole table at once; a search of one word, whole.
  * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
@@ -334,7 +336,8 @@ export const RARE_WORD_SHARE = 0.01;
  * Below this many tickets holding the rare word (the planner's estimate), the word's tickets are read
  * in one lookup: ~0.5 ms at most, less than the bucket steps a search with few matches takes (every
  * bucket down to the oldest, each reading the index's pending list: "no such cable" after writes went
- * from 1.2 to 2.2 ms at a million tickets, bucketed). A small table never gets there (1 % of 10,000
+ * from 1.2 to 2.2 ms at a million tickets, bucketed, measured with the sixth session's costlier steps
+ * through the trigram index; not measured again with the search keys). A small table never gets there (1 % of 10,000
  * is 100). Tests lower it to see buckets on a small table.
  */
 export const searchPlanning = { bucketedFromRows: 500 };
