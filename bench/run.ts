@@ -10,7 +10,7 @@
  * Prints one table with the issue's goals beside the figures and writes bench/results/<date>-<db>-<tickets>.json.
  * Options: --duration s, --warmup s, --repeat n (measured runs per load scenario, the median reported),
  * --connections n, --drain n, --skip-build, --keep (keep the database),
- * --profile (app under `node --cpu-prof`, profile in bench/tmp/), --explain (query plans to bench/results/),
+ * --profile (app under `node --cpu-prof`, profile in bench/tmp/), --explain (query plans to bench/results/; bench/tmp/ with --only),
  * --only a,b (scenarios whose name contains a or b), --scale-requests n (per query in the scale run),
  * --pg-url postgres://user@host:port (server to use),
  * --wait-quiet s (before each load scenario, wait up to s seconds for other work on the machine to stop),
@@ -653,7 +653,8 @@ async function main() {
       const db = bench.connect(1);
       const text = await explainQueries(db, onPg, { viewerId: 1, ticketId, cursor: mid });
       await db.destroy();
-      explainFile = path.join(resultsDir, `${resultName}-explain.txt`);
+      // A partial run's (--only) plans go to bench/tmp: they must not replace a recorded run's.
+      explainFile = path.join(only ? tmpDir : resultsDir, `${resultName}-explain.txt`);
       writeFileSync(explainFile, text);
       say(`\nquery plans: ${path.relative(projectRoot, explainFile)}`);
     }

@@ -323,8 +323,8 @@ export const listShape = (f: ListFilter): string | undefined =>
  *   each ticket it finds is checked for the whole search. Over everyone's tickets, when the word is
  *   in many tickets (searchPlanning), one bucket of ids at a time, newest first, until the page is
  *   full (bucketedPageQuery: ~0.5 ms at a million tickets for "floor 7 room 123", against ~3 ms
- *   reading all 2,500 tickets holding "123"), also for a search of that one word (so one-word searches are
- *   estimated too). In fewer tickets, or within a person (the planner may rather read the person's
+ *   reading all 2,500 tickets holding "123"), also for a search of that one word (so one-word
+ *   searches are estimated too). In fewer tickets, or within a person (the planner may rather read the person's
  *   tickets), the word is looked up for the whole table at once; a search of one word, whole.
  * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
  *   newest first and checked, without the index (~1–2 ms: common words fill a page early; at worst, no
@@ -336,9 +336,9 @@ export const RARE_WORD_SHARE = 0.01;
  * Below this many tickets holding the rare word (the planner's estimate), the word's tickets are read
  * in one lookup: ~0.5 ms at most, less than the bucket steps a search with few matches takes (every
  * bucket down to the oldest, each reading the index's pending list: "no such cable" after writes went
- * from 1.2 to 2.2 ms at a million tickets, bucketed, measured with the sixth session's costlier steps
- * through the trigram index; not measured again with the search keys). A small table never gets there (1 % of 10,000
- * is 100). Tests lower it to see buckets on a small table.
+ * from 1.2 to 2.2 ms at a million tickets, bucketed; measured with the sixth session's costlier steps
+ * through the trigram index, not again with the search keys). A small table never gets there (1 % of
+ * 10,000 is 100). Tests lower it to see buckets on a small table.
  */
 export const searchPlanning = { bucketedFromRows: 500 };
 /** Words of a search whose estimates are asked for: its longest. */
