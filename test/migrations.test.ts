@@ -218,12 +218,23 @@ test('on PostgreSQL new sessions of the app’s role run without JIT; down gives
   t.is(await jitOfNewSession(), 'off', 'a second run changes nothing');
   await run('down');
   t.is(await jitOfNewSession(), serverDefault);
+  /** The role's settings in this database as stored (what `show` cannot tell apart). */
+  const stored = async () =>
+    (
+      await db.raw<{ rows: { config: string[] }[] }>(
+        'select s.setconfig as config from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase where d.datname = current_database() and s.setrole = (select oid from pg_roles where rolname = current_user)',
+      )
+    ).rows[0]?.config;
+  t.is(await stored(), undefined, 'down left nothing behind');
   await db.raw(`alter role current_user in database ${name} set jit = false`);
   await run('up');
-  t.is(await jitOfNewSession(), 'off', 'another spelling of off is left as it is');
+  t.deepEqual(await stored(), ['jit=false'], 'another spelling of off is left as it is');
   await db.raw(`alter role current_user in database ${name} set jit = on`);
   await run('down');
-  t.is(await jitOfNewSession(), 'on', 'down removes only an off setting, not one made on');
+  t.deepEqual(await stored(), ['jit=on'], 'down removes only an off setting, not one made on');
+  await run('up');
+  t.deepEqual(await stored(), ['jit=off']);
+  t.is(await jitOfNewSession(), 'off');
 });
 
 /**
