@@ -24,8 +24,11 @@ async function storedJit(knex: Knex): Promise<string | undefined> {
   return rows[0]?.value;
 }
 
-/** The spellings PostgreSQL accepts for a boolean setting's false. */
-const isOff = (value: string | undefined) => value !== undefined && /^(off|false|no|0|f|n|of)$/i.test(value);
+/** The spellings PostgreSQL accepts for a boolean setting's false: 0, any prefix of false or no, of(f). */
+function isOff(value: string | undefined): boolean {
+  const v = value?.toLowerCase() ?? '';
+  return v === '0' || (v !== '' && ('false'.startsWith(v) || 'no'.startsWith(v))) || (v.length >= 2 && 'off'.startsWith(v));
+}
 
 /**
  * ALTER ROLE for this database, under a transaction-level advisory lock: several deployments (or test

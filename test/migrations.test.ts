@@ -226,9 +226,9 @@ test('on PostgreSQL new sessions of the app’s role run without JIT; down gives
       )
     ).rows[0]?.config;
   t.is(await stored(), undefined, 'down left nothing behind');
-  await db.raw(`alter role current_user in database ${name} set jit = false`);
+  await db.raw(`alter role current_user in database ${name} set jit = fal`);
   await run('up');
-  t.deepEqual(await stored(), ['jit=false'], 'another spelling of off is left as it is');
+  t.deepEqual(await stored(), ['jit=fal'], 'another spelling of off (a prefix of false) is left as it is');
   await db.raw(`alter role current_user in database ${name} set jit = on`);
   await run('down');
   t.deepEqual(await stored(), ['jit=on'], 'down removes only an off setting, not one made on');

@@ -209,9 +209,8 @@ const SEARCH_KEYS = 'ticket_search_keys';
  * the newest matches in the bucket just read (ids, at most limit + 1). The page is then the newest of
  * all ids found, read by primary key. Each step is the whole list condition (filters, status, cursor)
  * with the word's keys in the bucket and the whole search checked on the rows they find, so the result
- * is exactly listTicketsQuery's without `bucketed`. The steps
- * run from the bucket of the newest ticket (below the cursor) down to the oldest ticket's: a search
- * with few matches reads each of those (one index lookup each, reading only the word's rows); a cursor
+ * is exactly listTicketsQuery's without `bucketed`. The steps run from the bucket of the newest ticket
+ * (below the cursor) down to the oldest ticket's: a search with few matches reads each of those (one index lookup each, reading only the word's rows); a cursor
  * far above the newest ticket, or old tickets purged, add no empty steps.
  */
 function bucketedPageQuery(q: Q, f: ListFilter): Knex.QueryBuilder {
@@ -324,8 +323,9 @@ export const listShape = (f: ListFilter): string | undefined =>
  *   in many tickets (searchPlanning), one bucket of ids at a time, newest first, until the page is
  *   full (bucketedPageQuery: ~0.5 ms at a million tickets for "floor 7 room 123", against ~3 ms
  *   reading all 2,500 tickets holding "123"), also for a search of that one word (so one-word
- *   searches are estimated too). In fewer tickets, or within a person (the planner may rather read the person's
- *   tickets), the word is looked up for the whole table at once; a search of one word, whole.
+ *   searches are estimated too). In fewer tickets, or within a person (the planner may rather read
+ *   the person's tickets), the word is looked up for the whole table at once; a search of one word,
+ *   whole.
  * - only common words, within "Created by me" / "Assigned to me": that person's tickets are read
  *   newest first and checked, without the index (~1–2 ms: common words fill a page early; at worst, no
  *   match, every ticket of that person). Without a person the search is looked up whole, as before:
@@ -347,8 +347,8 @@ const ESTIMATE_TTL_MS = 10 * 60_000;
 const ESTIMATES_KEPT = 1_000;
 /**
  * Per database (its client's config): what search planning asked PostgreSQL, by key, and when: the
- * estimated tickets holding a word (`word:` + the word; '' for the whole table), whether the bucket
- * index is there. Kept ESTIMATE_TTL_MS, at most ESTIMATES_KEPT keys, the oldest out first.
+ * estimated tickets holding a word (`word:` + the word; '' for the whole table), whether the search
+ * keys index is there. Kept ESTIMATE_TTL_MS, at most ESTIMATES_KEPT keys, the oldest out first.
  */
 const planningFacts = new WeakMap<object, Map<string, { value: number; at: number }>>();
 
@@ -383,8 +383,8 @@ const estimatedTickets = (q: Q, word: string): Promise<number> =>
  * Whether the search keys index exists and is valid (an interrupted CREATE INDEX CONCURRENTLY leaves an
  * invalid one): without it each bucket's step would read the whole table.
  */
-const hasBucketIndex = async (q: Q): Promise<boolean> =>
-  (await remembered(q, 'bucket index', async () => {
+const hasSearchKeysIndex = async (q: Q): Promise<boolean> =>
+  (await remembered(q, 'search keys index', async () => {
     const { rows } = await q.raw<{ rows: { valid: boolean }[] }>(
       "select i.indisvalid as valid from pg_index i where i.indexrelid = to_regclass('tickets_search_keys')",
     );
@@ -428,7 +428,7 @@ export async function planSearch(q: Q, f: ListFilter): Promise<ListFilter> {
     // Bucket by bucket for everyone's tickets; within a person, the planner may prefer that person's
     // index over the word's (few tickets), which a bucket at a time would not let it choose.
     const bucketed = !ofPerson && rarest.rows >= searchPlanning.bucketedFromRows;
-    if (bucketed && (await hasBucketIndex(q).catch(() => false))) return { ...f, indexWord: rarest.word, bucketed: true };
+    if (bucketed && (await hasSearchKeysIndex(q).catch(() => false))) return { ...f, indexWord: rarest.word, bucketed: true };
     return oneWord ? f : { ...f, indexWord: rarest.word };
   }
   return ofPerson ? { ...f, scanPerson: true } : f;
