@@ -3,9 +3,8 @@ import { seedOnStart } from '../seeds/demo.ts';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
-import { deleteExpiredSessions, deleteExpiredTokens } from './features/auth/queries.ts';
-import { startNotificationWorker } from './features/notifications/worker.ts';
 import { createLogger } from './logger.ts';
+import { startBackgroundWork } from './worker.ts';
 
 /** `npm start`: read config, migrate, serve; on SIGTERM stop accepting, finish in-flight requests, close the pool. */
 async function main(): Promise<void> {
@@ -26,30 +25,24 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
 
-  const housekeeping = setInterval(() => {
-    Promise.all([deleteExpiredSessions(db), deleteExpiredTokens(db)]).catch((err) => logger.warn({ err }, 'housekeeping failed'));
-  }, 3_600_000);
-  housekeeping.unref();
-
-  // WORKER_IN_PROCESS=false when a separate `npm run worker` delivers notifications.
-  const worker = config.workerInProcess ? startNotificationWorker(db, logger, config.notifications) : undefined;
+  // WORKER_IN_PROCESS=false when a separate `npm run worker` delivers notifications and runs timed work.
+  const worker = config.workerInProcess ? startBackgroundWork(db, logger, config) : undefined;
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    clearInterval(housekeeping);
     // The worker finishes its in-flight sends while the server drains; the pool closes after both.
-    const workerStopped = worker?.stop().catch((err) => logger.error({ err }, 'notification worker stop failed'));
+    const workerStopped = worker?.stop().catch((err) => logger.error({ err }, 'background work stop failed'));
     server.close(async () => {
       await workerStopped;
       await db.destroy();
       logger.info('stopped');
       process.exit(0);
     });
-    // Kept-alive connections outlive server.close(): each is closed as soon as its last response is out
-    // (found by test/deploy-shutdown.test.ts: one idle browser connection held the exit for the full timeout).
+    // Kept-alive connections outlive server.close(): each is closed as soon as its last response is out,
+    // so an idle browser connection cannot hold the exit until the timeout.
     server.closeIdleConnections();
     setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => {

@@ -1,26 +1,27 @@
 import { loadConfigOrExit } from './config.ts';
 import { createDb } from './db/index.ts';
-import { startNotificationWorker } from './features/notifications/worker.ts';
 import { createLogger } from './logger.ts';
+import { startBackgroundWork } from './worker.ts';
 
 /**
- * `npm run worker`: notification delivery alone, for deployments that run the web app with
- * WORKER_IN_PROCESS=false. It does not migrate (the web app or the migration job does); on SIGTERM it
- * stops claiming, finishes the sends in flight, records them, and exits.
+ * `npm run worker`: notification delivery and timed work alone, for deployments that run the web app
+ * with WORKER_IN_PROCESS=false. It does not migrate (the web app or the migration job does); on
+ * SIGTERM it stops claiming, finishes the sends and the timed job in flight, records them, and exits.
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ process: 'worker' });
   const db = createDb(config.database, {
-    poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 2),
+    // The sends in flight, a timed job's transaction and the connection its work uses.
+    poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 3),
     logger,
   });
-  if (!(await db.schema.hasTable('notifications'))) {
-    logger.error('the notifications table does not exist: run `npm run migrate` (or start the web app) first');
+  if (!(await db.schema.hasTable('timed_runs'))) {
+    logger.error('the database is not migrated: run `npm run migrate` (or start the web app) first');
     await db.destroy();
     process.exit(1);
   }
-  const worker = startNotificationWorker(db, logger, config.notifications);
+  const worker = startBackgroundWork(db, logger, config);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig, parseDatabaseUrl } from '../../src/config.ts';
 import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
-import { startNotificationWorker } from '../../src/features/notifications/worker.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startBackgroundWork } from '../../src/worker.ts';
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -104,7 +104,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings });
   const app = createApp({ config, db: database.db, logger });
   // As main.ts does: the worker runs beside the app, never inside createApp.
-  const worker = config.workerInProcess ? startNotificationWorker(database.db, logger, config.notifications) : undefined;
+  const worker = config.workerInProcess ? startBackgroundWork(database.db, logger, config) : undefined;
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -1,5 +1,5 @@
 import { type Db, nowIso, prepared } from '../../db/index.ts';
-import type { PublicUserRow } from '../users/queries.ts';
+import type { PublicUserRow } from '../users/service.ts';
 
 export async function insertApiToken(db: Db, userId: number, tokenHash: string, expiresAt: string): Promise<void> {
   await db('api_tokens').insert({ user_id: userId, token_hash: tokenHash, expires_at: expiresAt, created_at: nowIso() });
@@ -62,6 +62,6 @@ export async function writeSession(
 
 export const deleteSession = (db: Db, idHash: string) => db('sessions').where({ id_hash: idHash }).delete();
 
-export const deleteExpiredSessions = (db: Db) => db('sessions').where('expires_at', '<', nowIso()).delete();
+export const deleteExpiredSessions = (db: Db, now: Date) => db('sessions').where('expires_at', '<', now.toISOString()).delete();
 
-export const deleteExpiredTokens = (db: Db) => db('api_tokens').where('expires_at', '<', nowIso()).delete();
+export const deleteExpiredTokens = (db: Db, now: Date) => db('api_tokens').where('expires_at', '<', now.toISOString()).delete();

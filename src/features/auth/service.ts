@@ -1,8 +1,8 @@
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../../db/index.ts';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../lib/crypto.ts';
-import { findUserForSignIn, type PublicUserRow } from '../users/queries.ts';
-import { insertApiToken, revokeApiToken } from './queries.ts';
+import { findUserForSignIn, type PublicUserRow } from '../users/service.ts';
+import { deleteExpiredSessions, deleteExpiredTokens, insertApiToken, revokeApiToken } from './queries.ts';
 
 type Done = (err: unknown, user?: PublicUserRow | false) => void;
 
@@ -70,4 +70,10 @@ export async function issueApiToken(db: Db, userId: number, ttlSeconds: number):
 
 export async function revokeToken(db: Db, tokenId: number): Promise<void> {
   await revokeApiToken(db, tokenId);
+}
+
+/** Timed work: sessions and API tokens past their expiry are deleted (they no longer sign anyone in). */
+export async function deleteExpiredSignIns(db: Db, now: Date): Promise<void> {
+  await deleteExpiredSessions(db, now);
+  await deleteExpiredTokens(db, now);
 }

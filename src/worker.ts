@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/index.ts';
+import { deleteExpiredSignIns } from './features/auth/service.ts';
+import { startNotificationWorker } from './features/notifications/worker.ts';
+import { type TimedJob, TimedWork } from './timed/runner.ts';
+
+const HOUR = 3_600_000;
+
+/** Every feature's timed work (src/timed/runner.ts): each a function of `now`, safe to run twice. */
+export const timedJobs = (db: Db, _config: Config): TimedJob[] => [
+  { name: 'auth.expired-sign-ins', everyMs: HOUR, run: (now) => deleteExpiredSignIns(db, now) },
+];
+
+/**
+ * The background work of a process: delivering the outbox and the timed jobs. `npm start` runs it
+ * beside the web app (WORKER_IN_PROCESS=true), `npm run worker` alone; any number may run at once.
+ */
+export function startBackgroundWork(db: Db, logger: Logger, config: Config) {
+  const notifications = startNotificationWorker(db, logger, config.notifications);
+  const timed = new TimedWork({ db, logger, jobs: timedJobs(db, config) });
+  timed.start();
+  return {
+    /** Finishes the sends and the timed job in flight, then resolves. */
+    async stop(): Promise<void> {
+      await Promise.all([notifications.stop(), timed.stop()]);
+    },
+  };
+}
