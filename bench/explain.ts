@@ -1,15 +1,12 @@
 import type { Knex } from 'knex';
+import { eventsQuery, itemsQuery, statusCounts, ticketQuery } from '../src/features/tickets/queries.ts';
 import {
-  eventsQuery,
-  itemsQuery,
   type ListFilter,
   listShape,
   listTicketsWithItemsQuery,
   planSearch,
-  statusCounts,
-  ticketQuery,
   versionedListQuery,
-} from '../src/features/tickets/queries.ts';
+} from '../src/features/tickets/search.ts';
 import { dashboardLists } from './queries.ts';
 
 /**

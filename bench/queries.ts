@@ -1,4 +1,4 @@
-import type { ListFilter } from '../src/features/tickets/queries.ts';
+import type { ListFilter } from '../src/features/tickets/search.ts';
 
 /**
  * The dashboard lists the bench times one at a time (`scale`) and explains (`--explain`): one list, so

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { type Db, isPostgres, type Trx } from '../src/db/index.ts';
+import { decideByLink } from '../src/features/approvals/service.ts';
 import { parseReceipt } from '../src/features/inventory/schema.ts';
 import { adjustStock, receiveCable, setReorderThreshold } from '../src/features/inventory/service.ts';
 import { parseSubmission } from '../src/features/optics/schema.ts';
 import { actOnOpticsRequest, partNumbers, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { parseNewTicket } from '../src/features/tickets/schema.ts';
-import { changeStatus, createTicket, decideByLink, deleteTicket, type Settings } from '../src/features/tickets/service.ts';
+import { changeStatus, createTicket, deleteTicket, type Settings } from '../src/features/tickets/service.ts';
 import { pathFromPending, type Status } from '../src/features/tickets/states.ts';
 import { countUsers, findUserByUsername, type PublicUserRow } from '../src/features/users/queries.ts';
 import { registerSchema } from '../src/features/users/schema.ts';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import twilio from 'twilio';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { buildCast } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
 import { api, encode, FUZZ_SEED, fuzz, fuzzTally, hostileString, pathSegment } from './support/fuzz.ts';
 import { createTicket } from './support/tickets.ts';
@@ -27,11 +27,14 @@ const ticketIds: string[] = [];
 
 test.before(async () => {
   app = await startApp({ APP_URL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN });
-  const boss = await createUser(app.db, { username: 'stock_admin', role: 'admin' });
-  const tech = await createUser(app.db, { username: 'stock_tech' });
-  const assignee = await createUser(app.db, { username: 'stock_assignee', phone: ASSIGNEE_PHONE });
-  admin = await tokenClient(app.url, boss.username);
-  user = await tokenClient(app.url, tech.username);
+  const cast = await buildCast(app, {
+    stock_admin: { role: 'admin' },
+    stock_tech: {},
+    stock_assignee: { phone: ASSIGNEE_PHONE },
+  });
+  admin = cast.stock_admin.api;
+  user = cast.stock_tech.api;
+  const assignee = cast.stock_assignee.user;
   for (const vendor of ['Acme', 'Cables R Us']) {
     const res = await admin.send('POST', '/api/cable-receiving', {
       vendor,

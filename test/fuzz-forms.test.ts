@@ -1,9 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { newReviewLink } from '../src/features/tickets/service.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, PASSWORD, signedInClient, tokenClient } from './support/factories.ts';
+import { createUser, PASSWORD, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
 import { FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -40,8 +39,7 @@ test.before(async () => {
     ticketIds.push(String(ticket.id));
   }
   const linked = await createTicket(api, { assigned_to_id: stock.id });
-  const url = await newReviewLink(app.db, linked.id, { appUrl: app.config.appUrl, approvalTokenTtlHours: 24 });
-  reviewLink = { id: linked.id, token: url.split('/').at(-1) as string };
+  reviewLink = { id: linked.id, token: (await reviewLinkFor(app, linked.id)).token };
   ticketIds.push(String(linked.id));
   await adminApi.send('POST', '/api/cable-receiving', {
     vendor: 'Acme',

@@ -31,7 +31,7 @@ test.before(async () => {
     bossApi: admin,
     techApi: tech,
     stockApi: stock,
-  } = await inventoryCast(app.db, app.url));
+  } = await inventoryCast(app));
   secondAdmin = await createUser(app.db, { username: 'deputy', role: 'admin' });
   anonymous = new Client(app.url);
 });

@@ -18,7 +18,7 @@ let stock: Client;
 
 test.before(async () => {
   app = await startApp({ INVENTORY_ENFORCE_STOCK: 'true' });
-  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app.db, app.url));
+  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app));
 });
 test.after.always(async () => {
   await app?.close();

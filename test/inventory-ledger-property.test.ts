@@ -21,7 +21,7 @@ let stock: Client;
 
 test.before(async () => {
   app = await startApp();
-  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app.db, app.url));
+  ({ stockkeeper: stockUser, bossApi: admin, techApi: tech, stockApi: stock } = await inventoryCast(app));
 });
 test.after.always(async () => {
   await app?.close();

@@ -22,7 +22,7 @@ let techPage: Client;
 
 test.before(async () => {
   app = await startApp();
-  ({ stockkeeper: stockUser, bossApi: adminApi, techApi, stockApi } = await inventoryCast(app.db, app.url));
+  ({ stockkeeper: stockUser, bossApi: adminApi, techApi, stockApi } = await inventoryCast(app));
   [adminPage, techPage] = await Promise.all([signedInClient(app.url, 'boss'), signedInClient(app.url, 'tech')]);
 });
 test.after.always(async () => {

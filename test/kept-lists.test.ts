@@ -4,7 +4,7 @@ import { ifNoneMatchHits } from '../src/http/etag.ts';
 import { KeptResponses, MIN_KEPT_BYTES } from '../src/http/kept-responses.ts';
 import { onPostgres, startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, tokenClient } from './support/factories.ts';
 import { rawRequest } from './support/raw.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -27,15 +27,12 @@ const listStatements: { sql: string; bindings: unknown[] }[] = [];
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  annId = (await createUser(app.db, { username: 'ann' })).id;
-  bobId = (await createUser(app.db, { username: 'bob' })).id;
-  [ann, bob, admin, browser] = await Promise.all([
-    tokenClient(app.url, 'ann'),
-    tokenClient(app.url, 'bob'),
-    tokenClient(app.url, 'boss'),
-    signedInClient(app.url, 'ann'),
-  ]);
+  const cast = await buildCast(app, { boss: { role: 'admin' }, ann: { browser: true }, bob: {} });
+  ({ api: ann, browser } = cast.ann);
+  annId = cast.ann.user.id;
+  ({ api: bob } = cast.bob);
+  bobId = cast.bob.user.id;
+  admin = cast.boss.api;
   await browser.get('/'); // takes the welcome flash
   app.db.on('query', (query: { sql: string; bindings?: unknown[] }) => {
     if (query.sql.includes('list_version')) listStatements.push({ sql: query.sql, bindings: query.bindings ?? [] });

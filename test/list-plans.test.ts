@@ -1,6 +1,6 @@
 import test from 'ava';
 import { isPostgres } from '../src/db/index.ts';
-import { listTicketsQuery } from '../src/features/tickets/queries.ts';
+import { listTicketsQuery } from '../src/features/tickets/search.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { createUser } from './support/factories.ts';
 import { insertTicketRows, ticketRow } from './support/tickets.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import knexFactory from 'knex';
 import { type Db, isPostgres, migrateLatest, migrationsDir, rollbackAll } from '../src/db/index.ts';
-import { SEARCH_BUCKET_BITS } from '../src/features/tickets/queries.ts';
+import { SEARCH_BUCKET_BITS } from '../src/features/tickets/search.ts';
 import { freshDatabase } from './support/app.ts';
 
 /** The same migrations run forwards, all the way back, and forwards again, on SQLite and PostgreSQL. */

@@ -2,7 +2,7 @@ import test from 'ava';
 import { enqueue } from '../src/features/notifications/outbox.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, signedInClient } from './support/factories.ts';
 
 /**
  * The admin notification log: `/admin/notifications` and `GET /api/notifications`, filters, masking, retry.
@@ -36,11 +36,9 @@ async function addRow(name: string, channel: 'email' | 'sms', status: string, ex
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'chief', role: 'admin' });
-  await createUser(app.db, { username: 'tech' });
-  admin = await tokenClient(app.url, 'chief');
-  adminBrowser = await signedInClient(app.url, 'chief');
-  user = await tokenClient(app.url, 'tech');
+  const cast = await buildCast(app, { chief: { role: 'admin', browser: true }, tech: {} });
+  ({ api: admin, browser: adminBrowser } = cast.chief);
+  user = cast.tech.api;
   await addRow('sentEmail', 'email', 'sent', {
     attempts: 1,
     provider: 'resend',

@@ -1,10 +1,10 @@
 import test from 'ava';
 import twilio from 'twilio';
-import { parseSmsReply } from '../src/features/notifications/sms-reply.ts';
+import { parseSmsReply } from '../src/features/approvals/sms-reply.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
 import { createTicket } from './support/tickets.ts';
 
@@ -23,9 +23,9 @@ let assignee: PublicUserRow;
 
 test.before(async () => {
   app = await startApp({ APP_URL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN });
-  await createUser(app.db, { username: 'tech', phone: '+12025550100' });
-  assignee = await createUser(app.db, { username: 'stock', phone: ASSIGNEE_PHONE });
-  creator = await tokenClient(app.url, 'tech');
+  const cast = await buildCast(app, { tech: { phone: '+12025550100' }, stock: { phone: ASSIGNEE_PHONE } });
+  assignee = cast.stock.user;
+  creator = cast.tech.api;
 });
 test.after.always(async () => {
   await app?.close();

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, tokenClient } from './support/factories.ts';
 
 /** The optics JSON API (issue #6, DESIGN.md §8): parts, submit, visibility, admin actions, races. */
 
@@ -44,16 +44,11 @@ let adminUser: PublicUserRow;
 
 test.before(async () => {
   app = await startApp();
-  adminUser = await createUser(app.db, { username: 'boss', role: 'admin' });
-  await createUser(app.db, { username: 'chief', role: 'admin' });
-  techUser = await createUser(app.db, { username: 'tech' });
-  await createUser(app.db, { username: 'bystander' });
-  [tech, other, admin, admin2] = await Promise.all([
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'bystander'),
-    tokenClient(app.url, 'boss'),
-    tokenClient(app.url, 'chief'),
-  ]);
+  const cast = await buildCast(app, { boss: { role: 'admin' }, chief: { role: 'admin' }, tech: {}, bystander: {} });
+  ({ user: adminUser, api: admin } = cast.boss);
+  ({ user: techUser, api: tech } = cast.tech);
+  other = cast.bystander.api;
+  admin2 = cast.chief.api;
   anonymous = new Client(app.url);
 });
 test.after.always(async () => {

@@ -3,7 +3,7 @@ import * as cheerio from 'cheerio';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, signedInClient } from './support/factories.ts';
 
 /**
  * The /optics pages as a browser without JavaScript sees them (cheerio), and the fragments htmx asks
@@ -17,10 +17,9 @@ let techUser: PublicUserRow;
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  techUser = await createUser(app.db, { username: 'tech' });
-  await createUser(app.db, { username: 'bystander' });
-  [techApi, adminApi] = await Promise.all([tokenClient(app.url, 'tech'), tokenClient(app.url, 'boss')]);
+  const cast = await buildCast(app, { boss: { role: 'admin' }, tech: {}, bystander: {} });
+  ({ user: techUser, api: techApi } = cast.tech);
+  adminApi = cast.boss.api;
 });
 test.after.always(async () => {
   await app?.close();

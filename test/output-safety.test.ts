@@ -1,11 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 import * as cheerio from 'cheerio';
 import twilio from 'twilio';
-import { newReviewLink } from '../src/features/tickets/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, PASSWORD, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, PASSWORD, reviewLinkFor } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
 import { rawRequest } from './support/raw.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
@@ -96,13 +95,14 @@ let assignee: PublicUserRow;
 
 test.before(async () => {
   app = await startApp({ APP_URL, TWILIO_AUTH_TOKEN: TWILIO_TOKEN });
-  const boss = await createUser(app.db, { username: 'safe_admin', role: 'admin' });
-  await createUser(app.db, { username: 'safe_tech' });
-  assignee = await createUser(app.db, { username: 'safe_stock', phone: ASSIGNEE_PHONE });
-  admin = await signedInClient(app.url, boss.username);
-  adminApi = await tokenClient(app.url, boss.username);
-  creatorApi = await tokenClient(app.url, 'safe_tech');
-  assigneeApi = await tokenClient(app.url, assignee.username);
+  const cast = await buildCast(app, {
+    safe_admin: { role: 'admin', browser: true },
+    safe_tech: {},
+    safe_stock: { phone: ASSIGNEE_PHONE },
+  });
+  ({ api: adminApi, browser: admin } = cast.safe_admin);
+  creatorApi = cast.safe_tech.api;
+  ({ user: assignee, api: assigneeApi } = cast.safe_stock);
 });
 test.after.always(async () => {
   await app?.close();
@@ -133,15 +133,14 @@ async function plant(t: ExecutionContext, round: number, payload: (m: string) =>
   const rejected = await createTicket(creatorApi, { assigned_to_id: assignee.id });
   ok(await assigneeApi.send('PATCH', `/api/tickets/${rejected.id}`, { status: 'rejected', reason: p('reject', 500) }), 'reject');
   const linked = await createTicket(creatorApi, { assigned_to_id: assignee.id });
-  const url = await newReviewLink(app.db, linked.id, { appUrl: APP_URL, approvalTokenTtlHours: 24 });
-  const reviewPath = new URL(url).pathname;
+  const { reviewPath } = await reviewLinkFor(app, linked.id);
   ok(await new Client(app.url).postForm(reviewPath, { decision: 'reject', reason: p('link', 500) ?? 'no' }), 'review link');
   const texted = await createTicket(creatorApi, { assigned_to_id: assignee.id });
   const sms = { From: ASSIGNEE_PHONE, To: '+15005550006', Body: `NO ${texted.id} ${p('sms', 1500) ?? 'no'}` };
   const signature = twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${APP_URL}/api/twilio/sms`, sms);
   ok(await new Client(app.url).postForm('/api/twilio/sms', sms, { 'X-Twilio-Signature': signature }), 'sms');
   const pending = await createTicket(creatorApi, { assigned_to_id: assignee.id, location: p('loc2', 200) ?? 'B' });
-  const pendingLink = new URL(await newReviewLink(app.db, pending.id, { appUrl: APP_URL, approvalTokenTtlHours: 24 })).pathname;
+  const pendingLink = (await reviewLinkFor(app, pending.id)).reviewPath;
 
   // Inventory: a receipt, a threshold, an adjustment (which sends the low-stock email), a fulfilment.
   ok(

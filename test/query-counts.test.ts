@@ -3,7 +3,7 @@ import { isPostgres } from '../src/db/index.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -57,11 +57,9 @@ let big: number;
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'maker' });
-  assignee = await createUser(app.db, { username: 'approver' });
-  api = await tokenClient(app.url, 'maker');
-  assigneeApi = await tokenClient(app.url, 'approver');
-  browser = await signedInClient(app.url, 'maker');
+  const cast = await buildCast(app, { maker: { browser: true }, approver: {} });
+  ({ api, browser } = cast.maker);
+  ({ user: assignee, api: assigneeApi } = cast.approver);
   // The first page after sign-in shows (and so rewrites the session to drop) the welcome flash:
   // take it now, so every counted page is an ordinary one.
   await browser.get('/tickets/new');

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { newReviewLink, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
+import { RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket } from './support/tickets.ts';
 
 let app: TestApp;
@@ -13,24 +13,20 @@ let assigneeUser: PublicUserRow;
 
 test.before(async () => {
   app = await startApp({ APPROVAL_TOKEN_TTL_HOURS: '2' });
-  await createUser(app.db, { username: 'chief', role: 'admin' });
-  await createUser(app.db, { username: 'tech' });
-  assigneeUser = await createUser(app.db, { username: 'stock' });
-  creator = await tokenClient(app.url, 'tech');
+  const cast = await buildCast(app, { chief: { role: 'admin' }, tech: {}, stock: {} });
+  assigneeUser = cast.stock.user;
+  creator = cast.tech.api;
   anonymous = new Client(app.url);
 });
 test.after.always(async () => {
   await app?.close();
 });
 
-const settings = () => ({ appUrl: app.config.appUrl, approvalTokenTtlHours: app.config.approvalTokenTtlHours });
-
 /** A pending ticket and a working review link for it. */
 async function ticketWithLink() {
   const ticket = await createTicket(creator, { assigned_to_id: assigneeUser.id });
-  const url = await newReviewLink(app.db, ticket.id, settings());
-  const token = url.split('/').at(-1) as string;
-  return { ticket, url, token, path: new URL(url).pathname };
+  const { reviewUrl: url, token, reviewPath: path } = await reviewLinkFor(app, ticket.id);
+  return { ticket, url, token, path };
 }
 
 const statusOf = async (id: number) => (await creator.send('GET', `/api/tickets/${id}?include_deleted=true`)).json.status;
@@ -95,7 +91,7 @@ test('a wrong token is 403 and changes nothing', async (t) => {
 
 test('a new link replaces the old one', async (t) => {
   const { ticket, token } = await ticketWithLink();
-  const newer = await newReviewLink(app.db, ticket.id, settings());
+  const newer = (await reviewLinkFor(app, ticket.id)).reviewUrl;
   t.is((await anonymous.send('GET', `/api/tickets/${ticket.id}/approve/${token}`)).status, 403);
   const ok = await anonymous.send(
     'GET',

@@ -1,10 +1,10 @@
 import test from 'ava';
 import { isPostgres } from '../src/db/index.ts';
-import { SHORT_SEARCH_WINDOW } from '../src/features/tickets/queries.ts';
+import { SHORT_SEARCH_WINDOW } from '../src/features/tickets/search.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, createUser, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket, driveTo, PATHS } from './support/tickets.ts';
 
 let app: TestApp;
@@ -28,14 +28,11 @@ const LEGAL: Record<string, string[]> = {
 
 test.before(async () => {
   app = await startApp();
-  await createUser(app.db, { username: 'boss', role: 'admin' });
-  creatorUser = await createUser(app.db, { username: 'tech' });
-  assigneeUser = await createUser(app.db, { username: 'stock' });
-  await createUser(app.db, { username: 'bystander' });
-  creator = await tokenClient(app.url, 'tech');
-  assignee = await tokenClient(app.url, 'stock');
-  other = await tokenClient(app.url, 'bystander');
-  admin = await tokenClient(app.url, 'boss');
+  const cast = await buildCast(app, { boss: { role: 'admin' }, tech: {}, stock: {}, bystander: {} });
+  ({ user: creatorUser, api: creator } = cast.tech);
+  ({ user: assigneeUser, api: assignee } = cast.stock);
+  other = cast.bystander.api;
+  admin = cast.boss.api;
   anonymous = new Client(app.url);
 });
 test.after.always(async () => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ASSIGNEE_CHOICES_MAX } from '../src/features/tickets/routes.ts';
+import { ASSIGNEE_CHOICES_MAX } from '../src/features/tickets/pages.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, signedInClient, tokenClient } from './support/factories.ts';

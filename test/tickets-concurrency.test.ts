@@ -1,12 +1,12 @@
 import test from 'ava';
-import { changeStatus, editTicket, newReviewLink, purgeTicket } from '../src/features/tickets/service.ts';
+import { changeStatus, editTicket, purgeTicket } from '../src/features/tickets/service.ts';
 import { toPrincipal } from '../src/features/users/presenter.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { HttpError } from '../src/http/errors.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { ticketCountMismatches } from './support/consistency.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { buildCast, reviewLinkFor, signedInClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -29,14 +29,10 @@ let admin: Client;
 
 test.before(async () => {
   app = await startApp();
-  adminUser = await createUser(app.db, { username: 'boss', role: 'admin' });
-  creatorUser = await createUser(app.db, { username: 'tech' });
-  assigneeUser = await createUser(app.db, { username: 'stock' });
-  [creator, assignee, admin] = await Promise.all([
-    tokenClient(app.url, 'tech'),
-    tokenClient(app.url, 'stock'),
-    tokenClient(app.url, 'boss'),
-  ]);
+  const cast = await buildCast(app, { boss: { role: 'admin' }, tech: {}, stock: {} });
+  ({ user: adminUser, api: admin } = cast.boss);
+  ({ user: creatorUser, api: creator } = cast.tech);
+  ({ user: assigneeUser, api: assignee } = cast.stock);
 });
 test.after.always(async () => {
   await app?.close();
@@ -149,10 +145,9 @@ test.serial('two (and more) moves from in progress to fulfilled at once: one win
 });
 
 test.serial('parallel POSTs to one review link: one decision event, every click gets a page', async (t) => {
-  const settings = { appUrl: app.config.appUrl, approvalTokenTtlHours: app.config.approvalTokenTtlHours };
   for (let round = 0; round < 3; round++) {
     const id = await newTicket();
-    const { pathname } = new URL(await newReviewLink(app.db, id, settings));
+    const pathname = (await reviewLinkFor(app, id)).reviewPath;
     const wants = Array.from({ length: PARALLEL }, (_, i) => (i % 3 === 2 ? 'reject' : 'approve'));
     const replies = await Promise.all(wants.map((decision) => new Client(app.url).postForm(pathname, { decision })));
     t.deepEqual(tally(replies), { 200: PARALLEL }, `round ${round}`);
@@ -169,7 +164,7 @@ test.serial('parallel POSTs to one review link: one decision event, every click 
 
   // The seed's JSON link routes race the same way: one decides, the rest are "already processed".
   const id = await newTicket();
-  const token = new URL(await newReviewLink(app.db, id, settings)).pathname.split('/').at(-1);
+  const { token } = await reviewLinkFor(app, id);
   const replies = await Promise.all(
     Array.from({ length: PARALLEL }, (_, i) =>
       new Client(app.url).send(i % 2 ? 'GET' : 'POST', `/api/tickets/${id}/${i % 4 < 2 ? 'approve' : 'reject'}/${token}`),
@@ -289,8 +284,7 @@ test.serial('a race lost inside a transaction is a clean 409 (purge against purg
 
 test.serial('a mixed crowd on many tickets at once leaves ticket_counts equal to a GROUP BY of the tickets', async (t) => {
   const ids = await Promise.all(Array.from({ length: 6 }, () => newTicket()));
-  const settings = { appUrl: app.config.appUrl, approvalTokenTtlHours: app.config.approvalTokenTtlHours };
-  const link = new URL(await newReviewLink(app.db, ids[5] as number, settings)).pathname;
+  const link = (await reviewLinkFor(app, ids[5] as number)).reviewPath;
   const requests: Promise<Reply>[] = [];
   for (const id of ids.slice(0, 5)) {
     requests.push(

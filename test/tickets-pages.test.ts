@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { newReviewLink } from '../src/features/tickets/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import { createUser, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
 import { createTicket, type TicketSpec } from './support/tickets.ts';
 
 /**
@@ -52,17 +51,8 @@ async function remove(actor: Person, id: number): Promise<void> {
   if (res.status !== 200) throw new Error(`delete failed: ${res.status} ${res.text}`);
 }
 
-const settingsOf = (target: TestApp) => ({
-  appUrl: target.config.appUrl,
-  approvalTokenTtlHours: target.config.approvalTokenTtlHours,
-});
-
 /** The review page path (`/tickets/:id/review/:token`) of a fresh link. */
-async function reviewPath(id: number, target: TestApp = app): Promise<string> {
-  const { pathname } = new URL(await newReviewLink(target.db, id, settingsOf(target)));
-  if (!new RegExp(`^/tickets/${id}/review/[^/]+$`).test(pathname)) throw new Error(`unexpected review path ${pathname}`);
-  return pathname;
-}
+const reviewPath = async (id: number, target: TestApp = app): Promise<string> => (await reviewLinkFor(target, id)).reviewPath;
 
 /** Ticket ids of the list rows, in page order. */
 const rowIds = (page: Reply): number[] =>

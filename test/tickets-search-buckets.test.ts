@@ -8,7 +8,7 @@ import {
   planSearch,
   SEARCH_BUCKET_BITS,
   searchPlanning,
-} from '../src/features/tickets/queries.ts';
+} from '../src/features/tickets/search.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, tokenClient } from './support/factories.ts';

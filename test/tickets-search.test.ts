@@ -1,6 +1,6 @@
 import test from 'ava';
 import { isPostgres } from '../src/db/index.ts';
-import { type ListFilter, planSearch } from '../src/features/tickets/queries.ts';
+import { type ListFilter, planSearch } from '../src/features/tickets/search.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, tokenClient } from './support/factories.ts';

@@ -1,8 +1,7 @@
 import { loadConfigOrExit } from '../config.ts';
 import { createDb, migrateLatest } from '../db/index.ts';
-import { findUserByUsername } from '../features/users/queries.ts';
 import { roleSchema } from '../features/users/schema.ts';
-import { changeRole } from '../features/users/service.ts';
+import { changeRole, findUserByUsername } from '../features/users/service.ts';
 
 /** `npm run user:role -- <username> <user|admin>`: for the operator, e.g. to recover admin access. */
 const [username, roleArg] = process.argv.slice(2);

@@ -108,19 +108,18 @@ interface KnexClientInternals {
 
 /**
  * Runs `query` as a named (server-side prepared) statement on PostgreSQL: parsed and planned once per
- * pooled connection, then only bound and executed. Planning was most of the database's time for the
- * hot reads (the session, a list page, a ticket; `npm run bench -- --explain`) and, for the writes of
- * a new request, half of the database's CPU per create (parse and plan of seven statements). `shape`
+ * pooled connection, then only bound and executed: planning is most of the database's work for the
+ * hot reads (the session, a list page, a ticket) and for the writes of a new request. `shape`
  * names the query's form; the statement's name also carries a hash of its SQL text, so the same shape
  * with other columns or another number of rows is another statement (pg refuses a name reused for
  * another text). Not for a LIKE search, whose pattern a generic plan cannot see, except one read a
- * bucket at a time (tickets/queries.ts, listShape). SQLite prepares every
- * statement anyway: there the query runs as it is.
+ * bucket at a time (tickets/search.ts, listShape). SQLite prepares every statement anyway: there the
+ * query runs as it is.
  *
  * A select is handed to knex's client directly (compile, acquire, `client.query`, `processResponse`,
  * release): the same steps, events ('query', 'query-error') and error messages as knex's Runner, less
- * the Runner's own machinery, which cost ~70 µs a statement, a tenth of a JSON list request's CPU
- * (`npm run bench -- --profile`). Inside a transaction the client hands back the transaction's connection.
+ * the Runner's own machinery, a large share of a cheap request's CPU. Inside a transaction the client
+ * hands back the transaction's connection.
  */
 export async function prepared<T extends Knex.QueryBuilder>(query: T, shape: string): Promise<Awaited<T>> {
   if (query.client.config.client !== 'pg') return await query;

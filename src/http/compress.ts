@@ -5,9 +5,9 @@ import type { Context, Next } from 'koa';
 /**
  * Compression for responses already in memory (pages, fragments, JSON): one synchronous call and a body
  * with its Content-Length, sent in one write. koa-compress pipes every response through a zlib stream,
- * which for the few kilobytes of a page cost more than the compression itself (a stream, a brotli
- * encoder sized for 4 MB windows, thread-pool round trips, a chunked body in several socket writes;
- * found with `npm run bench -- --profile`). Streams (CSV exports) and very large bodies are left to
+ * which for the few kilobytes of a page costs more than the compression itself (a stream, a brotli
+ * encoder sized for 4 MB windows, thread-pool round trips, a chunked body in several socket writes).
+ * Streams (CSV exports) and very large bodies are left to
  * koa-compress, which runs outside this middleware.
  */
 const COMPRESSIBLE = /^text\/|[/+]json$|[/+]xml$|javascript$|^image\/svg\+xml$/;

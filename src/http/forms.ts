@@ -52,6 +52,25 @@ export interface FormView {
 }
 
 /**
+ * Runs a button's action. Without JavaScript, a refusal whose status is in `statuses` sends the
+ * browser back to `back` (303) with the sentence as an error flash; htmx and JSON clients get the
+ * error itself.
+ */
+export async function refusalAsFlash(
+  ctx: Context,
+  back: string,
+  action: () => Promise<void>,
+  statuses: readonly number[] = [403, 409],
+): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (audienceOf(ctx) !== 'page' || !(err instanceof HttpError) || !statuses.includes(err.status)) throw err;
+    respond(ctx, { redirect: back, flash: { kind: 'error', message: err.message } });
+  }
+}
+
+/**
  * Runs a form handler; when it fails with a user error, a browser gets the same form back with the
  * message at the top and each field's sentence beside the field (status kept), and JSON clients get
  * the usual error body.

@@ -14,8 +14,7 @@ import { ifNoneMatchHits } from './etag.ts';
  * current version; the data comes back only when that is not the kept response's version. So a kept
  * response is sent only while it is exactly what a fresh one would be: what it saves is the rows'
  * transfer and decoding, turning them into JSON or HTML, and compressing that (compressInMemory keeps
- * each coding it makes in `encoded`). Measured: `GET /api/tickets?limit=50` cost ~1.8 ms of the app's
- * CPU made fresh and ~0.6 ms sent kept (`npm run bench`).
+ * each coding it makes in `encoded`).
  *
  * The version also makes the response's ETag, with the code that renders it (codeVersion): a client
  * that sends it back in If-None-Match gets a 304 and no body while nothing it shows has changed

@@ -96,8 +96,7 @@ function describe(err: unknown): {
   if (e.type === 'entity.too.large' || status === 413) return { status: 413, message: 'The request body is too large.' };
   if (e.type === 'entity.parse.failed' || (status === 400 && /JSON/i.test(e.message ?? '')))
     return { status: 400, message: 'The request body is not valid JSON.' };
-  // co-body (through @hapi/bourne) refuses a "__proto__" key with a bare SyntaxError and status 400
-  // (found by test/fuzz-api-tickets.test.ts: it was a 500, logged with the raw body).
+  // co-body (through @hapi/bourne) refuses a "__proto__" key with a bare SyntaxError and status 400.
   if (status === 400 && e.name === 'SyntaxError' && /prototype property/i.test(e.message ?? ''))
     return { status: 400, message: 'The request body contains a forbidden key (__proto__).' };
   if (e.type === 'encoding.unsupported' || status === 415)

@@ -29,6 +29,11 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.inf
   return result.data;
 }
 
+export type Body = Record<string, unknown>;
+
+/** The request body as it came (an object, or empty), for parsers that take the whole form. */
+export const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
+
 /** The request body, validated (unknown keys are dropped by the schemas). */
 export function validBody<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
   const body = ctx.request.body;

@@ -8,7 +8,7 @@ let poolOffset = 0;
  * A random opaque token (256 bits, base64url): API tokens, review links, session ids. The bytes come
  * from the CSPRNG 4 KB at a time (as Node's randomUUID does), each handed out once and then zeroed:
  * koa-session makes an id for every request without a cookie (API calls included), and a call into
- * the CSPRNG per token was ~30 us of such a request.
+ * the CSPRNG per token would be a noticeable share of such a request.
  */
 export function randomToken(bytes = 32): string {
   if (bytes > POOL_SIZE) return randomBytes(bytes).toString('base64url');
@@ -55,3 +55,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** Verified against when no such user exists, so both failures take the same time. */
 export const DUMMY_PASSWORD_HASH = await hashPassword(randomToken());
+
+/** Whether `token` is the one `hash` was made from (sha256), compared in constant time. */
+export function matchesHash(hash: string | null | undefined, token: string): boolean {
+  if (!hash) return false;
+  const a = Buffer.from(sha256(token));
+  const b = Buffer.from(hash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A secret for a link: random, stored only as its sha256, valid until `expiresAt`. */
+export function newLinkSecret(ttlMs: number, now: Date = new Date()) {
+  const token = randomToken(32);
+  return { token, hash: sha256(token), expiresAt: new Date(now.getTime() + ttlMs).toISOString() };
+}

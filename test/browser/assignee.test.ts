@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { ASSIGNEE_CHOICES_MAX } from '../../src/features/tickets/routes.ts';
+import { ASSIGNEE_CHOICES_MAX } from '../../src/features/tickets/pages.ts';
 import { startApp, type TestApp } from '../support/app.ts';
 import { inspectPage, launchBrowser, openPage, signIn } from '../support/browser.ts';
 import { createUser } from '../support/factories.ts';

@@ -1,8 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../src/db/index.ts';
+import { receiveCable } from '../../src/features/inventory/service.ts';
+import { changeStatus, createTicket, deleteTicket, type Settings } from '../../src/features/tickets/service.ts';
+import { toPrincipal } from '../../src/features/users/presenter.ts';
 import { insertUser, type PublicUserRow, type Role } from '../../src/features/users/queries.ts';
-import { hashPassword } from '../../src/lib/crypto.ts';
+import type { Principal } from '../../src/http/context.ts';
+import { hashPassword, newLinkSecret } from '../../src/lib/crypto.ts';
+import type { TestApp } from './app.ts';
 import { Client } from './client.ts';
+import { PATHS } from './tickets.ts';
+
+/**
+ * Test data, built the way the app builds it, with whatever a thing needs made first when the test
+ * does not say (a request brings its requester and approver; a receipt its admin).
+ */
 
 export const PASSWORD = 'correct horse battery';
 // Hashed once per test process: scrypt is deliberately slow.
@@ -62,18 +73,135 @@ export async function registerThroughApi(
   return { id: res.json.user.id as number, token: res.json.access_token as string };
 }
 
+// ---- people -------------------------------------------------------------------------------------
+
+/** Someone in a test: their row, the principal services take, and an API client signed in as them. */
+export interface Person {
+  user: PublicUserRow;
+  as: Principal;
+  api: Client;
+}
+
+export interface PersonSpec extends UserSpec {
+  /** Also a browser client (cookie session through the sign-in form). */
+  browser?: boolean;
+}
+
+/** One person: the account, a bearer-token client, and with `browser` a signed-in cookie client. */
+export async function buildPerson(app: TestApp, spec: PersonSpec = {}): Promise<Person & { browser?: Client }> {
+  const user = await createUser(app.db, spec);
+  const [api, browser] = await Promise.all([
+    tokenClient(app.url, user.username),
+    spec.browser ? signedInClient(app.url, user.username) : undefined,
+  ]);
+  return { user, as: toPrincipal(user), api, ...(browser ? { browser } : {}) };
+}
+
+type Cast<S extends Record<string, PersonSpec>> = {
+  [P in keyof S]: Person & (S[P] extends { browser: true } ? { browser: Client } : { browser?: Client });
+};
+
+/**
+ * A test's people by name, e.g. `buildCast(app, { boss: { role: 'admin' }, tech: {}, stock: { phone } })`;
+ * each username is its key unless the spec names another.
+ */
+export async function buildCast<S extends Record<string, PersonSpec>>(app: TestApp, specs: S): Promise<Cast<S>> {
+  const entries = await Promise.all(
+    Object.entries(specs).map(async ([name, spec]) => [name, await buildPerson(app, { username: name, ...spec })]),
+  );
+  return Object.fromEntries(entries) as Cast<S>;
+}
+
+// ---- requests -----------------------------------------------------------------------------------
+
+/** The services' settings as the test app runs them. */
+export const settingsOf = (app: TestApp): Settings => app.config;
+
+export interface RequestSpec {
+  creator?: PublicUserRow;
+  assignee?: PublicUserRow;
+  location?: string;
+  notes?: string | null;
+  priority?: 'low' | 'medium' | 'high' | 'urgent';
+  items?: { cable_type: string; cable_length: string; cable_gauge?: string; quantity: number }[];
+  /** Moved along the usual path by the assignee (deleted: by the creator, from pending). */
+  status?: keyof typeof PATHS | 'deleted';
+}
+
+/**
+ * A request filed through the tickets service (requester and approver made when not given), with its
+ * review link, moved to `status`.
+ */
+export async function buildRequest(app: TestApp, spec: RequestSpec = {}) {
+  const creator = spec.creator ?? (await createUser(app.db));
+  const assignee = spec.assignee ?? (await createUser(app.db));
+  const { id, reviewUrl } = await createTicket(
+    app.db,
+    toPrincipal(creator),
+    {
+      assigned_to_id: assignee.id,
+      priority: spec.priority ?? 'medium',
+      location: spec.location ?? 'Building A, room 101',
+      notes: spec.notes ?? null,
+      items: (spec.items ?? [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 2 }]).map((i) => ({
+        ...i,
+        cable_gauge: i.cable_gauge,
+      })),
+    },
+    settingsOf(app),
+  );
+  if (spec.status === 'deleted') await deleteTicket(app.db, toPrincipal(creator), id);
+  for (const step of spec.status && spec.status !== 'deleted' ? (PATHS[spec.status] ?? []) : []) {
+    await changeStatus(app.db, toPrincipal(assignee), id, { status: step as 'approved' }, settingsOf(app));
+  }
+  const url = new URL(reviewUrl);
+  return { id, creator, assignee, reviewUrl, reviewPath: url.pathname, token: url.pathname.split('/').at(-1) as string };
+}
+
+/**
+ * A fresh review link for a request (the old one stops working), written as the app writes one: for
+ * a request filed through the API, whose answer never carries the link.
+ */
+export async function reviewLinkFor(app: TestApp, ticketId: number) {
+  const { token, hash, expiresAt } = newLinkSecret(app.config.approvalTokenTtlHours * 3_600_000);
+  const changed = await app
+    .db('tickets')
+    .where({ id: ticketId })
+    .update({ approval_token_hash: hash, approval_token_expires_at: expiresAt });
+  if (changed !== 1) throw new Error(`no ticket ${ticketId}`);
+  const reviewPath = `/tickets/${ticketId}/review/${token}`;
+  return { token, reviewPath, reviewUrl: `${app.config.appUrl}${reviewPath}` };
+}
+
+// ---- inventory ----------------------------------------------------------------------------------
+
+export interface ReceiptSpec {
+  admin?: PublicUserRow;
+  vendor?: string;
+  items?: { cable_type: string; cable_length: string; quantity: number }[];
+}
+
+/** A delivery received through the inventory service (an admin made when not given). */
+export async function buildReceipt(app: TestApp, spec: ReceiptSpec = {}) {
+  const admin = spec.admin ?? (await createUser(app.db, { role: 'admin' }));
+  return receiveCable(app.db, toPrincipal(admin), {
+    vendor: spec.vendor ?? 'Acme Cable',
+    items: spec.items ?? [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 10 }],
+  });
+}
+
 /**
  * The inventory tests' people: an admin (boss), a technician who asks (tech) and the approver who
  * fulfils (stockkeeper), each with a bearer-token client.
  */
-export async function inventoryCast(db: Db, baseUrl: string) {
-  const boss = await createUser(db, { username: 'boss', role: 'admin' });
-  const tech = await createUser(db, { username: 'tech' });
-  const stockkeeper = await createUser(db, { username: 'stockkeeper' });
-  const [bossApi, techApi, stockApi] = await Promise.all([
-    tokenClient(baseUrl, 'boss'),
-    tokenClient(baseUrl, 'tech'),
-    tokenClient(baseUrl, 'stockkeeper'),
-  ]);
-  return { boss, tech, stockkeeper, bossApi, techApi, stockApi };
+export async function inventoryCast(app: TestApp) {
+  const { boss, tech, stockkeeper } = await buildCast(app, { boss: { role: 'admin' }, tech: {}, stockkeeper: {} });
+  return {
+    boss: boss.user,
+    tech: tech.user,
+    stockkeeper: stockkeeper.user,
+    bossApi: boss.api,
+    techApi: tech.api,
+    stockApi: stockkeeper.api,
+  };
 }

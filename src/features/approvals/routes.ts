@@ -8,8 +8,9 @@ import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
 import { integer, MAX_ID, optionalText } from '../../lib/schema.ts';
 import { presentTicket } from '../tickets/presenter.ts';
-import { checkReviewLink, decideByLink, type LinkCheck, type Settings } from '../tickets/service.ts';
+import type { Settings } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
+import { checkReviewLink, decideByLink, type LinkCheck } from './service.ts';
 
 const linkParams = z.object({ id: integer(1, MAX_ID), token: z.string().min(1).max(200) });
 const decisionSchema = z.object({

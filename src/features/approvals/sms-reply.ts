@@ -1,6 +1,6 @@
 import { MAX_ID } from '../../lib/schema.ts';
-import type { SmsDecision } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
+import type { SmsDecision } from './service.ts';
 
 /**
  * What an assignee may text back: exactly `YES <request number>` or `NO <request number> <reason>`

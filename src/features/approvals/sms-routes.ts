@@ -4,9 +4,10 @@ import type { Deps } from '../../http/context.ts';
 import { forbidden } from '../../http/errors.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { parseWith } from '../../http/validate.ts';
-import { decideBySms, recordSmsRefusal, type Settings } from '../tickets/service.ts';
-import { normalizePhone } from './addresses.ts';
-import { onFirstUse } from './sender.ts';
+import { normalizePhone } from '../../lib/addresses.ts';
+import { onFirstUse } from '../../lib/on-first-use.ts';
+import type { Settings } from '../tickets/service.ts';
+import { decideBySms, recordSmsRefusal } from './service.ts';
 import { parseSmsReply, SMS_HELP, smsAnswer } from './sms-reply.ts';
 
 /** Where Twilio posts incoming SMS (the number's "A message comes in" webhook). CSRF-exempt: Twilio signs it. */

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { unauthorized } from '../../http/errors.ts';
 import { sha256 } from '../../lib/crypto.ts';
 import { toPrincipal } from '../users/presenter.ts';
-import { findUserById } from '../users/queries.ts';
+import { findUserById } from '../users/service.ts';
 import { findUserByActiveToken } from './queries.ts';
 import { accountReadWithSession, SESSION_COOKIE } from './session.ts';
 

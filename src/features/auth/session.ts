@@ -4,7 +4,7 @@ import session from 'koa-session';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
-import type { PublicUserRow } from '../users/queries.ts';
+import type { PublicUserRow } from '../users/service.ts';
 import { deleteSession, readSession, writeSession } from './queries.ts';
 
 export const SESSION_COOKIE = 'ct_session';

@@ -6,7 +6,7 @@ import { formItems, handleForm, respondItemRow, rowEdit } from '../../http/forms
 import { requireAdmin, requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
-import { parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
 import { csvStream } from './csv.ts';
 import { canManageInventory } from './policy.ts';
@@ -35,9 +35,6 @@ import {
   stockOverview,
 } from './service.ts';
 import { skuKey } from './sku.ts';
-
-type Body = Record<string, unknown>;
-const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 
 /** An admin, or 403 (401 when signed out). */
 const requireInventoryAdmin = (ctx: Context): Principal => requireAdmin(ctx, 'Only an admin can manage inventory.');

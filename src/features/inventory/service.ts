@@ -3,7 +3,7 @@ import type { Principal } from '../../http/context.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
-import { listAdmins } from '../users/queries.ts';
+import { adminContacts } from '../users/service.ts';
 import {
   addToStock,
   claimLowStockAlert,
@@ -127,7 +127,7 @@ async function alertLowStock(trx: Trx, changes: StockChange[], appUrl: string): 
     if (await claimLowStockAlert(trx, stock.sku_key, now.toISOString(), cutoff)) low.push(stock);
   }
   if (low.length === 0) return;
-  const admins = await listAdmins(trx);
+  const admins = await adminContacts(trx);
   const skus = low.map((s) => ({ label: skuLabel(s), on_hand: s.on_hand, threshold: s.reorder_threshold }));
   const data = { skus, link: `${appUrl}/inventory` };
   await enqueue(

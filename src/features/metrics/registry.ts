@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Db, nowIso } from '../../db/index.ts';
 import { NOTIFICATION_STATUSES, type NotificationStatus } from '../notifications/outbox.ts';
-import { notificationCounts, oldestDueQueuedAt } from './queries.ts';
+import { notificationCounts, oldestDueQueuedAt } from '../notifications/service.ts';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -38,8 +38,8 @@ export interface AppMetrics {
 }
 
 /**
- * Delivered and skipped messages pile up for good (5.5 million at a million tickets): counting them
- * took PostgreSQL ~0.5 s, too much for every scrape. Their counts are read again after this long; the
+ * Delivered and skipped messages pile up for good (millions of rows): counting them costs PostgreSQL
+ * too much for every scrape. Their counts are read again after this long; the
  * open statuses (queued, sending, failed: few rows, an index range) at every scrape.
  */
 export const SETTLED_REFRESH_MS = 5 * 60_000;

@@ -1,6 +1,7 @@
 import type sendgridClient from '@sendgrid/client';
 import type sendgridMail from '@sendgrid/mail';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, onFirstUse, type Sender } from './sender.ts';
+import { onFirstUse } from '../../lib/on-first-use.ts';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
 
 interface EmailProviderOptions {
   apiKey: string;

@@ -1,5 +1,5 @@
 import { toIso } from '../../db/index.ts';
-import { maskAddress } from './addresses.ts';
+import { maskAddress } from '../../lib/addresses.ts';
 import type { NotificationRow } from './queries.ts';
 
 /**

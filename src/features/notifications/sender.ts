@@ -1,4 +1,4 @@
-import { scrubText } from './addresses.ts';
+import { scrubText } from '../../lib/addresses.ts';
 import type { Channel } from './outbox.ts';
 
 /** One stored message on its way out: the worker never renders, it delivers what the row holds. */
@@ -41,20 +41,4 @@ export const isPermanentStatus = (status: number | null | undefined): boolean =>
 export interface Sender {
   readonly provider: string;
   send(message: OutgoingMessage): Promise<Sent>;
-}
-
-/**
- * The provider SDKs are loaded on first use, not at start-up: the web process (and a worker whose
- * queue stays empty) never pays for them (~5 MB of the web process's idle RSS here). The promise
- * is kept, so the import and the client happen once; a failed load is tried again next time.
- */
-export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
-  let made: Promise<T> | undefined;
-  return () => {
-    made ??= make().catch((err: unknown) => {
-      made = undefined;
-      throw err;
-    });
-    return made;
-  };
 }

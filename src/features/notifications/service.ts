@@ -2,6 +2,10 @@ import { type Db, nowIso } from '../../db/index.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { countOpen, findLogRow, type LogFilter, listLog, type NotificationRow, requeueFailed } from './queries.ts';
+
+/** For monitoring (metrics/): rows per status, and when the longest-waiting due row became due. */
+export { notificationCounts, oldestDueQueuedAt } from './queries.ts';
+
 import { outboxChanged } from './signal.ts';
 
 /** One page of the log, newest first, and the cursor of the next page when there is one. */

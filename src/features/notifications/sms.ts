@@ -1,5 +1,6 @@
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, onFirstUse, type Sender } from './sender.ts';
+import { onFirstUse } from '../../lib/on-first-use.ts';
+import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
 
 /**
  * Twilio's client builds `https://api.twilio.com/...` URLs itself; this HTTP client sends each request

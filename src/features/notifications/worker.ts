@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { NotificationSettings } from '../../config.ts';
 import { type Db, toIso } from '../../db/index.ts';
-import { scrubText } from './addresses.ts';
+import { scrubText } from '../../lib/addresses.ts';
 import { type Channels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
 import { type Claim, type ClaimedRow, claimDue, finishClaim, releaseClaims } from './queries.ts';
 import { onOutboxChange } from './signal.ts';

@@ -1,7 +1,7 @@
 import type { Trx } from '../../db/index.ts';
 import { email, enqueue, type OutboxMessage } from '../notifications/outbox.ts';
-import { findUserById, listAdmins } from '../users/queries.ts';
-import { type OpticsRequestRow, usersByEmail } from './queries.ts';
+import { adminContacts, contactsByEmails, findUserById } from '../users/service.ts';
+import type { OpticsRequestRow } from './queries.ts';
 import { OPTICS_STATUS_LABELS, OTHER } from './states.ts';
 
 export interface AlertSettings {
@@ -28,14 +28,14 @@ const facts = (request: OpticsRequestRow) => ({
 export async function notifySubmitted(trx: Trx, request: OpticsRequestRow, settings: AlertSettings): Promise<void> {
   let recipients: OutboxMessage['recipient'][];
   if (settings.alertEmails.length) {
-    const owners = new Map((await usersByEmail(trx, settings.alertEmails)).map((u) => [u.email.toLowerCase(), u.id]));
+    const owners = new Map((await contactsByEmails(trx, settings.alertEmails)).map((u) => [u.email.toLowerCase(), u.id]));
     recipients = settings.alertEmails.map((address) => ({
       id: owners.get(address.toLowerCase()) ?? null,
       email: address,
       phone: null,
     }));
   } else {
-    recipients = (await listAdmins(trx)).map((a) => ({ id: a.id, email: a.email, phone: null }));
+    recipients = (await adminContacts(trx)).map((a) => ({ id: a.id, email: a.email, phone: null }));
   }
   if (recipients.length === 0) return;
   const message = email('optics_submitted', { request: facts(request), link: requestLink(settings.appUrl, request.id) });

@@ -1,5 +1,4 @@
 import type { Db, Trx } from '../../db/index.ts';
-import type { Contact } from '../users/queries.ts';
 import type { OpticsAction, OpticsStatus } from './states.ts';
 
 type Q = Db | Trx;
@@ -159,16 +158,3 @@ export const eventsFor = (q: Q, requestId: number): Promise<OpticsEventRow[]> =>
     .select('e.*', 'u.username as actor_username')
     .where('e.optics_request_id', requestId)
     .orderBy('e.id');
-
-// ---- people to tell -----------------------------------------------------------------------------
-
-/** Accounts owning any of these addresses (case-insensitively), so alert rows name the user too. */
-export const usersByEmail = (q: Q, emails: string[]): Promise<Contact[]> =>
-  emails.length
-    ? q('users')
-        .select('id', 'username', 'email', 'phone')
-        .whereIn(
-          'email_key',
-          emails.map((e) => e.toLowerCase()),
-        )
-    : Promise.resolve([]);

@@ -2,11 +2,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
 import { HttpError } from '../../http/errors.ts';
-import { handleForm } from '../../http/forms.ts';
+import { handleForm, refusalAsFlash } from '../../http/forms.ts';
 import { requireAdmin, requireUser, safeReturnPath } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { audienceOf, type Flash, respond } from '../../http/respond.ts';
-import { parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
 import { presentOpticsEvent, presentOpticsRequest } from './presenter.ts';
 import type { OpticsRequestRow } from './queries.ts';
@@ -44,8 +44,6 @@ import {
   OTHER,
 } from './states.ts';
 
-type Body = Record<string, unknown>;
-const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 const requestId = (ctx: Context) => parseWith(idParam, ctx.params).id;
 
 const PAGE_SIZE = 20;
@@ -269,32 +267,34 @@ export function opticsRoutes(deps: Deps): Router {
     const body = bodyOf(ctx);
     const audience = audienceOf(ctx);
     const returnTo = safeReturnPath(body.return_to, '/optics');
-    try {
-      const { action, admin_note } = validBody(ctx, statusActionSchema);
-      const request = await actOnOpticsRequest(db, actor, id, action, admin_note, settings);
-      const message = `Request #${id} ${OPTICS_STATUS_LABELS[request.status].toLowerCase()}.`;
-      ctx.log.info({ opticsRequestId: id, action, by: actor.id }, 'optics request updated');
-      respond(ctx, {
-        redirect: audience === 'page' ? returnTo : undefined,
-        flash: audience === 'page' ? { kind: 'success', message } : undefined,
-        page: 'optics/_row',
-        json: { message, optics_request: presentOpticsRequest(request) },
-        data: { ...common, row: rowView(request, actor), notice: message, returnTo },
-      });
-    } catch (err) {
-      if (!(err instanceof HttpError) || audience === 'json') throw err;
-      if (audience === 'page' && [400, 403, 404, 409].includes(err.status)) {
-        respond(ctx, { redirect: returnTo, flash: { kind: 'error', message: err.message } });
-        return;
-      }
-      if (err.status !== 400 && err.status !== 409) throw err;
-      const { request } = await getOpticsDetail(db, actor, id);
-      respond(ctx, {
-        status: err.status,
-        page: 'optics/_row',
-        data: { ...common, row: rowView(request, actor), error: err.message, returnTo },
-      });
-    }
+    await refusalAsFlash(
+      ctx,
+      returnTo,
+      async () => {
+        try {
+          const { action, admin_note } = validBody(ctx, statusActionSchema);
+          const request = await actOnOpticsRequest(db, actor, id, action, admin_note, settings);
+          const message = `Request #${id} ${OPTICS_STATUS_LABELS[request.status].toLowerCase()}.`;
+          ctx.log.info({ opticsRequestId: id, action, by: actor.id }, 'optics request updated');
+          respond(ctx, {
+            redirect: audience === 'page' ? returnTo : undefined,
+            flash: audience === 'page' ? { kind: 'success', message } : undefined,
+            page: 'optics/_row',
+            json: { message, optics_request: presentOpticsRequest(request) },
+            data: { ...common, row: rowView(request, actor), notice: message, returnTo },
+          });
+        } catch (err) {
+          if (!(err instanceof HttpError) || audience !== 'partial' || (err.status !== 400 && err.status !== 409)) throw err;
+          const { request } = await getOpticsDetail(db, actor, id);
+          respond(ctx, {
+            status: err.status,
+            page: 'optics/_row',
+            data: { ...common, row: rowView(request, actor), error: err.message, returnTo },
+          });
+        }
+      },
+      [400, 403, 404, 409],
+    );
   });
 
   return router;

@@ -1,5 +1,6 @@
-import { type Db, prepared, type Trx } from '../../db/index.ts';
-import { email, enqueue, type Recipient } from '../notifications/outbox.ts';
+import type { Trx } from '../../db/index.ts';
+import { email, enqueue } from '../notifications/outbox.ts';
+import { type Contact, peopleByIds } from '../users/service.ts';
 import type { TicketRow } from './queries.ts';
 import { STATUS_LABELS, type Status } from './states.ts';
 
@@ -23,16 +24,8 @@ export function smsText(description: string, link: string): string {
   return `${clip(description, 160 - tail.length)}${tail}`;
 }
 
-export type People = Map<number, Recipient & { username: string }>;
-
-/** The accounts `ids` as messages address them (those that exist). */
-export async function recipients(q: Db | Trx, ids: number[]): Promise<People> {
-  const rows: { id: number; username: string; email: string; phone: string | null }[] = await prepared(
-    q('users').select('id', 'username', 'email', 'phone').whereIn('id', ids),
-    'recipients',
-  );
-  return new Map(rows.map((r) => [r.id, { id: r.id, username: r.username, email: r.email, phone: r.phone }]));
-}
+/** The accounts a message concerns, by id, as users/service.ts reads them. */
+export type People = Map<number, Contact>;
 
 interface TicketFacts {
   id: number;
@@ -53,7 +46,7 @@ export async function notifyReviewNeeded(
   /** The requester's and assignee's rows when the caller has read them already. */
   known?: People,
 ) {
-  const people = known ?? (await recipients(trx, [ticket.created_by_id, ticket.assigned_to_id]));
+  const people = known ?? (await peopleByIds(trx, [ticket.created_by_id, ticket.assigned_to_id]));
   const assignee = people.get(ticket.assigned_to_id);
   const requester = people.get(ticket.created_by_id);
   if (!assignee || !requester) return;
@@ -83,7 +76,7 @@ export async function notifyStatusChange(
 ) {
   const type = TOLD[to];
   if (!type) return;
-  const people = await recipients(trx, [ticket.created_by_id, actorId]);
+  const people = await peopleByIds(trx, [ticket.created_by_id, actorId]);
   const requester = people.get(ticket.created_by_id);
   if (!requester) return;
   const link = `${appUrl}/tickets/${ticket.id}`;

@@ -1,18 +1,24 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Deps, Principal } from '../../http/context.ts';
-import { badRequest, HttpError } from '../../http/errors.ts';
-import { formItems, handleForm, respondItemRow, rowEdit } from '../../http/forms.ts';
+import type { Deps } from '../../http/context.ts';
+import { badRequest } from '../../http/errors.ts';
+import { handleForm, refusalAsFlash, respondItemRow, rowEdit } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
-import { parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
-import { type ItemStock, stockForItems } from '../inventory/service.ts';
-import { findUserByUsername } from '../users/queries.ts';
-import { listAccounts, suggestAccounts } from '../users/service.ts';
-import { allowedActions, canMoveTo } from './policy.ts';
+import { stockForItems } from '../inventory/service.ts';
+import { findUserByUsername, suggestAccounts } from '../users/service.ts';
+import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageData } from './pages.ts';
 import { presentTicket } from './presenter.ts';
-import { hasEditFields, includeDeletedQuery, parseNewTicket, parseTicketEdit, statusChangeSchema } from './schema.ts';
+import {
+  hasEditFields,
+  includeDeletedQuery,
+  listQuerySchema,
+  parseNewTicket,
+  parseTicketEdit,
+  statusChangeSchema,
+} from './schema.ts';
 import {
   assertEditable,
   changeStatus,
@@ -24,52 +30,13 @@ import {
   resendReviewLink,
   restoreTicket,
   type Settings,
-  type TicketDetail,
 } from './service.ts';
-import { ACTION_LABELS, canStillBeFulfilled, nextStatuses, PRIORITIES, STATUS_LABELS, type Status } from './states.ts';
+import { STATUS_LABELS, type Status } from './states.ts';
 
-type Body = Record<string, unknown>;
-const bodyOf = (ctx: Context): Body => (ctx.request.body ?? {}) as Body;
 const ticketId = (ctx: Context) => parseWith(idParam, ctx.params).id;
 
-/** What the ticket page and its htmx fragment render. */
-export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: ItemStock[] = []) {
-  const { ticket, items, events } = detail;
-  return {
-    ticket: presentTicket(ticket, items, events),
-    /** On hand per item (same order), so whoever approves sees a shortfall first. */
-    stock,
-    /** A shortfall is worth flagging only while the request can still be fulfilled. */
-    flagShort: canStillBeFulfilled(ticket.status),
-    actions: allowedActions(viewer, ticket),
-    moves: nextStatuses(ticket.status)
-      .filter((status) => canMoveTo(viewer, ticket, status))
-      .map((status) => ({ status, label: ACTION_LABELS[status] })),
-    labels: STATUS_LABELS,
-  };
-}
-
-/**
- * Up to this many accounts, the request form lists them all to choose the assignee from. Past it (a
- * list of hundreds is slow to render, heavy on phone data and useless to scroll), it has a name field
- * instead, with suggestions as you type (htmx; without JavaScript the whole username is typed).
- */
-export const ASSIGNEE_CHOICES_MAX = 100;
 /** Suggestions shown under the assignee's name field. */
 const ASSIGNEE_SUGGESTIONS = 20;
-
-export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
-  const users = await listAccounts(deps.db, ASSIGNEE_CHOICES_MAX + 1);
-  const byName = users.length > ASSIGNEE_CHOICES_MAX;
-  return {
-    users: byName ? [] : users,
-    assigneeByName: byName,
-    priorities: PRIORITIES,
-    items: formItems(body, extra, remove),
-    values: body,
-    errors: {},
-  };
-}
 
 export function ticketRoutes(deps: Deps): Router {
   const { db, config } = deps;
@@ -94,18 +61,8 @@ export function ticketRoutes(deps: Deps): Router {
   const settings: Settings = config;
   const router = new Router();
 
-  /**
-   * Runs a button's action. Without JavaScript, a refused action (403/409) returns to the ticket page
-   * with the sentence as a flash; htmx and JSON clients get the error itself.
-   */
-  const ticketAction = async (ctx: Context, id: number, action: () => Promise<void>) => {
-    try {
-      await action();
-    } catch (err) {
-      if (audienceOf(ctx) !== 'page' || !(err instanceof HttpError) || (err.status !== 403 && err.status !== 409)) throw err;
-      respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'error', message: err.message } });
-    }
-  };
+  /** A button's action: without JavaScript a refusal (403, 409) is a flash back on the ticket page. */
+  const ticketAction = (ctx: Context, id: number, action: () => Promise<void>) => refusalAsFlash(ctx, `/tickets/${id}`, action);
 
   /** After a change: a browser goes back to the ticket (303), htmx gets the fresh fragment, JSON the ticket. */
   const afterChange = async (ctx: Context, id: number, message: string) => {
@@ -166,6 +123,18 @@ export function ticketRoutes(deps: Deps): Router {
         return;
       }
       respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: `Request #${id} sent for approval.` } });
+    });
+  });
+
+  // ---- the list (the dashboard shows it as a page) ---------------------------------------------
+
+  const lists = ticketLists(deps);
+  router.get('/api/tickets', async (ctx) => {
+    requireUser(ctx);
+    const query = validQuery(ctx, listQuerySchema);
+    await lists.answer(ctx, query, query.limit ?? PAGE_SIZES.api, (page) => {
+      if (page.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, page.nextCursor)}>; rel="next"`);
+      respond(ctx, { json: page.tickets.map(({ ticket, items }) => presentTicket(ticket, items)) });
     });
   });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
-import { fieldErrors, summarize } from '../../http/validate.ts';
+import { type Body, fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { PRIORITIES, STATUSES } from './states.ts';
 
@@ -36,15 +36,14 @@ const itemsSchema = z.preprocess(
     .max(MAX_ITEMS, `at most ${MAX_ITEMS} items`),
 );
 
-export interface TicketInput {
-  assigned_to_id: number;
-  priority: (typeof PRIORITIES)[number];
-  location: string;
-  notes: string | null;
-  items: ItemInput[];
-}
+/** A new request's fields with their defaults (priority medium, no notes). */
+const newTicketFields = fieldsSchema.extend({
+  priority: priority.transform((p) => p ?? 'medium'),
+  notes: optionalText(2000).transform((n) => n ?? null),
+});
 
-type Body = Record<string, unknown>;
+/** A new request as the tickets service takes it. */
+export type TicketInput = z.infer<typeof newTicketFields> & { items: ItemInput[] };
 
 function collect<T>(schema: z.ZodType<T>, value: unknown, prefix: string, errors: Record<string, string>): T | undefined {
   const result = schema.safeParse(value);
@@ -71,10 +70,10 @@ function parseItems(body: Body, errors: Record<string, string>): ItemInput[] | u
 export function parseNewTicket(input: unknown): TicketInput {
   const body = (input && typeof input === 'object' && !Array.isArray(input) ? input : {}) as Body;
   const errors: Record<string, string> = {};
-  const fields = collect(fieldsSchema, body, '', errors);
+  const fields = collect(newTicketFields, body, '', errors);
   const items = parseItems(body, errors);
   if (!fields || !items) fail(errors);
-  return { ...fields, priority: fields.priority ?? 'medium', notes: fields.notes ?? null, items };
+  return { ...fields, items };
 }
 
 export type TicketEdit = Partial<TicketInput>;

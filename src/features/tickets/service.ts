@@ -1,12 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
-import { randomToken, sha256 } from '../../lib/crypto.ts';
+import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
-import { maskPhone, normalizePhone } from '../notifications/addresses.ts';
-import { notifyReviewNeeded, notifyStatusChange, recipients } from './messages.ts';
+import { peopleByIds, personById } from '../users/service.ts';
+import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
   deleteItems,
@@ -17,19 +16,19 @@ import {
   insertEvent,
   insertItems,
   itemsFor,
-  type ListFilter,
   type ListRow,
-  listTickets,
   moveCount,
   type NewEvent,
-  phoneOf,
   STORED_TICKET_COLUMNS,
   searchText,
   statusCounts,
   type TicketRow,
-  userExists,
 } from './queries.ts';
 import type { TicketEdit, TicketInput } from './schema.ts';
+import { type ListFilter, listTickets } from './search.ts';
+
+export { type EventRow, findTicket, type ItemRow, type NewEvent, type TicketRow } from './queries.ts';
+
 import { canMove, STATUS_LABELS, STATUSES, type Status, type StoredStatus } from './states.ts';
 
 export interface TicketDetail {
@@ -48,18 +47,14 @@ export interface Settings {
 /** The review page link for a ticket and a token (the token exists in plain text only here). */
 export const reviewUrl = (appUrl: string, ticketId: number, token: string) => `${appUrl}/tickets/${ticketId}/review/${token}`;
 
+/** A new review link's token and the ticket columns that hold its hash and expiry. */
 function newReviewToken(ttlHours: number) {
-  const token = randomToken(32);
-  return {
-    token,
-    columns: {
-      approval_token_hash: sha256(token),
-      approval_token_expires_at: new Date(Date.now() + ttlHours * 3_600_000).toISOString(),
-    },
-  };
+  const { token, hash, expiresAt } = newLinkSecret(ttlHours * 3_600_000);
+  return { token, columns: { approval_token_hash: hash, approval_token_expires_at: expiresAt } };
 }
 
-async function loadTicket(db: Db | Trx, id: number): Promise<TicketRow> {
+/** The ticket, or 404. Inside a transaction pass the trx: SQLite has one connection, and it is the trx's. */
+export async function loadTicket(db: Db | Trx, id: number): Promise<TicketRow> {
   const ticket = await findTicket(db, id);
   if (!ticket) throw notFound('No ticket with that id.');
   return ticket;
@@ -80,7 +75,7 @@ const noSuchAssignee = () => badRequest('assigned_to_id: no user with that id', 
 /** The assignee must exist, and someone other than a non-admin creator: a request needs a second person. */
 async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; role?: string }): Promise<void> {
   requireOtherAssignee(id, creator);
-  if (!(await userExists(db, id))) throw noSuchAssignee();
+  if (!(await personById(db, id))) throw noSuchAssignee();
 }
 
 /**
@@ -91,7 +86,7 @@ async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; 
  */
 export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
   requireOtherAssignee(input.assigned_to_id, creator);
-  const people = await recipients(db, [creator.id, input.assigned_to_id]);
+  const people = await peopleByIds(db, [creator.id, input.assigned_to_id]);
   const assignee = people.get(input.assigned_to_id);
   if (!assignee) throw noSuchAssignee();
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
@@ -143,7 +138,12 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
 export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {
   const ticket = await loadTicket(db, id);
   if (ticket.status === 'deleted' && !includeDeleted) throw deletedError();
-  const [items, events] = await Promise.all([itemsFor(db, [id]), eventsFor(db, id)]);
+  return detailOf(db, ticket);
+}
+
+/** A ticket already read, with its items and timeline. */
+export async function detailOf(db: Db, ticket: TicketRow): Promise<TicketDetail> {
+  const [items, events] = await Promise.all([itemsFor(db, [ticket.id]), eventsFor(db, ticket.id)]);
   return { ticket, items, events };
 }
 
@@ -201,6 +201,47 @@ export interface StatusChange {
   reason?: string;
 }
 
+/** Who moves a ticket and how: the timeline's actor and channel, and the reason or note. */
+export interface Mover {
+  actorId: number;
+  via: NewEvent['via'];
+  reason: string | null;
+  /** More conditions on the row: a review link moves it only while its token is the one checked. */
+  guard?: Record<string, unknown>;
+}
+
+/**
+ * A status move and what goes with it, in the caller's transaction: the conditional update, the
+ * timeline event, the counters, the stock taken at the first move to fulfilled (with
+ * INVENTORY_ENFORCE_STOCK a shortfall throws a 409 and everything rolls back) and the requester's
+ * messages. False when someone else moved the ticket first; then nothing was written.
+ */
+async function applyMove(trx: Trx, ticket: TicketRow, to: Status, mover: Mover, settings: Settings): Promise<boolean> {
+  const ok = await moveStatus(
+    trx,
+    ticket,
+    to,
+    { event_type: 'status_changed', actor_user_id: mover.actorId, via: mover.via, note: mover.reason },
+    to === 'rejected' ? { rejection_reason: mover.reason } : {},
+    mover.guard,
+  );
+  if (!ok) return false;
+  const items = await itemsFor(trx, [ticket.id]);
+  if (to === 'fulfilled') {
+    const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
+    await consumeForFulfilment(trx, { id: ticket.id, actorId: mover.actorId }, items, stock);
+  }
+  await notifyStatusChange(trx, ticket, items, to, mover.actorId, mover.reason, settings.appUrl);
+  return true;
+}
+
+/**
+ * Decides a request waiting for approval, for whoever the caller has already found may decide it
+ * (approvals/: a review link, an SMS reply). False when it was decided (or changed) first.
+ */
+export const decideTicket = (db: Db, ticket: TicketRow, decision: 'approved' | 'rejected', mover: Mover, settings: Settings) =>
+  db.transaction((trx) => applyMove(trx, ticket, decision, mover, settings));
+
 export async function changeStatus(
   db: Db,
   actor: Principal,
@@ -218,28 +259,13 @@ export async function changeStatus(
       `A ticket that is ${STATUS_LABELS[ticket.status].toLowerCase()} cannot move to ${STATUS_LABELS[change.status].toLowerCase()}.`,
     );
   }
-  const reason = change.reason ?? null;
-  const moved = await db.transaction(async (trx) => {
-    const ok = await moveStatus(
-      trx,
-      ticket,
-      change.status,
-      { event_type: 'status_changed', actor_user_id: actor.id, via, note: reason },
-      change.status === 'rejected' ? { rejection_reason: reason } : {},
-    );
-    // The first (and only) move to fulfilled takes the cable out of stock in this same transaction;
-    // with INVENTORY_ENFORCE_STOCK a shortfall throws a 409 here and the status change rolls back.
-    if (!ok) return false;
-    const items = await itemsFor(trx, [id]);
-    if (change.status === 'fulfilled') {
-      const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
-      await consumeForFulfilment(trx, { id, actorId: actor.id }, items, stock);
-    }
-    await notifyStatusChange(trx, ticket, items, change.status, actor.id, reason, settings.appUrl);
-    return true;
-  });
+  const mover = { actorId: actor.id, via, reason: change.reason ?? null };
+  const moved = await db.transaction((trx) => applyMove(trx, ticket, change.status, mover, settings));
   if (!moved) throw await raceLost(db, id);
 }
+
+/** An event on a ticket's timeline that changes nothing else (a refused SMS or email reply). */
+export const recordTicketEvent = (db: Db, event: NewEvent) => insertEvent(db, event);
 
 /** Throws why `actor` may not edit `ticket` now (410 deleted, 403 not theirs, 409 no longer pending). */
 export function assertEditable(actor: Principal, ticket: TicketRow): void {
@@ -353,19 +379,6 @@ export async function purgeTicket(db: Db, actor: Principal, id: number) {
   });
 }
 
-/**
- * A fresh review link for a ticket that waits for approval (the old link stops working). Only a hash
- * is stored, so a link cannot be read back later: notifications take the one `createTicket` returns,
- * and this makes a new one to send again.
- */
-export async function newReviewLink(db: Db, id: number, settings: Settings): Promise<string> {
-  const ticket = await loadTicket(db, id);
-  assertNeedsReview(ticket);
-  const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
-  await db('tickets').where({ id, status: 'pending_approval' }).update(columns);
-  return reviewUrl(settings.appUrl, id, token);
-}
-
 /** 410 for a deleted ticket, 409 for a decided one: only a request waiting for approval has a review link. */
 function assertNeedsReview(ticket: TicketRow): void {
   if (ticket.status === 'deleted') throw deletedError();
@@ -411,138 +424,4 @@ export async function resendReviewLink(db: Db, actor: Principal, id: number, set
     await notifyReviewNeeded(trx, ticket, await itemsFor(trx, [id]), reviewUrl(settings.appUrl, id, token), 'review_link_resent');
   });
   return { assignee: ticket.assigned_to_username };
-}
-
-// ---- review links -------------------------------------------------------------------------------
-
-export type LinkCheck =
-  | { state: 'open'; detail: TicketDetail }
-  | { state: 'decided'; detail: TicketDetail; decision?: EventRow }
-  | { state: 'expired'; detail: TicketDetail };
-
-function tokenMatches(ticket: TicketRow, token: string): boolean {
-  if (!ticket.approval_token_hash) return false;
-  const a = Buffer.from(sha256(token));
-  const b = Buffer.from(ticket.approval_token_hash);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The decision that took the ticket out of pending_approval, for "already approved by … at …". */
-const decisionOf = (events: EventRow[]) =>
-  events.find((e) => e.event_type === 'status_changed' && e.from_status === 'pending_approval');
-
-/** What a review link leads to: 404 no ticket, 403 wrong token, 410 deleted; else open/decided/expired. */
-export async function checkReviewLink(db: Db, id: number, token: string): Promise<LinkCheck> {
-  const ticket = await loadTicket(db, id);
-  if (!tokenMatches(ticket, token)) throw forbidden('This review link is not valid. It may have been replaced by a newer one.');
-  if (ticket.status === 'deleted') throw gone('This request was deleted, so there is nothing to review.');
-  const [items, events] = await Promise.all([itemsFor(db, [id]), eventsFor(db, id)]);
-  const detail = { ticket, items, events };
-  if (ticket.status !== 'pending_approval') return { state: 'decided', detail, decision: decisionOf(events) };
-  const expires = ticket.approval_token_expires_at ? new Date(ticket.approval_token_expires_at).getTime() : 0;
-  if (expires < Date.now()) return { state: 'expired', detail };
-  return { state: 'open', detail };
-}
-
-/**
- * Decides from a review link (no session): the assignee acts "via review link". Returns the state the
- * link was in; only `open` changes anything, and a lost race reports `decided` like a used link.
- */
-export async function decideByLink(
-  db: Db,
-  id: number,
-  token: string,
-  decision: 'approved' | 'rejected',
-  reason: string | undefined,
-  settings: Settings,
-) {
-  const check = await checkReviewLink(db, id, token);
-  if (check.state !== 'open') return check;
-  const { ticket, items } = check.detail;
-  const moved = await db.transaction(async (trx) => {
-    const ok = await moveStatus(
-      trx,
-      ticket,
-      decision,
-      { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'review link', note: reason ?? null },
-      decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
-      { approval_token_hash: ticket.approval_token_hash },
-    );
-    if (ok) await notifyStatusChange(trx, ticket, items, decision, ticket.assigned_to_id, reason ?? null, settings.appUrl);
-    return ok;
-  });
-  return moved ? { state: 'done' as const, detail: await getTicketDetail(db, id, true) } : checkReviewLink(db, id, token);
-}
-
-// ---- SMS replies --------------------------------------------------------------------------------
-
-export type SmsDecision =
-  | { state: 'done'; ticket: TicketRow }
-  | { state: 'decided' | 'deleted' | 'not_assignee'; ticket: TicketRow }
-  | { state: 'not_found' };
-
-/**
- * Writes a refused SMS reply into the ticket's audit trail (actor: the assignee when it came from their
- * phone, else nobody; the number is masked). Returns false when there is no such ticket.
- */
-export async function recordSmsRefusal(db: Db, id: number, from: string, problem: string): Promise<boolean> {
-  const ticket = await findTicket(db, id);
-  if (!ticket) return false;
-  const fromAssignee = normalizePhone(await phoneOf(db, ticket.assigned_to_id)) === from;
-  await insertEvent(db, {
-    ticket_id: id,
-    event_type: 'sms_refused',
-    actor_user_id: fromAssignee ? ticket.assigned_to_id : null,
-    via: 'sms',
-    note: `SMS reply from ${maskPhone(from)} refused: ${problem}`,
-    created_at: nowIso(),
-  });
-  return true;
-}
-
-/**
- * Decides from an SMS reply (the Twilio webhook checked the signature; `from` is E.164). Only the
- * assignee's own phone may decide, and it decides as the assignee "via sms", through the same
- * moveStatus and notifications as a review link. Every attempt on an existing ticket is in its audit
- * trail: the decision itself, or an `sms_refused` event saying why not.
- */
-export async function decideBySms(
-  db: Db,
-  id: number,
-  from: string,
-  decision: 'approved' | 'rejected',
-  reason: string | undefined,
-  settings: Settings,
-): Promise<SmsDecision> {
-  const ticket = await findTicket(db, id);
-  if (!ticket) return { state: 'not_found' };
-  const word = decision === 'approved' ? 'YES' : 'NO';
-  const refuse = async (state: 'decided' | 'deleted' | 'not_assignee', current: TicketRow, why: string) => {
-    await recordSmsRefusal(db, id, from, `${word}: ${why}`);
-    return { state, ticket: current };
-  };
-  if (normalizePhone(await phoneOf(db, ticket.assigned_to_id)) !== from) {
-    return refuse('not_assignee', ticket, 'not sent from the assignee’s phone number.');
-  }
-  if (ticket.status === 'deleted') return refuse('deleted', ticket, 'the request is deleted.');
-  if (ticket.status !== 'pending_approval') {
-    return refuse('decided', ticket, `the request was already ${STATUS_LABELS[ticket.status].toLowerCase()}.`);
-  }
-  const moved = await db.transaction(async (trx) => {
-    const ok = await moveStatus(
-      trx,
-      ticket,
-      decision,
-      { event_type: 'status_changed', actor_user_id: ticket.assigned_to_id, via: 'sms', note: reason ?? null },
-      decision === 'rejected' ? { rejection_reason: reason ?? null } : {},
-    );
-    if (ok) {
-      const items = await itemsFor(trx, [id]);
-      await notifyStatusChange(trx, ticket, items, decision, ticket.assigned_to_id, reason ?? null, settings.appUrl);
-    }
-    return ok;
-  });
-  const now = await loadTicket(db, id);
-  if (moved) return { state: 'done', ticket: now };
-  return refuse('decided', now, `the request was already ${STATUS_LABELS[now.status].toLowerCase()}.`);
 }

@@ -39,8 +39,6 @@ export function canStillBeFulfilled(from: StoredStatus): boolean {
   return false;
 }
 
-export const isStatus = (value: unknown): value is Status => STATUSES.includes(value as Status);
-
 export const canMove = (from: StoredStatus, to: Status): boolean => from !== 'deleted' && MOVES[from].includes(to);
 
 export const nextStatuses = (from: StoredStatus): readonly Status[] => (from === 'deleted' ? [] : MOVES[from]);

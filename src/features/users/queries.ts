@@ -93,9 +93,22 @@ export interface Contact {
 }
 const CONTACT_COLUMNS = ['id', 'username', 'email', 'phone'];
 
-/** Every admin, oldest account first: who hears about low stock and (by default) optics requests. */
-export const listAdmins = (db: Db | Trx): Promise<Contact[]> =>
-  db('users').select(CONTACT_COLUMNS).where({ role: 'admin' }).orderBy('id');
+/** The accounts among `ids` that exist (one statement, prepared on PostgreSQL). */
+export const contactsByIds = (q: Db | Trx, ids: number[]): Promise<Contact[]> =>
+  prepared(q('users').select(CONTACT_COLUMNS).whereIn('id', ids), 'recipients');
+
+/** The accounts behind `emails`, matched case-insensitively. */
+export const contactsByEmails = (q: Db | Trx, emails: string[]): Promise<Contact[]> =>
+  q('users')
+    .select(CONTACT_COLUMNS)
+    .whereIn(
+      'email_key',
+      emails.map((e) => e.toLowerCase()),
+    );
+
+/** Every admin, oldest account first. */
+export const adminContacts = (q: Db | Trx): Promise<Contact[]> =>
+  q('users').select(CONTACT_COLUMNS).where({ role: 'admin' }).orderBy('id');
 
 export const updateRole = (db: Db | Trx, id: number, role: Role) =>
   db('users').where({ id }).update({ role, updated_at: nowIso() });

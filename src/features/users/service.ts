@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
-import { type Db, isPostgres, isUniqueViolation } from '../../db/index.ts';
+import { type Db, isPostgres, isUniqueViolation, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { hashPassword } from '../../lib/crypto.ts';
 import {
+  type Contact,
+  contactsByIds,
   countAdmins,
   countUsers,
   findUserById,
@@ -16,6 +18,21 @@ import {
   usernamesStartingWith,
 } from './queries.ts';
 import type { RegisterInput } from './schema.ts';
+
+/**
+ * The users feature's face: other features ask for people and their addresses here, never in
+ * users/queries.ts. Plain reads are handed on as they are.
+ */
+export {
+  adminContacts,
+  type Contact,
+  contactsByEmails,
+  findUserById,
+  findUserByUsername,
+  findUserForSignIn,
+  type PublicUserRow,
+  type Role,
+} from './queries.ts';
 
 const duplicateError = (taken: { username: boolean; email: boolean }) => {
   const fields: Record<string, string> = {};
@@ -87,3 +104,11 @@ export const listAccounts = (db: Db, limit: number) => listUsernames(db, limit);
 /** Accounts whose name starts with what was typed (at most `limit`), for a name field's suggestions. */
 export const suggestAccounts = (db: Db, typed: string, limit: number) =>
   typed.trim() ? usernamesStartingWith(db, typed.trim(), limit) : Promise.resolve([]);
+
+/** The accounts among `ids` that exist, by id, with their addresses (one statement). */
+export async function peopleByIds(q: Db | Trx, ids: number[]): Promise<Map<number, Contact>> {
+  return new Map((await contactsByIds(q, ids)).map((c) => [c.id, c]));
+}
+
+/** One account with its addresses, or undefined when there is none with that id. */
+export const personById = async (q: Db | Trx, id: number): Promise<Contact | undefined> => (await peopleByIds(q, [id])).get(id);

@@ -1,0 +1,152 @@
+import type { Context } from 'koa';
+import type { Deps, Principal } from '../../http/context.ts';
+import { formItems } from '../../http/forms.ts';
+import { requireUser } from '../../http/guards.ts';
+import { codeVersion, KeptResponses, keepResponse, sendKept } from '../../http/kept-responses.ts';
+import { pageHref } from '../../http/links.ts';
+import { audienceOf } from '../../http/respond.ts';
+import type { ItemStock } from '../inventory/service.ts';
+import { listAccounts } from '../users/service.ts';
+import { allowedActions, canMoveTo } from './policy.ts';
+import { presentTicket } from './presenter.ts';
+import type { ListQuery } from './schema.ts';
+import { isShortSearch, SHORT_SEARCH_WINDOW } from './search.ts';
+import { listTicketPage, type TicketDetail } from './service.ts';
+import { ACTION_LABELS, canStillBeFulfilled, nextStatuses, PRIORITIES, STATUS_LABELS, STATUSES } from './states.ts';
+
+/**
+ * What the tickets' pages and fragments render: one ticket, the request form and the list. The
+ * dashboard composes its page from these, beside its own stats.
+ */
+
+type Body = Record<string, unknown>;
+
+/** What the ticket page and its htmx fragment render. */
+export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: ItemStock[] = []) {
+  const { ticket, items, events } = detail;
+  return {
+    ticket: presentTicket(ticket, items, events),
+    /** On hand per item (same order), so whoever approves sees a shortfall first. */
+    stock,
+    /** A shortfall is worth flagging only while the request can still be fulfilled. */
+    flagShort: canStillBeFulfilled(ticket.status),
+    actions: allowedActions(viewer, ticket),
+    moves: nextStatuses(ticket.status)
+      .filter((status) => canMoveTo(viewer, ticket, status))
+      .map((status) => ({ status, label: ACTION_LABELS[status] })),
+    labels: STATUS_LABELS,
+  };
+}
+
+/**
+ * Up to this many accounts, the request form lists them all to choose the assignee from. Past it (a
+ * list of hundreds is slow to render, heavy on phone data and useless to scroll), it has a name field
+ * instead, with suggestions as you type (htmx; without JavaScript the whole username is typed).
+ */
+export const ASSIGNEE_CHOICES_MAX = 100;
+
+/** The new-request form: what was typed (`body`), with `extra` blank item rows or row `remove` dropped. */
+export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
+  const users = await listAccounts(deps.db, ASSIGNEE_CHOICES_MAX + 1);
+  const byName = users.length > ASSIGNEE_CHOICES_MAX;
+  return {
+    users: byName ? [] : users,
+    assigneeByName: byName,
+    priorities: PRIORITIES,
+    items: formItems(body, extra, remove),
+    values: body,
+    errors: {},
+  };
+}
+
+// ---- the list -----------------------------------------------------------------------------------
+
+export { PAGE_SIZES } from './search.ts';
+
+/** The query string for a list page: only what differs from the defaults, so URLs stay short. */
+export const listHref = (base: string, q: ListQuery, cursor?: number): string =>
+  pageHref(base, {
+    filter: q.filter === 'all' ? undefined : q.filter,
+    status: q.status,
+    q: q.q,
+    include_deleted: q.include_deleted,
+    limit: q.limit,
+    cursor,
+  });
+
+/** Memory for kept list answers: a 50-ticket JSON list is ~30 KB, the dashboard's fragment ~7 KB. */
+const KEPT_LISTS_BYTES = 8 * 1024 * 1024;
+
+export type ListPage = Awaited<ReturnType<typeof listTicketPage>>;
+
+/** One page of the list for the viewer's query (`versioned`: as listTickets says, PostgreSQL only). */
+function readPage(deps: Deps, ctx: Context, query: ListQuery, limit: number, versioned?: { known?: string }) {
+  const viewer = requireUser(ctx);
+  const filter = {
+    viewerId: viewer.id,
+    filter: query.filter,
+    status: query.status,
+    q: query.q,
+    includeDeleted: query.include_deleted,
+    cursor: query.cursor,
+    limit,
+  };
+  return listTicketPage(deps.db, filter, versioned);
+}
+
+/** One list answerer per app: the JSON list and the dashboard's fragment share its kept answers. */
+const listsOfApp = new WeakMap<Deps, TicketLists>();
+
+export interface TicketLists {
+  /** A page of the list, read afresh. */
+  read(ctx: Context, query: ListQuery, limit: number): Promise<ListPage>;
+  /** Answers with `render(page)`, or with the kept answer while the page is unchanged. */
+  answer(ctx: Context, query: ListQuery, limit: number, render: (page: ListPage) => void): Promise<void>;
+}
+
+/**
+ * The list answers (the JSON list, the dashboard's list fragment), kept with their page's version on
+ * PostgreSQL and sent again while the page is unchanged (kept-responses.ts). The version covers the
+ * rows, so a kept answer is right for whoever asks; its key is what else the answer depends on (the
+ * audience, the query) and the viewer when the filter names them ("Created by me", "Assigned to
+ * me"), so that two people's lists do not replace each other. Not in development, where templates
+ * are read again at each render and a kept fragment would hide an edit. The code's hash for the
+ * ETags is made here, at start-up, not in the first list request.
+ */
+export function ticketLists(deps: Deps): TicketLists {
+  const known = listsOfApp.get(deps);
+  if (known) return known;
+  const kept = deps.config.env === 'development' ? undefined : new KeptResponses(KEPT_LISTS_BYTES);
+  if (kept) codeVersion();
+  const lists: TicketLists = {
+    read: (ctx, query, limit) => readPage(deps, ctx, query, limit),
+    async answer(ctx, query, limit, render) {
+      if (!kept) {
+        render(await readPage(deps, ctx, query, limit));
+        return;
+      }
+      const key = `${audienceOf(ctx)} ${query.filter === 'all' ? '' : requireUser(ctx).id} ${JSON.stringify(query)}`;
+      const previous = kept.get(key);
+      const page = await readPage(deps, ctx, query, limit, { known: previous?.version });
+      if (page.unchanged && previous) {
+        sendKept(ctx, previous);
+        return;
+      }
+      render(page);
+      if (page.version) keepResponse(ctx, kept, key, page.version, ['Link']);
+    },
+  };
+  listsOfApp.set(deps, lists);
+  return lists;
+}
+
+/** What the dashboard's list fragment renders. */
+export const listData = (query: ListQuery, page: ListPage) => ({
+  rows: page.tickets.map(({ ticket, items }) => presentTicket(ticket, items)),
+  nextHref: page.nextCursor ? listHref('/', query, page.nextCursor) : undefined,
+  query,
+  labels: STATUS_LABELS,
+  statuses: STATUSES,
+  append: Boolean(query.cursor),
+  shortSearchWindow: isShortSearch(query.q) ? SHORT_SEARCH_WINDOW : undefined,
+});
