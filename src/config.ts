@@ -20,6 +20,7 @@ const schema = z.object({
       message: 'must start with postgres:// or sqlite:',
     }),
   DATABASE_POOL_MAX: positiveInt.default(10),
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   SECRET_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
@@ -83,6 +84,8 @@ export interface Config {
   appUrl: string;
   database: Database;
   databasePoolMax: number;
+  /** Name (prepare) hot statements on PostgreSQL; false behind a pooler that cannot keep them. */
+  databasePreparedStatements: boolean;
   secretKey: string;
   /** True when SECRET_KEY was not set and a throwaway key was generated. */
   secretKeyGenerated: boolean;
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appUrl: (e.APP_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     database: parseDatabaseUrl(e.DATABASE_URL),
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     secretKey: e.SECRET_KEY ?? randomBytes(32).toString('base64url'),
     secretKeyGenerated: !e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,

@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   if (config.secretKeyGenerated) {
     logger.warn('SECRET_KEY is not set: using a random key for this run (sessions end at restart). Set SECRET_KEY in .env.');
   }
-  const db = createDb(config.database, { poolMax: config.databasePoolMax, logger });
+  const db = createDb(config.database, {
+    poolMax: config.databasePoolMax,
+    logger,
+    preparedStatements: config.databasePreparedStatements,
+  });
   const applied = await migrateLatest(db);
   logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
   // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.

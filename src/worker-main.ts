@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     // The sends in flight, a timed job's transaction and the connection its work uses.
     poolMax: Math.min(config.databasePoolMax, config.notifications.concurrency + 3),
     logger,
+    preparedStatements: config.databasePreparedStatements,
   });
   if (!(await db.schema.hasTable('timed_runs'))) {
     logger.error('the database is not migrated: run `npm run migrate` (or start the web app) first');

@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
 import { deleteExpiredSignIns } from './features/auth/service.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
+import { deleteExpiredRateLimits } from './http/rate-limit.ts';
 import { type TimedJob, TimedWork } from './timed/runner.ts';
 
 const HOUR = 3_600_000;
@@ -10,6 +11,7 @@ const HOUR = 3_600_000;
 /** Every feature's timed work (src/timed/runner.ts): each a function of `now`, safe to run twice. */
 export const timedJobs = (db: Db, _config: Config): TimedJob[] => [
   { name: 'auth.expired-sign-ins', everyMs: HOUR, run: (now) => deleteExpiredSignIns(db, now) },
+  { name: 'http.expired-rate-limits', everyMs: HOUR, run: (now) => deleteExpiredRateLimits(db, now) },
 ];
 
 /**

@@ -3,7 +3,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import test from 'ava';
 import twilio from 'twilio';
 import { NotificationWorker } from '../src/features/notifications/worker.ts';
-import { startApp, type TestApp } from './support/app.ts';
+import { onPostgres, startApp, startReplica, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient, tokenClient } from './support/factories.ts';
 import { error, RESEND_KEY, SENDGRID_KEY, startFakeProviders, TWILIO_SID, TWILIO_TOKEN } from './support/fake-providers.ts';
@@ -129,6 +129,25 @@ test('sign-in is limited per account, whatever address and whichever name (usern
   t.is((await login(app, other.username, PASSWORD, '203.0.113.6')).status, 200);
   t.truthy(user);
 });
+
+if (onPostgres) {
+  test('PostgreSQL: two web processes share the allowance, so replicas do not multiply it', async (t) => {
+    const app = await limitedApp();
+    const replica = await startReplica(app);
+    t.teardown(async () => {
+      await replica.close();
+      await app.close();
+    });
+    const user = await createUser(app.db);
+    const at = (url: string, password: string) =>
+      new Client(url).send('POST', '/api/login', { username: user.username, password }, from('198.51.100.20'));
+    t.is((await at(app.url, 'guess 1')).status, 401);
+    t.is((await at(replica.url, 'guess 2')).status, 401);
+    t.is((await at(app.url, 'guess 3')).status, 401);
+    t.is((await at(replica.url, PASSWORD)).status, 429, 'the fourth try is refused, whichever process gets it');
+    t.is((await at(app.url, PASSWORD)).status, 429);
+  });
+}
 
 test('a spoofed X-Forwarded-For does not buy more tries: the address the proxy saw counts', async (t) => {
   const app = await limitedApp();

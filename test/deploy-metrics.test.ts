@@ -131,6 +131,19 @@ test('with METRICS_TOKEN: 401 without it or with a wrong one, 200 with it (not t
   t.is((await new Client(app.url).get('/api/tickets', { authorization: `Bearer ${TOKEN}` })).status, 401);
 });
 
+test('in production /metrics needs METRICS_TOKEN: closed (403) without one, open to the token with one', async (t) => {
+  const closed = await startApp({ NODE_ENV: 'production', WORKER_IN_PROCESS: 'false' });
+  t.teardown(() => closed.close());
+  const refused = await new Client(closed.url).get('/metrics');
+  t.is(refused.status, 403);
+  t.deepEqual(refused.json, { error: 'Metrics are closed: set METRICS_TOKEN to scrape them in production.' });
+  t.notRegex(refused.text, /http_request/);
+  const open = await startApp({ NODE_ENV: 'production', WORKER_IN_PROCESS: 'false', METRICS_TOKEN: TOKEN });
+  t.teardown(() => open.close());
+  t.is((await new Client(open.url).get('/metrics')).status, 401);
+  t.is((await new Client(open.url).get('/metrics', { authorization: `Bearer ${TOKEN}` })).status, 200);
+});
+
 test('a scrape still answers when the database is gone: cable_database_up 0', async (t) => {
   const app = await startApp({ WORKER_IN_PROCESS: 'false' });
   let closed = false;

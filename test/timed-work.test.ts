@@ -171,3 +171,16 @@ test('the sign-in clean-up deletes expired sessions and API tokens, and only tho
     ['t2'],
   );
 });
+
+test('the rate-limit clean-up deletes counters whose window ended over an hour ago', async (t) => {
+  const ms = (hours: number) => at(hours).getTime();
+  await app.db('rate_limits').insert([
+    { key: 'test:old', points: 3, expire: ms(70) - 3_600_001 },
+    { key: 'test:recent', points: 3, expire: ms(70) - 60_000 },
+    { key: 'test:live', points: 1, expire: ms(70) + 60_000 },
+  ]);
+  const job = timedJobs(app.db, app.config).find((j) => j.name === 'http.expired-rate-limits') as TimedJob;
+  await job.run(at(70));
+  const left = (await app.db('rate_limits').where('key', 'like', 'test:%').orderBy('key')).map((r) => r.key);
+  t.deepEqual(left, ['test:live', 'test:recent']);
+});

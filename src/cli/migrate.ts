@@ -3,7 +3,7 @@ import { createDb, migrateLatest, rollbackAll } from '../db/index.ts';
 
 /** `npm run migrate` (latest) and `npm run migrate -- rollback-all`. */
 const config = loadConfigOrExit();
-const db = createDb(config.database);
+const db = createDb(config.database, { preparedStatements: config.databasePreparedStatements });
 try {
   if (process.argv[2] === 'rollback-all') {
     await rollbackAll(db);

@@ -24,7 +24,7 @@ function table(credentials: DemoCredentials[]): string {
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel === 'info' ? 'error' : config.logLevel);
-const db = createDb(config.database);
+const db = createDb(config.database, { preparedStatements: config.databasePreparedStatements });
 try {
   await migrateLatest(db);
   const result = await seedDemoData(db, config, logger, { force });

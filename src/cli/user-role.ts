@@ -11,7 +11,7 @@ if (!username || !role.success) {
   process.exit(2);
 }
 const config = loadConfigOrExit();
-const db = createDb(config.database);
+const db = createDb(config.database, { preparedStatements: config.databasePreparedStatements });
 try {
   await migrateLatest(db);
   const user = await findUserByUsername(db, username);

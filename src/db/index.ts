@@ -20,6 +20,11 @@ export interface DbOptions {
   schema?: string;
   /** Where knex's own warnings go (pool and connection errors during an outage); else console.log. */
   logger?: Logger;
+  /**
+   * PostgreSQL: name (server-side prepare) the hot statements (default). False for a pooler that cannot
+   * keep them across transactions (PgBouncer before 1.21 in transaction mode): then no statement is named.
+   */
+  preparedStatements?: boolean;
 }
 
 /** knex's log hooks writing to the app's logger, so its lines are JSON like every other line. */
@@ -52,7 +57,7 @@ export function createDb(database: Database, options: DbOptions = {}): Db {
       },
     });
   }
-  return knexFactory({
+  const db = knexFactory({
     ...(options.logger ? { log: knexLog(options.logger) } : {}),
     client: 'pg',
     connection: {
@@ -68,9 +73,18 @@ export function createDb(database: Database, options: DbOptions = {}): Db {
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
   });
+  if (options.preparedStatements === false) unprepared.add(db.client.config);
+  return db;
 }
 
 export const isPostgres = (db: Db): boolean => db.client.config.client === 'pg';
+
+/** The configs (one per pool; a transaction shares its pool's) of pools that must not name statements. */
+const unprepared = new WeakSet<object>();
+
+/** Whether statements may be named (prepared) on this connection pool: PostgreSQL, unless turned off. */
+export const usesPreparedStatements = (q: Db | Trx): boolean =>
+  q.client.config.client === 'pg' && !unprepared.has(q.client.config);
 
 /** `text` with LIKE's wildcards (% and _) and the escape character taken literally: use with `escape '\'`. */
 export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -113,8 +127,8 @@ interface KnexClientInternals {
  * names the query's form; the statement's name also carries a hash of its SQL text, so the same shape
  * with other columns or another number of rows is another statement (pg refuses a name reused for
  * another text). Not for a LIKE search, whose pattern a generic plan cannot see, except one read a
- * bucket at a time (tickets/search.ts, listShape). SQLite prepares every statement anyway: there the
- * query runs as it is.
+ * bucket at a time (tickets/search.ts, listShape). SQLite prepares every statement anyway, and with
+ * DATABASE_PREPARED_STATEMENTS=false nothing is named: there the query runs as it is.
  *
  * A select is handed to knex's client directly (compile, acquire, `client.query`, `processResponse`,
  * release): the same steps, events ('query', 'query-error') and error messages as knex's Runner, less
@@ -122,7 +136,7 @@ interface KnexClientInternals {
  * hands back the transaction's connection.
  */
 export async function prepared<T extends Knex.QueryBuilder>(query: T, shape: string): Promise<Awaited<T>> {
-  if (query.client.config.client !== 'pg') return await query;
+  if (!usesPreparedStatements(query as unknown as Db)) return await query;
   const { sql, bindings, method } = query.toSQL();
   let name = statementNames.get(sql);
   if (!name) {

@@ -9,7 +9,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig, parseDatabaseUrl } from '../../src/config.ts';
-import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
+import { createDb, type Db, type DbOptions, isPostgres, migrateLatest } from '../../src/db/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBackgroundWork } from '../../src/worker.ts';
 
@@ -23,13 +23,13 @@ export interface TestDb {
 }
 
 /** A fresh, empty database: a temp SQLite file, or a new schema in TEST_DATABASE_URL. */
-export async function freshDatabase(logger?: Logger): Promise<TestDb> {
+export async function freshDatabase(logger?: Logger, options: Pick<DbOptions, 'preparedStatements'> = {}): Promise<TestDb> {
   const pgUrl = process.env.TEST_DATABASE_URL;
   if (pgUrl) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const admin = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
     await admin.raw(`CREATE SCHEMA "${schema}"`);
-    const db = createDb({ client: 'pg', url: pgUrl }, { schema, poolMax: 10, logger });
+    const db = createDb({ client: 'pg', url: pgUrl }, { schema, poolMax: 10, logger, ...options });
     return {
       db,
       databaseUrl: pgUrl,
@@ -98,8 +98,11 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       done();
     },
   });
-  const logger = createLogger(loadConfig(settings).logLevel, sink);
-  const database = options.databaseUrl ? givenDatabase(options.databaseUrl, logger) : await freshDatabase(logger);
+  const parsed = loadConfig(settings);
+  const logger = createLogger(parsed.logLevel, sink);
+  const database = options.databaseUrl
+    ? givenDatabase(options.databaseUrl, logger)
+    : await freshDatabase(logger, { preparedStatements: parsed.databasePreparedStatements });
   await migrateLatest(database.db);
   const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings });
   const app = createApp({ config, db: database.db, logger });
@@ -120,6 +123,31 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.drop();
+    },
+  };
+}
+
+/**
+ * A second web process on the same database as `app`, as a replica behind a load balancer would be:
+ * its own app (its own in-memory state) and, on PostgreSQL, its own connection pool on the same
+ * schema. On SQLite it shares the handle (one process owns the file). Closed with `app`'s test.
+ */
+export async function startReplica(app: TestApp): Promise<{ url: string; close(): Promise<void> }> {
+  const schema = app.db.client.config.searchPath?.[0] as string | undefined;
+  const db =
+    isPostgres(app.db) && process.env.TEST_DATABASE_URL
+      ? createDb({ client: 'pg', url: process.env.TEST_DATABASE_URL }, { schema, poolMax: 5, logger: app.logger })
+      : app.db;
+  const replica = createApp({ config: app.config, db, logger: app.logger });
+  const server = replica.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (db !== app.db) await db.destroy();
     },
   };
 }

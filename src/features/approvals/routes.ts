@@ -41,7 +41,7 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
  */
 export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
-  const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
+  const limiter = new Limiter(db, 'review-link', config.rateLimitLinkPerMinute, 60);
   const settings: Settings = config;
 
   const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {

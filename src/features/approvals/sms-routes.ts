@@ -38,7 +38,7 @@ async function twiml(text: string): Promise<string> {
  */
 export function smsReplyRoutes({ db, config }: Deps): Router {
   const router = new Router();
-  const limiter = new Limiter(config.rateLimitLinkPerMinute, 60);
+  const limiter = new Limiter(db, 'sms-reply', config.rateLimitLinkPerMinute, 60);
   const settings: Settings = config;
 
   router.post(TWILIO_SMS_PATH, async (ctx) => {

@@ -33,9 +33,9 @@ export function authRoutes({ config, db }: Deps): Router {
   const router = new Router();
   const strategy = localStrategy(db);
   const perMinute = config.rateLimitAuthPerMinute;
-  const signInByIp = new Limiter(perMinute, 60);
-  const signInByAccount = new Limiter(perMinute, 60);
-  const registerByIp = new Limiter(perMinute, 60);
+  const signInByIp = new Limiter(db, 'sign-in-ip', perMinute, 60);
+  const signInByAccount = new Limiter(db, 'sign-in-account', perMinute, 60);
+  const registerByIp = new Limiter(db, 'register-ip', perMinute, 60);
 
   router.get('/login', async (ctx) => {
     if (ctx.state.user) return ctx.redirect(safeReturnPath(ctx.query.next));

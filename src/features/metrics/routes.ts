@@ -14,12 +14,19 @@ function bearerMatches(header: string, expected: string): boolean {
 /**
  * `GET /metrics` in the Prometheus text format. Mounted before sessions and sign-in (like the probes),
  * so a scrape starts no session and its bearer token is never taken for an API token. With
- * METRICS_TOKEN set, anything but that exact bearer token is a 401.
+ * METRICS_TOKEN set, anything but that exact bearer token is a 401. In production the token is
+ * required: without one /metrics is closed (403), since whoever reaches a pod could otherwise read
+ * the app's traffic and queue figures.
  */
 export function metricsRoutes({ config }: Deps, metrics: AppMetrics): Router {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
+    if (config.isProduction && !config.metricsToken) {
+      ctx.status = 403;
+      ctx.body = { error: 'Metrics are closed: set METRICS_TOKEN to scrape them in production.' };
+      return;
+    }
     if (config.metricsToken && !bearerMatches(ctx.get('Authorization'), config.metricsToken)) {
       // Answered here, not thrown: the error handler would send a browser-looking 401 to the sign-in page.
       ctx.status = 401;
