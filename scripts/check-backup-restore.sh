@@ -4,7 +4,8 @@
 # itself, then dropped, re-created empty and restored again; each time every table's row count and
 # content checksum, and every sequence, must equal what they were at backup time. Also: retention
 # (BACKUP_KEEP), and the refusals (no file, a missing file, a failed dump leaves nothing).
-# Usage: scripts/check-backup-restore.sh   (PGHOST/PGPORT/PGUSER as for psql; default 127.0.0.1, postgres)
+# Usage: scripts/check-backup-restore.sh   (PGHOST/PGPORT/PGUSER as for psql; default 127.0.0.1, 5432,
+# postgres; `npx tsx scripts/with-test-pg.ts bash scripts/check-backup-restore.sh` brings a server)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ fail() {
   exit 1
 }
 
+for tool in pg_isready psql pg_dump pg_restore; do
+  command -v "$tool" >/dev/null || fail "$tool is missing: install PostgreSQL's client tools (Debian/Ubuntu: apt-get install postgresql-client)"
+done
 pg_isready -q || fail "no PostgreSQL answers on $PGHOST:$PGPORT"
 psql -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $db" >/dev/null
 

