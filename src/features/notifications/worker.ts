@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { NotificationSettings } from '../../config.ts';
 import { type Db, toIso } from '../../db/index.ts';
 import { scrubText } from './addresses.ts';
-import { type Channels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
+import { type Channels, closeChannels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
 import { type Claim, type ClaimedRow, claimDue, finishClaim, releaseClaims } from './queries.ts';
 import { onOutboxChange } from './signal.ts';
 
@@ -213,6 +213,7 @@ export class NotificationWorker {
     this.wakeUp?.();
     await this.loopDone;
     this.loopDone = undefined;
+    await closeChannels(this.channels);
   }
 
   private async loop(): Promise<void> {
