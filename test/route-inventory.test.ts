@@ -113,6 +113,13 @@ class Fixtures {
     return row.id as number;
   }
 
+  /** A ticket's email notification (it has an HTML part). */
+  async emailNotification() {
+    const { id } = await this.ticket();
+    const row = await app.db('notifications').where({ ticket_id: id, channel: 'email' }).first();
+    return row.id as number;
+  }
+
   async part() {
     const part = `SFP-T-${unique()}`.toUpperCase();
     await addPart(app.db, this.as('admin'), part);
@@ -453,6 +460,18 @@ const TABLE: Record<string, Case | Case[]> = {
   // ---- notifications ----------------------------------------------------------------------------
   'GET /admin/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/notifications' }) },
   'GET /api/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/api/notifications' }) },
+  'GET /admin/notifications/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/notifications/${await f.failedNotification()}` }),
+  },
+  'GET /admin/notifications/:id/email.html': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/notifications/${await f.emailNotification()}/email.html` }),
+  },
+  'GET /api/notifications/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/notifications/${await f.failedNotification()}` }),
+  },
   'POST /admin/notifications/:id/retry': {
     who: 'admin',
     request: async (f) => ({ method: 'POST', path: `/admin/notifications/${await f.failedNotification()}/retry`, form: {} }),

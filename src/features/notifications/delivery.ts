@@ -50,6 +50,12 @@ export function createChannels(settings: NotificationSettings): Channels {
   return channels;
 }
 
+/** The sender address the first email provider would use (what a preview shows as From), or null. */
+export function emailFrom(settings: NotificationSettings): string | null {
+  if (settings.fromEmail && (settings.resend || settings.sendgrid)) return settings.fromEmail;
+  return settings.smtp?.from ?? null;
+}
+
 /** How each provider is named in an error sentence. */
 const PROVIDER_NAMES: Record<string, string> = {
   resend: 'Resend',
