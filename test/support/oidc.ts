@@ -87,6 +87,11 @@ export async function startIdp(): Promise<TestIdp> {
       res.end('down');
       return;
     }
+    if (req.url === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const uid = /^\/interaction\/([\w-]+)$/.exec((req.url ?? '').split('?')[0] ?? '')?.[1];
     if (uid) {
       interaction(req, res, uid).catch((err: Error) => {
@@ -134,7 +139,20 @@ export async function startIdp(): Promise<TestIdp> {
           profile: ['preferred_username', 'name'],
           groups: ['groups'],
         },
-        features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+        features: {
+          devInteractions: { enabled: false },
+          rpInitiatedLogout: {
+            enabled: true,
+            // The provider's own confirmation page, plain (its default one loads remote fonts).
+            logoutSource: (ctx, form) => {
+              ctx.type = 'html';
+              ctx.body = page(
+                'Sign out of the test identity provider?',
+                `${form}<p><button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button></p>`,
+              );
+            },
+          },
+        },
         interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
         pkce: { required: () => true },
         ttl: { Interaction: 600, Grant: 600, Session: 3600, AccessToken: 600, IdToken: 3600 },
