@@ -3,8 +3,13 @@ import { z } from 'zod';
 import type { OidcSettings } from '../../config.ts';
 import { type Db, isUniqueViolation } from '../../db/index.ts';
 import { conflict, forbidden } from '../../http/errors.ts';
-import type { PublicUserRow } from '../users/queries.ts';
-import { createSignInAccount, findAccount, findAccountByEmail, setAdminFromGroups } from '../users/service.ts';
+import {
+  createSignInAccount,
+  findAccount,
+  findAccountByEmail,
+  type PublicUserRow,
+  setAdminFromGroups,
+} from '../users/service.ts';
 import type { OidcIdentity } from './oidc.ts';
 import { findIdentity, findIdentityOfUser, insertIdentity, touchIdentity } from './queries.ts';
 

@@ -21,7 +21,6 @@ const STATUS_BADGES = {
   skipped: 'status-closed',
 };
 
-/** The admin notification log (DESIGN.md §6): `/admin/notifications` for people, `/api/notifications` for programs. */
 /**
  * The stored HTML of an email, as its own document for the preview's sandboxed iframe: no script, no
  * request anywhere (inline styles and data: images only), an opaque origin even when opened directly
@@ -35,6 +34,10 @@ const EMAIL_DOCUMENT_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
+/**
+ * The admin notification log (DESIGN.md §6): `/admin/notifications` for people, `/api/notifications`
+ * for programs; one message's preview at `/admin/notifications/:id` and `/api/notifications/:id`.
+ */
 export function notificationRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const unconfigured = unconfiguredChannels(config.notifications);

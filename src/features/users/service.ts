@@ -90,6 +90,8 @@ export const listAccounts = (db: Db, limit: number) => listUsernames(db, limit);
 export const suggestAccounts = (db: Db, typed: string, limit: number) =>
   typed.trim() ? usernamesStartingWith(db, typed.trim(), limit) : Promise.resolve([]);
 
+export type { PublicUserRow } from './queries.ts';
+
 /** The password hash of an account made at single sign-on: no password verifies against it. */
 export const NO_PASSWORD = '!single-sign-on';
 
