@@ -266,7 +266,15 @@ function entryExists(command: string, where: string) {
     '.do/app.yaml: no managed PostgreSQL database',
   );
   const envs = (app.envs ?? []) as Doc[];
-  for (const key of ['SECRET_KEY', 'METRICS_TOKEN', 'RESEND_API_KEY', 'SENDGRID_API_KEY', 'TWILIO_AUTH_TOKEN']) {
+  for (const key of [
+    'SECRET_KEY',
+    'METRICS_TOKEN',
+    'RESEND_API_KEY',
+    'SENDGRID_API_KEY',
+    'TWILIO_AUTH_TOKEN',
+    'SMTP_URL',
+    'OIDC_CLIENT_SECRET',
+  ]) {
     check(envs.find((e) => e.key === key)?.type === 'SECRET', `.do/app.yaml: ${key} should be type SECRET`);
   }
   check(

@@ -7,6 +7,8 @@ import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
 import { smsReplyRoutes, TWILIO_SMS_PATH_PATTERN } from './features/approvals/sms-routes.ts';
+import { OidcClient } from './features/auth/oidc.ts';
+import { oidcRoutes } from './features/auth/oidc-routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
@@ -31,10 +33,12 @@ export interface AppOptions {
   config: Config;
   db: Db;
   logger: Logger;
+  /** Tests move time for checks such as an ID token's expiry; unset: the real clock. */
+  clock?: () => Date;
 }
 
 /** Builds the Koa app without listening: `main.ts` serves it, tests drive it over real HTTP. */
-export function createApp({ config, db, logger }: AppOptions): Koa {
+export function createApp({ config, db, logger, clock }: AppOptions): Koa {
   // TRUST_PROXY trusts one hop: the client IP (rate limits) is the address that proxy appended to
   // X-Forwarded-For, not the leftmost one a client can write itself (test/auth-hardening.test.ts).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.secretKey] });
@@ -44,6 +48,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     logger,
     views: createViews(viewsDir, config.isProduction),
     assets: loadAssets(publicDir),
+    clock,
   };
   app.context.deps = deps;
   // Errors are logged and rendered by errorHandler; Koa's own printer would only repeat them.
@@ -52,7 +57,9 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   const metrics = createMetrics(db);
   app.use(requestLogger);
   app.use(metrics.timeRequests);
-  app.use(securityHeaders(config.isProduction));
+  // Signing out of single sign-on is a form post answered with a redirect to the provider's logout:
+  // the CSP's form-action must allow the provider's origin.
+  app.use(securityHeaders(config.isProduction, config.oidc ? [new URL(config.oidc.issuer).origin] : []));
   // Streams (CSV exports) through koa-compress; everything in memory in one call (src/http/compress.ts).
   app.use(compress({ threshold: 1024 }));
   app.use(compressInMemory({ threshold: 1024 }));
@@ -74,8 +81,13 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN]));
   app.use(loadPrincipal);
 
+  // Discovered in the background now, so sign-out can reach the provider's logout; sign-in discovers
+  // again (with retries) if this fails.
+  const oidc = config.oidc ? new OidcClient(config.oidc, config.appUrl) : undefined;
+  oidc?.warm().catch((err) => logger.warn({ err: String(err) }, 'the identity provider (OIDC_ISSUER) did not answer yet'));
   const routers = [
-    authRoutes(deps),
+    authRoutes(deps, oidc),
+    oidcRoutes(deps, oidc),
     userRoutes(deps),
     dashboardRoutes(deps),
     ticketRoutes(deps),

@@ -8,6 +8,9 @@ const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).transform((v) 
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** `tickets@example.com` or `Name <tickets@example.com>`. */
+const FROM_ADDRESS = /^([^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/;
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -58,10 +61,7 @@ const schema = z.object({
   RESEND_BASE_URL: z.url().optional(),
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_BASE_URL: z.url().optional(),
-  SENDGRID_FROM_EMAIL: z
-    .string()
-    .regex(/^([^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, 'must be an email address, or "Name <address>"')
-    .optional(),
+  SENDGRID_FROM_EMAIL: z.string().regex(FROM_ADDRESS, 'must be an email address, or "Name <address>"').optional(),
   TWILIO_ACCOUNT_SID: z
     .string()
     .regex(/^AC\w+$/, 'must start with AC (the Account SID from the Twilio console)')
@@ -72,6 +72,21 @@ const schema = z.object({
     .regex(/^\+[1-9]\d{6,14}$/, 'must be in international form, e.g. +12025551234')
     .optional(),
   TWILIO_BASE_URL: z.url().optional(),
+  // Email by SMTP (a relay): smtp:// (STARTTLS when offered) or smtps:// (TLS from the start), credentials in the URL.
+  SMTP_URL: z.string().optional(),
+  SMTP_FROM: z.string().regex(FROM_ADDRESS, 'must be an email address, or "Name <address>"').optional(),
+  // Sign-in with OpenID Connect, and whether local passwords still work.
+  OIDC_ISSUER: z.url({ error: 'must be the issuer URL, e.g. https://login.example.com/realms/main' }).optional(),
+  OIDC_CLIENT_ID: z.string().max(500, 'must be at most 500 characters').optional(),
+  OIDC_CLIENT_SECRET: z.string().max(2000, 'must be at most 2000 characters').optional(),
+  OIDC_SCOPES: z.string().default('openid email profile'),
+  OIDC_ADMIN_GROUPS: z.string().optional(),
+  OIDC_GROUPS_CLAIM: z
+    .string()
+    .regex(/^[\w.:/-]{1,200}$/, 'must be a claim name such as groups or roles')
+    .default('groups'),
+  OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, 'must be at most 60 characters').default('Sign in with single sign-on'),
+  PASSWORD_LOGIN: bool.default(true),
 });
 
 export type Database = { client: 'pg'; url: string } | { client: 'sqlite'; filename: string };
@@ -109,6 +124,23 @@ export interface Config {
   /** Run the notification worker inside `npm start` (else run `npm run worker`). */
   workerInProcess: boolean;
   notifications: NotificationSettings;
+  /** Sign-in with OpenID Connect; absent when OIDC_ISSUER is not set. */
+  oidc?: OidcSettings;
+  /** PASSWORD_LOGIN: local passwords work (sign-in page and POST /api/login). */
+  passwordLogin: boolean;
+}
+
+/** The OpenID provider and this app's client at it (OIDC_* variables). */
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  /** Absent for a public client (PKCE alone). */
+  clientSecret?: string;
+  scopes: string[];
+  /** Values of the groups claim that make an account an admin; empty: roles are managed in the app only. */
+  adminGroups: string[];
+  groupsClaim: string;
+  buttonLabel: string;
 }
 
 /** The outbox worker's knobs and the providers' credentials (absent: that provider is not used). */
@@ -122,6 +154,8 @@ export interface NotificationSettings {
   resend?: { apiKey: string; baseUrl?: string };
   sendgrid?: { apiKey: string; baseUrl?: string };
   twilio: { accountSid?: string; authToken?: string; phoneNumber?: string; baseUrl?: string };
+  /** SMTP_URL and the sender it uses (SMTP_FROM, else SENDGRID_FROM_EMAIL). The URL holds the password: never log it. */
+  smtp?: { url: string; from?: string };
 }
 
 /** Thrown with one line that names the variable; `main` prints it and exits. */
@@ -169,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid SECRET_KEY: must be at least 16 characters');
   }
   const port = e.PORT;
+  if (e.SMTP_URL !== undefined) checkSmtpUrl(e.SMTP_URL);
+  const oidc = oidcSettings(e);
+  if (!e.PASSWORD_LOGIN && !oidc) {
+    throw new ConfigError('Invalid PASSWORD_LOGIN: false needs OIDC_ISSUER (otherwise nobody could sign in)');
+  }
   return {
     env: e.NODE_ENV,
     isProduction,
@@ -211,6 +250,63 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         phoneNumber: e.TWILIO_PHONE_NUMBER,
         baseUrl: e.TWILIO_BASE_URL,
       },
+      smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM ?? e.SENDGRID_FROM_EMAIL } : undefined,
     },
+    oidc,
+    passwordLogin: e.PASSWORD_LOGIN,
+  };
+}
+
+/** A list variable: values separated by commas (or, for scopes, spaces), blanks dropped. */
+const listOf = (value: string | undefined, separators = /,/): string[] =>
+  (value ?? '')
+    .split(separators)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/** SMTP_URL's shape, checked at start. The message never repeats the URL: it holds the password. */
+function checkSmtpUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('Invalid SMTP_URL: must be a URL such as smtp://user:password@smtp.example.com:587');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError('Invalid SMTP_URL: must start with smtp:// (STARTTLS) or smtps:// (TLS)');
+  }
+  if (!url.hostname) throw new ConfigError('Invalid SMTP_URL: names no host, e.g. smtp://user:password@smtp.example.com:587');
+  if (url.password && !url.username) throw new ConfigError('Invalid SMTP_URL: has a password but no user name');
+}
+
+/** The OIDC_* variables: all of them hang on OIDC_ISSUER, and an issuer needs a client id. */
+function oidcSettings(e: z.infer<typeof schema>): OidcSettings | undefined {
+  if (!e.OIDC_ISSUER) {
+    const orphan = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ADMIN_GROUPS'] as const).find((k) => e[k] !== undefined);
+    if (orphan) throw new ConfigError(`Invalid OIDC_ISSUER: required when ${orphan} is set`);
+    return undefined;
+  }
+  const issuer = new URL(e.OIDC_ISSUER);
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && LOOPBACK.test(issuer.hostname))) {
+    throw new ConfigError('Invalid OIDC_ISSUER: must be an https:// address (http:// only on localhost)');
+  }
+  if (issuer.search || issuer.hash) throw new ConfigError('Invalid OIDC_ISSUER: must have no query string or fragment');
+  if (!e.OIDC_CLIENT_ID) throw new ConfigError('Invalid OIDC_CLIENT_ID: required when OIDC_ISSUER is set');
+  const scopes = [...new Set(listOf(e.OIDC_SCOPES, /[\s,]+/))];
+  if (!scopes.includes('openid')) throw new ConfigError('Invalid OIDC_SCOPES: must include openid');
+  if (scopes.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) {
+    throw new ConfigError('Invalid OIDC_SCOPES: scopes are words of printable characters, separated by spaces');
+  }
+  return {
+    // As written: the issuer's own identifier must match exactly (discovery checks it).
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET,
+    scopes,
+    adminGroups: listOf(e.OIDC_ADMIN_GROUPS),
+    groupsClaim: e.OIDC_GROUPS_CLAIM,
+    buttonLabel: e.OIDC_BUTTON_LABEL,
   };
 }

@@ -3,6 +3,7 @@ import { seedOnStart } from '../seeds/demo.ts';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
+import { probeIssuer } from './features/auth/oidc.ts';
 import { createLogger } from './logger.ts';
 import { startBackgroundWork } from './worker.ts';
 
@@ -13,12 +14,27 @@ async function main(): Promise<void> {
   if (config.secretKeyGenerated) {
     logger.warn('SECRET_KEY is not set: using a random key for this run (sessions end at restart). Set SECRET_KEY in .env.');
   }
+  // The identity provider is asked while the database migrates: an issuer that answers but is no
+  // OpenID provider (or names itself differently) stops the start; one that does not answer is a warning.
+  const issuerChecked = config.oidc ? probeIssuer(config.oidc) : undefined;
   const db = createDb(config.database, {
     poolMax: config.databasePoolMax,
     logger,
     preparedStatements: config.databasePreparedStatements,
   });
   const applied = await migrateLatest(db);
+  const probe = await issuerChecked;
+  if (probe && !probe.ok && probe.fatal) {
+    await db.destroy();
+    process.stderr.write(`Configuration error: Invalid OIDC_ISSUER: ${probe.reason}\n`);
+    process.exit(1);
+  }
+  if (probe && !probe.ok) {
+    logger.warn(
+      { issuer: config.oidc?.issuer, reason: probe.reason },
+      'the identity provider (OIDC_ISSUER) did not answer: single sign-on shows an error until it does; password sign-in works',
+    );
+  }
   logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
   // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.
   if (config.runSeedOnStart) await seedOnStart(db, config, logger);

@@ -92,3 +92,16 @@ test('every command stops on a bad variable with one line naming it, and exit co
     t.is(run.stdout, '', entry);
   }
 });
+
+test('a malformed SMTP_URL stops the app and the worker with one line naming it, without the password', async (t) => {
+  for (const entry of ['src/main.ts', 'src/worker-main.ts']) {
+    const run = await runCommand(entry, {
+      SMTP_URL: 'mail.example.com:587 user hunter2-secret',
+      DATABASE_URL: 'sqlite::memory:',
+    });
+    t.is(run.code, 1, entry);
+    t.is(run.stderr, 'Configuration error: Invalid SMTP_URL: must start with smtp:// (STARTTLS) or smtps:// (TLS)\n');
+    t.false(run.stderr.includes('hunter2'));
+    t.is(run.stdout, '', entry);
+  }
+});

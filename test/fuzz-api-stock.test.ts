@@ -197,12 +197,17 @@ test.serial('GET /api/optics-requests[/:id] and PATCH …/status', async (t) => 
 
 test.serial('the notification log and retry', async (t) => {
   await fuzz(t, app.db, {
-    name: 'GET /api/notifications, POST /api/notifications/:id/retry',
+    name: 'GET /api/notifications[/:id], POST /api/notifications/:id/retry',
     client: admin,
     audience: 'json',
-    numRuns: 150,
+    numRuns: 200,
     requests: fc.oneof(
       api('GET', fc.constant('/api/notifications'), { query: ['status', 'channel', 'cursor', 'limit'] }),
+      api(
+        'GET',
+        pathSegment(notificationIds).map((id) => `/api/notifications/${id}`),
+        { query: ['id'] },
+      ),
       api(
         'POST',
         pathSegment(notificationIds).map((id) => `/api/notifications/${id}/retry`),

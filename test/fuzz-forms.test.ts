@@ -284,6 +284,10 @@ test.serial('pages with hostile query strings and path parameters', async (t) =>
       ]),
       page(fc.constantFrom('/inventory/receiving', '/inventory/adjustments'), ['cursor', 'limit']),
       page(fc.constant('/admin/notifications'), ['status', 'channel', 'cursor', 'limit']),
+      page(
+        fc.tuple(id(notificationIds), fc.constantFrom('', '/email.html')).map(([i, part]) => `/admin/notifications/${i}${part}`),
+        [],
+      ),
       page(fc.constantFrom('/admin/users', '/optics/parts', '/tickets/new'), ['q']),
       page(
         fc

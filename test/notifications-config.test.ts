@@ -23,6 +23,8 @@ const NAMES = [
   'TWILIO_AUTH_TOKEN',
   'TWILIO_PHONE_NUMBER',
   'TWILIO_BASE_URL',
+  'SMTP_URL',
+  'SMTP_FROM',
 ];
 
 test('defaults: the worker runs in process, 6 attempts, no provider configured', (t) => {
@@ -65,6 +67,14 @@ test('credentials choose the providers: Resend first, SendGrid as fallback, Twil
   t.deepEqual(describeChannels(createChannels(config.notifications)), { email: ['resend', 'sendgrid'], sms: ['twilio'] });
   const sendgridOnly = loadConfig({ SENDGRID_API_KEY: 'SG.x', SENDGRID_FROM_EMAIL: 'tickets@example.com' });
   t.deepEqual(describeChannels(createChannels(sendgridOnly.notifications)), { email: ['sendgrid'], sms: [] });
+  const withSmtp = loadConfig({
+    SENDGRID_API_KEY: 'SG.x',
+    SENDGRID_FROM_EMAIL: 'tickets@example.com',
+    SMTP_URL: 'smtp://relay:25',
+  });
+  t.deepEqual(describeChannels(createChannels(withSmtp.notifications)), { email: ['sendgrid', 'smtp'], sms: [] });
+  const smtpOnly = loadConfig({ SMTP_URL: 'smtps://u:p@relay.example.com', SMTP_FROM: 'tickets@example.com' });
+  t.deepEqual(describeChannels(createChannels(smtpOnly.notifications)), { email: ['smtp'], sms: [] });
   const partialTwilio = createChannels(loadConfig({ TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}` }).notifications);
   t.is(partialTwilio.unconfigured.sms, 'SMS is not configured: TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER are not set.');
 });

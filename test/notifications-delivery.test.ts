@@ -200,8 +200,8 @@ test('when both email providers fail the row is retried with growing backoff, th
   t.like(email, { status: 'queued', attempts: 1, locked_at: null });
   // random() = 0.5: equal jitter gives 3/4 of 30 s after the first failure.
   t.is(new Date(email.next_attempt_at).getTime(), first + 22_500);
-  t.regex(email.error_message, /Resend 500/);
-  t.regex(email.error_message, /SendGrid 503/);
+  t.regex(email.error_message, /Resend answered HTTP 500/);
+  t.regex(email.error_message, /SendGrid answered HTTP 503/);
 
   r.clock.advance(20_000);
   t.like(await r.worker.runOnce(), { claimed: 0 }, 'not due yet');
@@ -235,12 +235,12 @@ test('a 4xx fails the row at once, and provider errors are stored without the fu
   t.like(await r.worker.runOnce(), { claimed: 2, failed: 2, retried: 0 });
   const email = await rowFor(r, ticket.id, 'email');
   t.like(email, { status: 'failed', attempts: 1 });
-  t.regex(email.error_message, /Resend 422/);
+  t.regex(email.error_message, /Resend answered HTTP 422/);
   t.true(email.error_message.includes('s***@example.test'));
   t.false(email.error_message.includes('stock.room@example.test'));
   const sms = await rowFor(r, ticket.id, 'sms');
   t.like(sms, { status: 'failed', attempts: 1, provider: 'twilio' });
-  t.regex(sms.error_message, /Twilio 400 \(code 21211\)/);
+  t.regex(sms.error_message, /Twilio answered HTTP 400 \(code 21211\)/);
   t.true(sms.error_message.includes('+1******0142'));
   t.false(sms.error_message.includes(ASSIGNEE_PHONE));
   r.clock.advance(3_600_000);
@@ -266,7 +266,7 @@ test('without credentials a channel marks its rows skipped with a clear reason, 
   t.like(await r.worker.runOnce(), { claimed: 2, skipped: 2 });
   const email = await rowFor(r, ticket.id, 'email');
   t.like(email, { status: 'skipped', attempts: 0 });
-  t.regex(email.error_message, /Email is not configured: set RESEND_API_KEY or SENDGRID_API_KEY/);
+  t.regex(email.error_message, /Email is not configured: set RESEND_API_KEY, SENDGRID_API_KEY or SMTP_URL/);
   const sms = await rowFor(r, ticket.id, 'sms');
   t.like(sms, { status: 'skipped', attempts: 0 });
   t.is(sms.error_message, 'SMS is not configured: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER are not set.');

@@ -10,6 +10,7 @@ import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
+import { SsoBrowser, startIdp, type TestIdp } from './support/oidc.ts';
 import { registeredRoutes } from './support/routes.ts';
 import { changedTables, snapshot } from './support/snapshot.ts';
 
@@ -23,7 +24,16 @@ import { changedTables, snapshot } from './support/snapshot.ts';
  */
 
 /** Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin"). */
-type Who = 'anonymous' | 'any user' | 'creator' | 'assignee' | 'admin' | 'token link' | 'twilio signature' | 'metrics token';
+type Who =
+  | 'anonymous'
+  | 'any user'
+  | 'creator'
+  | 'assignee'
+  | 'admin'
+  | 'token link'
+  | 'twilio signature'
+  | 'metrics token'
+  | 'sign-in state';
 type Caller = 'anonymous' | 'user' | 'creator' | 'assignee' | 'admin';
 
 interface Req {
@@ -32,6 +42,8 @@ interface Req {
   json?: unknown;
   form?: Record<string, string | number>;
   headers?: Record<string, string>;
+  /** Sent by this client (the browser a single sign-on started in) instead of the caller's. */
+  client?: Client;
 }
 
 interface Case {
@@ -49,6 +61,7 @@ const ASSIGNEE_PHONE = '+12025550142';
 const WRONG_TOKEN = 'A'.repeat(43);
 
 let app: TestApp;
+let idp: TestIdp;
 const users = {} as Record<Exclude<Caller, 'anonymous'>, PublicUserRow>;
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
@@ -113,10 +126,27 @@ class Fixtures {
     return row.id as number;
   }
 
+  /** A ticket's email notification (it has an HTML part). */
+  async emailNotification() {
+    const { id } = await this.ticket();
+    const row = await app.db('notifications').where({ ticket_id: id, channel: 'email' }).first();
+    return row.id as number;
+  }
+
   async part() {
     const part = `SFP-T-${unique()}`.toUpperCase();
     await addPart(app.db, this.as('admin'), part);
     return part;
+  }
+
+  /**
+   * A single sign-on walked through the test provider up to its callback. With the secret, the browser
+   * that started it sends the callback; without, another caller presents the same callback URL.
+   */
+  async ssoCallback(secret: boolean): Promise<Req> {
+    const browser = new SsoBrowser(app.url, idp.issuer, APP_URL);
+    const path = await browser.callbackFor('matrix-sso');
+    return { method: 'GET', path, ...(secret ? { client: browser.app } : {}) };
   }
 
   user = () => createUser(app.db);
@@ -185,6 +215,8 @@ const TABLE: Record<string, Case | Case[]> = {
       };
     },
   },
+  'GET /auth/oidc': { who: 'anonymous', request: () => ({ method: 'GET', path: '/auth/oidc?next=/optics' }) },
+  'GET /auth/oidc/callback': { who: 'sign-in state', request: (f, secret) => f.ssoCallback(secret) },
   'POST /logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/logout', form: {} }) },
   'POST /api/logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/api/logout' }) },
 
@@ -453,6 +485,18 @@ const TABLE: Record<string, Case | Case[]> = {
   // ---- notifications ----------------------------------------------------------------------------
   'GET /admin/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/notifications' }) },
   'GET /api/notifications': { who: 'admin', request: () => ({ method: 'GET', path: '/api/notifications' }) },
+  'GET /admin/notifications/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/notifications/${await f.failedNotification()}` }),
+  },
+  'GET /admin/notifications/:id/email.html': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/notifications/${await f.emailNotification()}/email.html` }),
+  },
+  'GET /api/notifications/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/notifications/${await f.failedNotification()}` }),
+  },
   'POST /admin/notifications/:id/retry': {
     who: 'admin',
     request: async (f) => ({ method: 'POST', path: `/admin/notifications/${await f.failedNotification()}/retry`, form: {} }),
@@ -528,9 +572,16 @@ const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
       { caller: 'admin', secret: false },
     ],
   },
+  'sign-in state': {
+    allowed: [{ caller: 'anonymous', secret: true }],
+    denied: [
+      { caller: 'anonymous', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+  },
 };
 
-const SECRETS: Who[] = ['token link', 'twilio signature', 'metrics token'];
+const SECRETS: Who[] = ['token link', 'twilio signature', 'metrics token', 'sign-in state'];
 const isApi = (path: string) => path.startsWith('/api/') || path === '/metrics';
 
 /** A client per caller: bearer tokens for the API, cookie sessions (with a CSRF token) for pages. */
@@ -558,7 +609,7 @@ async function sessionFor(caller: Caller, api: boolean, fresh: boolean): Promise
 }
 
 function send(session: Session, req: Req): Promise<Reply> {
-  const { client } = session;
+  const client = req.client ?? session.client;
   if (req.json !== undefined) return client.send(req.method, req.path, req.json, req.headers);
   if (req.form) return client.postForm(req.path, { ...(session.csrf ? { _csrf: session.csrf } : {}), ...req.form }, req.headers);
   if (req.method !== 'GET' && isApi(req.path)) return client.send(req.method, req.path, undefined, req.headers);
@@ -576,6 +627,8 @@ async function outcomeOf(session: Session, reply: Reply): Promise<Outcome> {
   if (status >= 300 && status < 400) {
     const location = reply.headers.get('location') ?? '';
     if (location.startsWith('/login?next=')) return { kind: 'denied', status, detail: `${status} to ${location}` };
+    // Sent on to another site (the identity provider): not a refusal.
+    if (/^https?:\/\//.test(location)) return { kind: 'ok', status, detail: `${status} to ${location}` };
     // Post/redirect/get: the page redirected to says how it went.
     const next = await session.client.get(location);
     const flash = next.$('.flash.error').text().trim();
@@ -587,11 +640,15 @@ async function outcomeOf(session: Session, reply: Reply): Promise<Outcome> {
 }
 
 test.before(async () => {
+  idp = await startIdp();
+  idp.accounts.set('matrix-sso', { email: 'matrix.sso@example.test', email_verified: true, preferred_username: 'matrix_sso' });
   app = await startApp({
     APP_URL,
     METRICS_TOKEN,
     TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+    ...idp.env(),
   });
+  idp.register(APP_URL);
   users.admin = await createUser(app.db, { username: 'matrix_admin', role: 'admin' });
   users.creator = await createUser(app.db, { username: 'matrix_creator' });
   users.assignee = await createUser(app.db, { username: 'matrix_assignee', phone: ASSIGNEE_PHONE });
@@ -601,6 +658,7 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await app?.close();
+  await idp?.close();
 });
 
 test('every registered route has an entry in the authorization table, and every entry a route', (t) => {

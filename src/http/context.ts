@@ -19,6 +19,8 @@ export interface Deps {
   logger: Logger;
   views: Views;
   assets: Assets;
+  /** The time for checks that tests move (an ID token's expiry); unset: the real clock. */
+  clock?: () => Date;
 }
 
 export interface AppState {
@@ -37,6 +39,10 @@ export interface AppSession {
   maxAge?: number;
   userId?: number;
   csrfSecret?: string;
+  /** A single sign-on on its way through the identity provider (auth/oidc.ts PendingSignIn). */
+  oidc?: unknown;
+  /** The ID token of a single sign-on, for the provider's logout. */
+  oidcIdToken?: string;
   flash?: unknown;
   regenerate(): Promise<void> | undefined;
   [key: string]: unknown;

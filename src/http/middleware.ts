@@ -160,15 +160,18 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   }
 }
 
-/** Security headers, with a CSP that allows no inline script (and no inline style). */
-export function securityHeaders(isProduction: boolean) {
+/**
+ * Security headers, with a CSP that allows no inline script (and no inline style). `formTargets`:
+ * other origins a form's answer may redirect to (the identity provider's logout).
+ */
+export function securityHeaders(isProduction: boolean, formTargets: string[] = []) {
   const csp = [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
-    "form-action 'self'",
+    ["form-action 'self'", ...formTargets].join(' '),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,10 @@ function givenDatabase(databaseUrl: string, logger: Logger): TestDb {
 export interface StartOptions {
   /** Run on this database instead of a fresh one (test/outage.test.ts brings its own PostgreSQL server). */
   databaseUrl?: string;
+  /** APP_URL is the address the app listens on (single sign-on's redirect URI must be reachable). */
+  appUrlFromPort?: boolean;
+  /** The app's clock for the checks that take one (an ID token's expiry). */
+  clock?: () => Date;
 }
 
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
@@ -104,13 +109,16 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     ? givenDatabase(options.databaseUrl, logger)
     : await freshDatabase(logger, { preparedStatements: parsed.databasePreparedStatements });
   await migrateLatest(database.db);
-  const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings });
-  const app = createApp({ config, db: database.db, logger });
+  // Listening first, so the app may be told its own address.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const ownUrl = options.appUrlFromPort ? { APP_URL: `http://127.0.0.1:${port}` } : {};
+  const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings, ...ownUrl });
+  const app = createApp({ config, db: database.db, logger, clock: options.clock });
+  server.on('request', app.callback());
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startBackgroundWork(database.db, logger, config) : undefined;
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     app,

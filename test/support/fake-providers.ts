@@ -30,7 +30,9 @@ export interface Recorded {
 export type Behaviour =
   | { kind: 'ok' }
   | { kind: 'error'; status: number; code?: number | string; message?: string }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** This status and body exactly, as a proxy in front of the provider might answer. */
+  | { kind: 'raw'; status: number; body: string };
 
 export const ok: Behaviour = { kind: 'ok' };
 export const hang: Behaviour = { kind: 'hang' };
@@ -114,6 +116,11 @@ export async function startFakeProviders(): Promise<FakeProviders> {
     if (behaviour.kind === 'hang') {
       hanging.add(res);
       return;
+    }
+    if (behaviour.kind === 'raw') {
+      record.status = behaviour.status;
+      res.writeHead(behaviour.status, { 'content-type': 'application/json' });
+      return res.end(behaviour.body);
     }
     if (behaviour.kind === 'error') {
       record.status = behaviour.status;

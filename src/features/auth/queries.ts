@@ -1,4 +1,4 @@
-import { type Db, nowIso, prepared } from '../../db/index.ts';
+import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
 import type { PublicUserRow } from '../users/service.ts';
 
 export async function insertApiToken(db: Db, userId: number, tokenHash: string, expiresAt: string): Promise<void> {
@@ -65,3 +65,25 @@ export const deleteSession = (db: Db, idHash: string) => db('sessions').where({ 
 export const deleteExpiredSessions = (db: Db, now: Date) => db('sessions').where('expires_at', '<', now.toISOString()).delete();
 
 export const deleteExpiredTokens = (db: Db, now: Date) => db('api_tokens').where('expires_at', '<', now.toISOString()).delete();
+
+export interface IdentityRow {
+  id: number;
+  user_id: number;
+  issuer: string;
+  subject: string;
+}
+
+/** The account an identity provider's (issuer, subject) was linked to at an earlier sign-in. */
+export const findIdentity = (db: Db | Trx, issuer: string, subject: string): Promise<IdentityRow | undefined> =>
+  db('user_identities').select('id', 'user_id', 'issuer', 'subject').where({ issuer, subject }).first();
+
+/** The identity already linked to this account at this issuer (at most one: a unique constraint). */
+export const findIdentityOfUser = (db: Db | Trx, userId: number, issuer: string): Promise<IdentityRow | undefined> =>
+  db('user_identities').select('id', 'user_id', 'issuer', 'subject').where({ user_id: userId, issuer }).first();
+
+export async function insertIdentity(db: Db | Trx, userId: number, issuer: string, subject: string, now: string): Promise<void> {
+  await db('user_identities').insert({ user_id: userId, issuer, subject, created_at: now, last_sign_in_at: now });
+}
+
+export const touchIdentity = (db: Db | Trx, id: number, now: string) =>
+  db('user_identities').where({ id }).update({ last_sign_in_at: now });

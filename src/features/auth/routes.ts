@@ -1,35 +1,26 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
-import { newCsrfSecret } from '../../http/csrf.ts';
-import { unauthorized } from '../../http/errors.ts';
+import { forbidden, unauthorized } from '../../http/errors.ts';
 import { handleForm } from '../../http/forms.ts';
 import { destroySession, safeReturnPath } from '../../http/guards.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
-import { respond } from '../../http/respond.ts';
+import { audienceOf, respond } from '../../http/respond.ts';
 import { validBody } from '../../http/validate.ts';
 import { presentUser } from '../users/presenter.ts';
 import { loginSchema, registerSchema } from '../users/schema.ts';
 import { registerUser } from '../users/service.ts';
+import { loginView } from './login-view.ts';
+import type { OidcClient } from './oidc.ts';
 import { authenticate, issueApiToken, localStrategy, revokeToken, signInLimitKey } from './service.ts';
+import { startSession } from './session.ts';
 
-const loginView = (ctx: Context) => ({
-  page: 'auth/login',
-  title: 'Sign in',
-  data: { next: safeReturnPath(ctx.query.next ?? (ctx.request.body as { next?: unknown } | undefined)?.next, '') },
-});
 const registerView = { page: 'auth/register', title: 'Create account' };
 
-/** Starts a fresh cookie session for the user: a new session id, so a planted one is useless. */
-async function startSession(ctx: Context, userId: number): Promise<void> {
-  ctx.session.userId = userId;
-  ctx.session.maxAge = ctx.deps.config.sessionTtlSeconds * 1000;
-  // Never the secret of the session before sign-in (its tokens may have been seen by someone else).
-  ctx.session.csrfSecret = newCsrfSecret();
-  await ctx.session.regenerate();
-}
+const PASSWORDS_OFF = 'Password sign-in is turned off on this server: sign in with single sign-on.';
+const REGISTRATION_OFF = 'Accounts are created when people first sign in with single sign-on: registration is turned off.';
 
-export function authRoutes({ config, db }: Deps): Router {
+export function authRoutes({ config, db }: Deps, oidc?: OidcClient): Router {
   const router = new Router();
   const strategy = localStrategy(db);
   const perMinute = config.rateLimitAuthPerMinute;
@@ -43,6 +34,12 @@ export function authRoutes({ config, db }: Deps): Router {
   });
 
   router.post(['/login', '/api/login'], async (ctx) => {
+    if (!config.passwordLogin) {
+      if (audienceOf(ctx) === 'json') throw forbidden(PASSWORDS_OFF);
+      const view = loginView(ctx);
+      respond(ctx, { ...view, status: 403, data: { ...view.data, error: PASSWORDS_OFF, values: {}, errors: {} } });
+      return;
+    }
     await handleForm(ctx, loginView(ctx), async () => {
       const input = validBody(ctx, loginSchema);
       await signInByIp.hit(clientIp(ctx));
@@ -60,11 +57,16 @@ export function authRoutes({ config, db }: Deps): Router {
     });
   });
 
+  // With passwords off, only an admin makes accounts by hand (single sign-on then finds them by email).
+  const registrationOpen = (ctx: Context) => config.passwordLogin || ctx.state.user?.role === 'admin';
+
   router.get('/register', async (ctx) => {
+    if (!registrationOpen(ctx)) throw forbidden(REGISTRATION_OFF);
     respond(ctx, { ...registerView, data: { values: {}, errors: {} } });
   });
 
   router.post(['/register', '/api/register'], async (ctx) => {
+    if (!registrationOpen(ctx)) throw forbidden(REGISTRATION_OFF);
     await handleForm(ctx, registerView, async () => {
       const input = validBody(ctx, registerSchema);
       await registerByIp.hit(clientIp(ctx));
@@ -92,8 +94,11 @@ export function authRoutes({ config, db }: Deps): Router {
     const auth = ctx.state.auth;
     if (auth?.method === 'token') await revokeToken(db, auth.tokenId);
     if (ctx.state.user) ctx.log.info({ userId: ctx.state.user.id }, 'signed out');
+    // Signed in by single sign-on: the browser goes on to the provider's logout (RP-initiated) when it has one.
+    const idToken = auth?.method === 'session' ? ctx.session.oidcIdToken : undefined;
+    const providerLogout = oidc && typeof idToken === 'string' ? oidc.endSessionUrl(idToken) : undefined;
     destroySession(ctx);
-    respond(ctx, { json: { message: 'Signed out.' }, redirect: '/login' });
+    respond(ctx, { json: { message: 'Signed out.' }, redirect: providerLogout ?? '/login' });
   });
 
   return router;

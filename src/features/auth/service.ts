@@ -11,9 +11,11 @@ export function localStrategy(db: Db): LocalStrategy {
   return new LocalStrategy({ session: false }, (login: string, password: string, done: Done) => {
     findUserForSignIn(db, login)
       .then(async (row) => {
-        // Verify against a dummy hash when the user is unknown, so both failures cost the same.
-        const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
-        if (!row || !ok) return done(null, false);
+        // Verify against a dummy hash when the user is unknown or has no password (made at single
+        // sign-on), so every failure costs the same.
+        const usable = row?.password_hash.startsWith('scrypt$') ? row.password_hash : undefined;
+        const ok = await verifyPassword(password, usable ?? DUMMY_PASSWORD_HASH);
+        if (!row || !usable || !ok) return done(null, false);
         const { password_hash: _hash, ...user } = row;
         done(null, user);
       })

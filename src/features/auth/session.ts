@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa';
 import session from 'koa-session';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
+import { newCsrfSecret } from '../../http/csrf.ts';
 import { randomToken, sha256 } from '../../lib/crypto.ts';
 import type { PublicUserRow } from '../users/service.ts';
 import { deleteSession, readSession, writeSession } from './queries.ts';
@@ -58,4 +59,13 @@ export function sessionMiddleware(app: Koa, db: Db, config: Config) {
     if (config.isProduction) ctx.cookies.secure = true;
     await sessions(ctx, next);
   };
+}
+
+/** Starts a fresh cookie session for the user: a new session id, so a planted one is useless. */
+export async function startSession(ctx: Context, userId: number): Promise<void> {
+  ctx.session.userId = userId;
+  ctx.session.maxAge = ctx.deps.config.sessionTtlSeconds * 1000;
+  // Never the secret of the session before sign-in (its tokens may have been seen by someone else).
+  ctx.session.csrfSecret = newCsrfSecret();
+  await ctx.session.regenerate();
 }

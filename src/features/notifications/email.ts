@@ -1,7 +1,7 @@
 import type sendgridClient from '@sendgrid/client';
 import type sendgridMail from '@sendgrid/mail';
 import { onFirstUse } from '../../lib/on-first-use.ts';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
+import { DeliveryError, failureSentence, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
 
 interface EmailProviderOptions {
   apiKey: string;
@@ -50,7 +50,14 @@ export function resendSender(options: EmailProviderOptions): Sender {
       );
       if (error) {
         const permanent = error.statusCode ? isPermanentStatus(error.statusCode) : RESEND_PERMANENT.has(error.name);
-        throw new DeliveryError('resend', `Resend ${error.statusCode ?? error.name}: ${error.message}`, permanent);
+        // A proxy's error body may carry neither a status nor a name: the sentence says what is known.
+        const status = typeof error.statusCode === 'number' ? error.statusCode : undefined;
+        const sentence = failureSentence('Resend', {
+          answer: status ? `HTTP ${status}` : null,
+          code: typeof error.name === 'string' ? error.name : null,
+          detail: typeof error.message === 'string' ? error.message : null,
+        });
+        throw new DeliveryError('resend', sentence, permanent);
       }
       return { provider: 'resend', messageId: data?.id ?? null };
     },
@@ -71,10 +78,13 @@ function sendgridError(err: unknown): DeliveryError {
     body?.errors
       ?.map((x) => x.message)
       .filter(Boolean)
-      .join('; ') ||
-    e.message ||
-    'request failed';
-  return new DeliveryError('sendgrid', `SendGrid ${status ?? e.code ?? 'error'}: ${detail}`, isPermanentStatus(status));
+      .join('; ') || e.message;
+  const sentence = failureSentence('SendGrid', {
+    answer: status ? `HTTP ${status}` : null,
+    code: status ? null : typeof e.code === 'string' ? e.code : null,
+    detail,
+  });
+  return new DeliveryError('sendgrid', sentence, isPermanentStatus(status));
 }
 
 /**

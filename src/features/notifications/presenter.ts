@@ -1,10 +1,11 @@
 import { toIso } from '../../db/index.ts';
 import { maskAddress } from '../../lib/addresses.ts';
 import type { NotificationRow } from './queries.ts';
+import type { NotificationPreview } from './service.ts';
 
 /**
  * The JSON shape of a notification-log row. The recipient is masked (a***@example.com, +1******1234);
- * message bodies never leave the database (they hold review links).
+ * the log never carries message bodies (they hold review links): only one row's preview does.
  */
 export function presentNotification(row: NotificationRow) {
   return {
@@ -29,3 +30,25 @@ export function presentNotification(row: NotificationRow) {
 }
 
 export type PresentedNotification = ReturnType<typeof presentNotification>;
+
+/**
+ * One notification with its message, for an admin's preview (`GET /api/notifications/:id`): the log
+ * row's fields and `message` as the provider gets it. `from` is the sender under the current
+ * configuration (null when no provider is configured for the channel); `html` is null for SMS and
+ * text-only email.
+ */
+export function presentPreview({ row, message, from }: NotificationPreview) {
+  return {
+    ...presentNotification(row),
+    message: {
+      from,
+      to: maskAddress(row.channel, row.recipient_address),
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+      characters: [...message.text].length,
+    },
+  };
+}
+
+export type PresentedPreview = ReturnType<typeof presentPreview>;

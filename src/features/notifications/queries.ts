@@ -134,6 +134,15 @@ export function listLog(db: Db, f: LogFilter): Promise<NotificationRow[]> {
   return q;
 }
 
+/** A log row with the message it holds: for an admin's preview of exactly what is (or was) sent. */
+export type MessageRow = NotificationRow & Pick<ClaimedRow, 'body_text' | 'body_html'>;
+
+export const findMessage = (db: Db, id: number): Promise<MessageRow | undefined> =>
+  db('notifications')
+    .select([...LOG_COLUMNS, 'body_text', 'body_html'])
+    .where({ id })
+    .first();
+
 export const findLogRow = (db: Db, id: number): Promise<NotificationRow | undefined> =>
   db('notifications').select(LOG_COLUMNS).where({ id }).first();
 

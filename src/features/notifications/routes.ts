@@ -1,13 +1,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
+import { notFound } from '../../http/errors.ts';
 import { requireAdmin } from '../../http/guards.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
-import { presentNotification } from './presenter.ts';
+import { presentNotification, presentPreview } from './presenter.ts';
 import { CHANNELS, type LogQuery, logHref, logQuerySchema, NOTIFICATION_STATUSES } from './schema.ts';
-import { notificationLogPage, queueCounts, retryNotification } from './service.ts';
+import { notificationLogPage, notificationPreview, queueCounts, retryNotification, unconfiguredChannels } from './service.ts';
 
 const PAGE_SIZE = 50;
 
@@ -20,9 +21,26 @@ const STATUS_BADGES = {
   skipped: 'status-closed',
 };
 
-/** The admin notification log (DESIGN.md §6): `/admin/notifications` for people, `/api/notifications` for programs. */
-export function notificationRoutes({ db }: Deps): Router {
+/**
+ * The stored HTML of an email, as its own document for the preview's sandboxed iframe: no script, no
+ * request anywhere (inline styles and data: images only), an opaque origin even when opened directly
+ * (CSP sandbox), framed only by this site's pages.
+ */
+const EMAIL_DOCUMENT_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'",
+  'X-Frame-Options': 'SAMEORIGIN',
+  'Referrer-Policy': 'no-referrer',
+  // The message holds a live review link: not kept by the browser or a proxy.
+  'Cache-Control': 'no-store',
+};
+
+/**
+ * The admin notification log (DESIGN.md §6): `/admin/notifications` for people, `/api/notifications`
+ * for programs; one message's preview at `/admin/notifications/:id` and `/api/notifications/:id`.
+ */
+export function notificationRoutes({ db, config }: Deps): Router {
   const router = new Router();
+  const unconfigured = unconfiguredChannels(config.notifications);
 
   const logPage = async (ctx: Context, base: string) => {
     requireAdmin(ctx);
@@ -52,6 +70,7 @@ export function notificationRoutes({ db }: Deps): Router {
         statuses: NOTIFICATION_STATUSES,
         channels: CHANNELS,
         badges: STATUS_BADGES,
+        unconfigured,
         // Retry forms come back to the same filtered view.
         back: logHref('', { ...query, cursor: undefined } as LogQuery),
       },
@@ -61,6 +80,37 @@ export function notificationRoutes({ db }: Deps): Router {
   router.get('/api/notifications', async (ctx) => {
     const { rows } = await logPage(ctx, '/api/notifications');
     respond(ctx, { json: rows });
+  });
+
+  const preview = async (ctx: Context) => {
+    requireAdmin(ctx);
+    const { id } = parseWith(idParam, ctx.params);
+    const found = await notificationPreview(db, id, config.notifications);
+    ctx.set('Cache-Control', 'no-store');
+    return found;
+  };
+
+  router.get('/admin/notifications/:id', async (ctx) => {
+    const found = await preview(ctx);
+    const presented = presentPreview(found);
+    respond(ctx, {
+      page: 'admin/notification',
+      title: `Notification #${found.row.id}`,
+      json: presented,
+      data: { n: presented, badges: STATUS_BADGES, unconfigured: unconfigured[found.row.channel] },
+    });
+  });
+
+  router.get('/api/notifications/:id', async (ctx) => {
+    respond(ctx, { json: presentPreview(await preview(ctx)) });
+  });
+
+  router.get('/admin/notifications/:id/email.html', async (ctx) => {
+    const { message } = await preview(ctx);
+    if (message.html === null) throw notFound('This notification has no HTML part.');
+    ctx.set(EMAIL_DOCUMENT_HEADERS);
+    ctx.type = 'html';
+    ctx.body = message.html;
   });
 
   const retry = async (ctx: Context) => {

@@ -34,6 +34,27 @@ export class DeliveryError extends Error {
   }
 }
 
+export interface FailureParts {
+  /** What the provider answered, when it answered at all: `HTTP 422`, an SMTP reply code. */
+  answer?: string | null;
+  /** The provider's own error name or code (`validation_error`, 21211, `EAUTH`). */
+  code?: string | number | null;
+  /** What it said, as it said it. */
+  detail?: string | null;
+}
+
+/**
+ * A provider's failure as one sentence for the log and the admin page, whatever the provider left
+ * out: "Resend answered HTTP 422 (validation_error): The to field is invalid.", or "Resend failed: no
+ * details given." for an error body with neither status nor name (it once read "Resend undefined: …").
+ */
+export function failureSentence(provider: string, parts: FailureParts): string {
+  const code = parts.code === null || parts.code === undefined || parts.code === '' ? '' : ` (${String(parts.code)})`;
+  const detail = (parts.detail ?? '').replace(/\s+/g, ' ').trim() || 'no details given';
+  const head = parts.answer ? `${provider} answered ${parts.answer}${code}` : `${provider} failed${code}`;
+  return `${head}: ${detail}${/[.!?]$/.test(detail) ? '' : '.'}`;
+}
+
 /** 4xx means "this request will never work" except timeouts, conflicts of concurrent requests and rate limits. */
 export const isPermanentStatus = (status: number | null | undefined): boolean =>
   typeof status === 'number' && status >= 400 && status < 500 && ![408, 409, 425, 429].includes(status);
@@ -41,4 +62,6 @@ export const isPermanentStatus = (status: number | null | undefined): boolean =>
 export interface Sender {
   readonly provider: string;
   send(message: OutgoingMessage): Promise<Sent>;
+  /** Lets go of kept connections (SMTP's pool) when the worker stops. */
+  close?(): Promise<void> | void;
 }

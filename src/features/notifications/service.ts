@@ -1,12 +1,15 @@
+import type { NotificationSettings } from '../../config.ts';
 import { type Db, nowIso } from '../../db/index.ts';
 import { conflict, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
-import { countOpen, findLogRow, type LogFilter, listLog, type NotificationRow, requeueFailed } from './queries.ts';
+import { createChannels, emailFrom } from './delivery.ts';
+import { countOpen, findLogRow, findMessage, type LogFilter, listLog, type NotificationRow, requeueFailed } from './queries.ts';
 
 /** For monitoring (metrics/): rows per status, and when the longest-waiting due row became due. */
 export { notificationCounts, oldestDueQueuedAt } from './queries.ts';
 
 import { outboxChanged } from './signal.ts';
+import { outgoingMessage } from './worker.ts';
 
 /** One page of the log, newest first, and the cursor of the next page when there is one. */
 export async function notificationLogPage(db: Db, filter: LogFilter) {
@@ -27,3 +30,20 @@ export async function retryNotification(db: Db, id: number): Promise<Notificatio
   outboxChanged();
   return (await findLogRow(db, id)) as NotificationRow;
 }
+
+/**
+ * One notification as an admin previews it: the row, and the message exactly as the worker hands it
+ * to a provider (the stored subject and bodies: nothing is rendered again), with the sender it would
+ * go out from under the current configuration.
+ */
+export async function notificationPreview(db: Db, id: number, settings: NotificationSettings) {
+  const row = await findMessage(db, id);
+  if (!row) throw notFound('No notification with that id.');
+  const message = outgoingMessage(row, row.recipient_address ?? '');
+  const from = row.channel === 'email' ? emailFrom(settings) : (settings.twilio.phoneNumber ?? null);
+  return { row, message, from };
+}
+export type NotificationPreview = Awaited<ReturnType<typeof notificationPreview>>;
+
+/** Why a channel sends nothing (no provider configured), by channel: the log page says its messages are kept for preview. */
+export const unconfiguredChannels = (settings: NotificationSettings) => createChannels(settings).unconfigured;

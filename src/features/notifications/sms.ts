@@ -1,6 +1,6 @@
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { onFirstUse } from '../../lib/on-first-use.ts';
-import { DeliveryError, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
+import { DeliveryError, failureSentence, isPermanentStatus, type OutgoingMessage, type Sender } from './sender.ts';
 
 /**
  * Twilio's client builds `https://api.twilio.com/...` URLs itself; this HTTP client sends each request
@@ -36,12 +36,12 @@ function twilioError(err: unknown): DeliveryError {
   const e = (err ?? {}) as TwilioFailure;
   // A RestException has the HTTP status and Twilio's own code (21211: invalid 'To' number, …).
   const status = typeof e.status === 'number' ? e.status : undefined;
-  const code = e.code !== undefined ? ` (code ${e.code})` : '';
-  return new DeliveryError(
-    'twilio',
-    `Twilio ${status ?? 'error'}${code}: ${e.message ?? 'request failed'}`,
-    isPermanentStatus(status),
-  );
+  const sentence = failureSentence('Twilio', {
+    answer: status ? `HTTP ${status}` : null,
+    code: e.code === undefined || e.code === null ? null : typeof e.code === 'number' ? `code ${e.code}` : e.code,
+    detail: e.message,
+  });
+  return new DeliveryError('twilio', sentence, isPermanentStatus(status));
 }
 
 /**

@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { NotificationSettings } from '../../config.ts';
 import { type Db, toIso } from '../../db/index.ts';
 import { scrubText } from '../../lib/addresses.ts';
-import { type Channels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
+import { type Channels, closeChannels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
 import { type Claim, type ClaimedRow, claimDue, finishClaim, releaseClaims } from './queries.ts';
+import type { OutgoingMessage } from './sender.ts';
 import { onOutboxChange } from './signal.ts';
 
 /** A `sending` row locked longer than this belongs to a worker that died: it is claimed again. */
@@ -49,6 +50,20 @@ export function retryDelayMs(attempt: number, random: () => number, baseMs = RET
 /** Stable for the row's lifetime and unique across databases that reuse ids (ids restart, created_at does not). */
 export const idempotencyKey = (row: Pick<ClaimedRow, 'id' | 'created_at'>) =>
   `cable-ticketing-notification-${row.id}-${Date.parse(toIso(row.created_at) ?? '')}`;
+
+/** What the providers are handed for a row: its stored subject and bodies, untouched (the worker never renders). */
+export const outgoingMessage = (
+  row: Pick<ClaimedRow, 'id' | 'channel' | 'subject' | 'body_text' | 'body_html' | 'created_at'>,
+  to: string,
+): OutgoingMessage => ({
+  id: row.id,
+  channel: row.channel,
+  to,
+  subject: row.subject,
+  text: row.body_text,
+  html: row.body_html,
+  idempotencyKey: idempotencyKey(row),
+});
 
 /**
  * Delivers the outbox (DESIGN.md §6). Each batch: claim due rows in one statement, send them with
@@ -152,15 +167,7 @@ export class NotificationWorker {
     }
     if (!row.recipient_address) return { kind: 'skipped', reason: 'The recipient has no address for this channel.' };
     try {
-      return await deliver(this.channels, {
-        id: row.id,
-        channel: row.channel,
-        to: row.recipient_address,
-        subject: row.subject,
-        text: row.body_text,
-        html: row.body_html,
-        idempotencyKey: idempotencyKey(row),
-      });
+      return await deliver(this.channels, outgoingMessage(row, row.recipient_address));
     } catch (err) {
       // deliver() catches provider errors; anything here is a bug, retried like a transient failure.
       const message = scrubText(err instanceof Error ? err.message : String(err));
@@ -213,6 +220,7 @@ export class NotificationWorker {
     this.wakeUp?.();
     await this.loopDone;
     this.loopDone = undefined;
+    await closeChannels(this.channels);
   }
 
   private async loop(): Promise<void> {

@@ -115,3 +115,17 @@ export const updateRole = (db: Db | Trx, id: number, role: Role) =>
 
 export const findUserByUsername = (db: Db | Trx, username: string): Promise<PublicUserRow | undefined> =>
   db('users').select(PUBLIC_COLUMNS).where({ username_key: username.trim().toLowerCase() }).first();
+
+/** By email, case-insensitively (the email_key column): the account an identity provider's verified email names. */
+export const findUserByEmail = (db: Db | Trx, email: string): Promise<PublicUserRow | undefined> =>
+  db('users').select(PUBLIC_COLUMNS).where({ email_key: email.trim().toLowerCase() }).first();
+
+/** Usernames (lower-cased keys) equal to `base` or starting with `base-`: for picking a free one. */
+export const usernameKeysLike = async (db: Db | Trx, base: string): Promise<string[]> => {
+  const key = base.toLowerCase();
+  const rows: { username_key: string }[] = await db('users')
+    .select('username_key')
+    .where({ username_key: key })
+    .orWhereRaw("username_key like ? escape '\\'", [`${escapeLike(key)}-%`]);
+  return rows.map((r) => r.username_key);
+};

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { type Db, isPostgres, isUniqueViolation, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
-import { conflict, notFound } from '../../http/errors.ts';
+import { conflict, HttpError, notFound } from '../../http/errors.ts';
 import { hashPassword } from '../../lib/crypto.ts';
 import {
   type Contact,
   contactsByIds,
   countAdmins,
   countUsers,
+  findUserByEmail,
   findUserById,
   findUsersByKeys,
   insertUser,
@@ -15,6 +16,7 @@ import {
   type PublicUserRow,
   type Role,
   updateRole,
+  usernameKeysLike,
   usernamesStartingWith,
 } from './queries.ts';
 import type { RegisterInput } from './schema.ts';
@@ -112,3 +114,62 @@ export async function peopleByIds(q: Db | Trx, ids: number[]): Promise<Map<numbe
 
 /** One account with its addresses, or undefined when there is none with that id. */
 export const personById = async (q: Db | Trx, id: number): Promise<Contact | undefined> => (await peopleByIds(q, [id])).get(id);
+
+/** The password hash of an account made at single sign-on: no password verifies against it. */
+export const NO_PASSWORD = '!single-sign-on';
+
+/** The account an identity provider's verified email address names, if any. */
+export const findAccountByEmail = (db: Db | Trx, email: string) => findUserByEmail(db, email);
+
+export interface SignInAccountInput {
+  /** The wished-for username (already in the allowed alphabet, 3 to 40 characters). */
+  username: string;
+  email: string;
+  /** The identity provider puts the person in an admin group. */
+  admin: boolean;
+}
+
+/**
+ * Creates the account of someone signing in through their identity provider for the first time, in
+ * the caller's transaction: the first free username of `base`, `base-2`, `base-3`…, no password, and
+ * admin when the provider says so or when it is the very first account (as with registration). The
+ * user count and insert are serialised as in registerUser.
+ */
+export async function createSignInAccount(trx: Trx, input: SignInAccountInput, logger: Logger): Promise<PublicUserRow> {
+  if (isPostgres(trx)) await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
+  const taken = new Set(await usernameKeysLike(trx, input.username));
+  let username = input.username;
+  for (let n = 2; taken.has(username.toLowerCase()); n += 1) username = `${input.username}-${n}`;
+  const first = (await countUsers(trx)) === 0;
+  const user = await insertUser(trx, {
+    username,
+    email: input.email,
+    phone: null,
+    passwordHash: NO_PASSWORD,
+    role: first || input.admin ? 'admin' : 'user',
+  });
+  if (first) logger.warn({ userId: user.id, username: user.username }, 'first account created at single sign-on: made admin');
+  return user;
+}
+
+/**
+ * Makes an account admin or not as its identity provider's groups say. A demotion that would leave the
+ * app without an admin is not made (changeRole refuses it): the account stays admin and `kept` says so.
+ */
+export async function setAdminFromGroups(
+  db: Db,
+  userId: number,
+  admin: boolean,
+): Promise<{ user: PublicUserRow; kept: boolean }> {
+  try {
+    return { user: await changeRole(db, userId, admin ? 'admin' : 'user'), kept: false };
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status !== 409) throw err;
+    const user = await findUserById(db, userId);
+    if (!user) throw notFound('No user with that id.');
+    return { user, kept: true };
+  }
+}
+
+/** An account by id, or undefined. */
+export const findAccount = (db: Db | Trx, id: number) => findUserById(db, id);
