@@ -34,6 +34,7 @@ const schema = z.object({
   RATE_LIMIT_AUTH_PER_MINUTE: positiveInt.default(10),
   RATE_LIMIT_LINK_PER_MINUTE: positiveInt.default(30),
   RUN_SEED_ON_START: bool.default(false),
+  MIGRATE_ON_START: bool.default(true),
   // The demo accounts' password (npm run seed); required in production, where the fixed demo ones are refused.
   DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters').optional(),
   // /metrics wants `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open.
@@ -113,6 +114,8 @@ export interface Config {
   rateLimitAuthPerMinute: number;
   rateLimitLinkPerMinute: number;
   runSeedOnStart: boolean;
+  /** npm start migrates before serving; false where a migration job does it (readiness waits for it). */
+  migrateOnStart: boolean;
   /** DEMO_PASSWORD: the demo accounts' password; unset, fixed demo-only ones (refused in production). */
   demoPassword?: string;
   /** METRICS_TOKEN: the bearer token /metrics requires; unset, /metrics is open. */
@@ -228,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
     rateLimitLinkPerMinute: e.RATE_LIMIT_LINK_PER_MINUTE,
     runSeedOnStart: e.RUN_SEED_ON_START,
+    migrateOnStart: e.MIGRATE_ON_START,
     demoPassword: e.DEMO_PASSWORD,
     metricsToken: e.METRICS_TOKEN,
     opticsAlertEmails: (e.OPTICS_ALERT_EMAILS ?? []).filter(

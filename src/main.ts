@@ -22,7 +22,9 @@ async function main(): Promise<void> {
     logger,
     preparedStatements: config.databasePreparedStatements,
   });
-  const applied = await migrateLatest(db);
+  // With MIGRATE_ON_START=false a migration job migrates (directly, not through a transaction pooler);
+  // /api/ready answers 503 until it has.
+  const applied = config.migrateOnStart ? await migrateLatest(db) : [];
   const probe = await issuerChecked;
   if (probe && !probe.ok && probe.fatal) {
     await db.destroy();
@@ -35,7 +37,8 @@ async function main(): Promise<void> {
       'the identity provider (OIDC_ISSUER) did not answer: single sign-on shows an error until it does; password sign-in works',
     );
   }
-  logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
+  if (config.migrateOnStart) logger.info({ applied: applied.length, database: config.database.client }, 'migrations up to date');
+  else logger.info('MIGRATE_ON_START=false: not migrating; /api/ready waits for the schema');
   // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.
   if (config.runSeedOnStart) await seedOnStart(db, config, logger);
 

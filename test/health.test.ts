@@ -1,7 +1,11 @@
 import test from 'ava';
+import { parseDatabaseUrl } from '../src/config.ts';
+import { createDb, migrateLatest } from '../src/db/index.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { createUser, signedInClient } from './support/factories.ts';
+import { scratchDatabase } from './support/scratch-db.ts';
+import { startServerProcess } from './support/server-process.ts';
 
 /** Liveness never needs the database; readiness answers 503 when the database is gone. */
 
@@ -68,4 +72,37 @@ test('with the database gone, readiness is 503 {error} and liveness still 200', 
     await doomed.close();
     closed = true;
   }, 'closing an app whose database is already closed');
+});
+
+test('readiness waits for the schema: 503 "migrating" while a migration is missing, 200 once it is in', async (t) => {
+  const fresh = await startApp();
+  t.teardown(() => fresh.close());
+  const newest = (await fresh.db('knex_migrations').orderBy('name', 'desc').first()) as { name: string };
+  await fresh.db('knex_migrations').where({ name: newest.name }).delete();
+  const waiting = await new Client(fresh.url).get('/api/ready');
+  t.is(waiting.status, 503);
+  t.deepEqual(waiting.json, {
+    error: 'The database schema is older than this version: migrations are pending.',
+    status: 'migrating',
+  });
+  t.is((await new Client(fresh.url).get('/api/health')).status, 200, 'alive all the while');
+  await fresh.db('knex_migrations').insert({ name: newest.name, batch: 2, migration_time: new Date().toISOString() });
+  t.is((await new Client(fresh.url).get('/api/ready')).status, 200);
+});
+
+test('MIGRATE_ON_START=false: the process serves without migrating, not ready until a migration job has run', async (t) => {
+  const scratch = await scratchDatabase(process.env.TEST_DATABASE_URL);
+  t.teardown(() => scratch.drop());
+  const server = await startServerProcess({ DATABASE_URL: scratch.url, MIGRATE_ON_START: 'false' });
+  t.teardown(async () => {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  });
+  const before = await new Client(server.url).get('/api/ready');
+  t.is(before.status, 503);
+  t.is(before.json.status, 'migrating');
+  const job = createDb(parseDatabaseUrl(scratch.url));
+  t.teardown(() => job.destroy());
+  await migrateLatest(job);
+  t.is((await new Client(server.url).get('/api/ready')).status, 200);
 });

@@ -183,6 +183,32 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   return applied;
 }
 
+/** The newest migration this code ships (its name without the extension). */
+const newestMigration = (): string | undefined => {
+  const source = new FolderMigrationSource(migrationsDir);
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d{14}_[a-z0-9_]+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
+    .sort();
+  const last = files.at(-1);
+  return last === undefined ? undefined : source.getMigrationName(last);
+};
+
+/**
+ * Whether the database has every migration this code needs: its newest applied migration is this
+ * code's newest, or a later one (a newer version migrated it first; migrations only add). False
+ * while migrations are pending or when the table is not there yet.
+ */
+export async function schemaIsCurrent(db: Db): Promise<boolean> {
+  const needed = newestMigration();
+  if (!needed) return true;
+  try {
+    const row = (await db('knex_migrations').max({ name: 'name' }).first()) as { name: string | null } | undefined;
+    return typeof row?.name === 'string' && row.name.replace(/\.(ts|js)$/, '') >= needed;
+  } catch {
+    return false;
+  }
+}
+
 export async function rollbackAll(db: Db): Promise<void> {
   await db.migrate.rollback(migrationConfig(), true);
 }
