@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
@@ -140,6 +140,13 @@ function entryExists(command: string, where: string) {
   } else notes.push('NOTICE: neither docker-compose nor `docker compose` is installed: Compose validation skipped');
 }
 
+// ---- ops/haproxy.cfg (Compose profile `scale`) ------------------------------------------------------
+if (onPath('haproxy')) {
+  const result = spawnSync('haproxy', ['-c', '-f', path.join(projectRoot, 'ops/haproxy.cfg')], { encoding: 'utf8' });
+  check(result.status === 0, `haproxy -c ops/haproxy.cfg: ${result.stderr || result.stdout}`);
+  notes.push('haproxy -c ops/haproxy.cfg: valid');
+} else notes.push('NOTICE: haproxy is not installed: ops/haproxy.cfg not checked');
+
 // ---- Helm chart -------------------------------------------------------------------------------------
 {
   const chart = yamlFile('helm-chart/Chart.yaml');
@@ -194,6 +201,23 @@ function entryExists(command: string, where: string) {
   );
   for (const t of templates) entryExists(t, 'helm-chart/templates');
 
+  // Without helm here, each template's actions at least open and close in pairs.
+  for (const file of readdirSync(path.join(projectRoot, 'helm-chart/templates')).filter((f) => /\.(yaml|tpl)$/.test(f))) {
+    const text = read(`helm-chart/templates/${file}`);
+    const opened = text.match(/\{\{-?\s*(if|range|with|define)\b/g)?.length ?? 0;
+    const closed = text.match(/\{\{-?\s*end\s*-?\}\}/g)?.length ?? 0;
+    check(opened === closed, `helm-chart/templates/${file}: ${opened} if/range/with/define against ${closed} end`);
+  }
+  // Several replicas: the pods wait for the migration Job's schema; behind a pooler, no named statements.
+  const configmap = read('helm-chart/templates/configmap.yaml');
+  check(/MIGRATE_ON_START:/.test(configmap), 'helm-chart: the ConfigMap should set MIGRATE_ON_START');
+  check(/DATABASE_PREPARED_STATEMENTS:/.test(configmap), 'helm-chart: the ConfigMap should set DATABASE_PREPARED_STATEMENTS');
+  check(values.pooler && values.pgbouncer && values.database, 'values.yaml: pooler, pgbouncer and database settings are missing');
+  check(
+    /POOLED_DATABASE_URL/.test(read('helm-chart/templates/_helpers.tpl')) && !/POOLED_DATABASE_URL/.test(templates[2] ?? ''),
+    'helm-chart: web and worker use POOLED_DATABASE_URL behind the pooler, the migration Job never does',
+  );
+
   if (onPath('helm')) {
     const chartDir = path.join(projectRoot, 'helm-chart');
     const ci = path.join(chartDir, 'ci', 'ci-values.yaml');
@@ -238,6 +262,25 @@ function entryExists(command: string, where: string) {
         !lean.includes('Deployment/cable-cable-ticketing-worker'),
         'helm template: worker.enabled=false still renders a worker',
       );
+      const pooled = kinds(
+        run([
+          'template',
+          'cable',
+          chartDir,
+          '-f',
+          ci,
+          '--set',
+          'pgbouncer.enabled=true,pooler.enabled=true,metrics.serviceMonitor.enabled=true',
+          '--set',
+          'secrets.POOLED_DATABASE_URL=postgres://cable:pw@cable-cable-ticketing-pgbouncer:5432/cable_ticketing',
+        ]),
+      );
+      for (const expected of [
+        'Deployment/cable-cable-ticketing-pgbouncer',
+        'Service/cable-cable-ticketing-pgbouncer',
+        'ServiceMonitor/cable-cable-ticketing',
+      ])
+        check(pooled.includes(expected), `helm template with the pooler: ${expected} was not rendered`);
       const refused = spawnSync('helm', ['template', 'cable', chartDir], { encoding: 'utf8' });
       check(
         refused.status !== 0 && /SECRET_KEY is required/.test(refused.stderr),

@@ -56,6 +56,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if lt (len $key) 16 }}{{ fail "secrets.SECRET_KEY must be at least 16 characters (use 32+ random ones)" }}{{ end }}
 {{- $url := required "secrets.DATABASE_URL is required (postgres://user:password@host:5432/database), or set existingSecret" $s.DATABASE_URL }}
 {{- if not (or (hasPrefix "postgres://" $url) (hasPrefix "postgresql://" $url)) }}{{ fail "secrets.DATABASE_URL must be a postgres:// URL (SQLite cannot be shared by several pods)" }}{{ end }}
+{{- if .Values.pooler.enabled }}
+{{- $_ := required "pooler.enabled needs secrets.POOLED_DATABASE_URL (the pooler's postgres:// URL), or set existingSecret" $s.POOLED_DATABASE_URL }}
+{{- end }}
 {{- range $name, $value := $s }}
 {{- if $value }}
 {{ $name }}: {{ $value | b64enc | quote }}
@@ -86,9 +89,17 @@ envFrom:
       name: {{ include "cable-ticketing.fullname" . }}
   - secretRef:
       name: {{ include "cable-ticketing.secretName" . }}
-{{- with .Values.extraEnv }}
+{{- if or .Values.extraEnv .Values.pooler.enabled }}
 env:
-  {{- range $name, $value := . }}
+  {{- if .Values.pooler.enabled }}
+  # Through the pooler (the migration Job does not use this helper's env: it keeps DATABASE_URL).
+  - name: DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "cable-ticketing.secretName" . }}
+        key: POOLED_DATABASE_URL
+  {{- end }}
+  {{- range $name, $value := .Values.extraEnv }}
   - name: {{ $name }}
     value: {{ $value | quote }}
   {{- end }}
