@@ -3,9 +3,10 @@ import type { Db } from '../../src/db/index.ts';
 
 /**
  * Tables a request may touch without changing anything a user owns: the session store (a visit to
- * a form page makes a CSRF secret) and Knex's own bookkeeping.
+ * a form page makes a CSRF secret), the rate-limit counters (on PostgreSQL they count every attempt,
+ * the refused ones too: that is their job), timed work's schedule and Knex's own bookkeeping.
  */
-const IGNORED = new Set(['sessions', 'knex_migrations', 'knex_migrations_lock']);
+const IGNORED = new Set(['sessions', 'rate_limits', 'timed_runs', 'knex_migrations', 'knex_migrations_lock']);
 
 /** Every application table of the database the app runs on (SQLite, or the test's PostgreSQL schema). */
 export async function tableNames(db: Db): Promise<string[]> {
