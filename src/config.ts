@@ -71,6 +71,32 @@ const schema = z.object({
     .regex(/^\+[1-9]\d{6,14}$/, 'must be in international form, e.g. +12025551234')
     .optional(),
   TWILIO_BASE_URL: z.url().optional(),
+  // Approvals that do not stall: reminders, escalation, replies by email.
+  APPROVAL_REMIND_AFTER_HOURS: positiveInt.default(4),
+  APPROVAL_REMIND_MAX: z.coerce.number().int().min(0).max(100).default(3),
+  APPROVAL_ESCALATE_AFTER_HOURS: z.coerce.number().int().min(0).default(24),
+  APPROVAL_ESCALATION_USERS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, 'must be a comma-separated list of usernames')))
+    .optional(),
+  INBOUND_EMAIL_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,200}$)([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain name, e.g. reply.example.com')
+    .optional(),
+  INBOUND_EMAIL_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  INBOUND_EMAIL_REQUIRE_DKIM: bool.default(true),
+  INBOUND_EMAIL_MAX_KB: positiveInt.max(50_000).default(2048),
 });
 
 export type Database = { client: 'pg'; url: string } | { client: 'sqlite'; filename: string };
@@ -106,6 +132,24 @@ export interface Config {
   /** Run the notification worker inside `npm start` (else run `npm run worker`). */
   workerInProcess: boolean;
   notifications: NotificationSettings;
+  approvals: ApprovalSettings;
+}
+
+/** Reminders, escalation and replies by email (DESIGN.md §15). */
+export interface ApprovalSettings {
+  remindAfterHours: number;
+  /** 0: no reminders. */
+  remindMax: number;
+  /** 0: no escalation. */
+  escalateAfterHours: number;
+  /** Usernames offered a request nobody decided in time; empty means every admin. Checked at start (main.ts). */
+  escalationUsers: string[];
+  /** Replies by email are on when a domain is set (and INBOUND_EMAIL_SECRET with it). */
+  inboundDomain?: string;
+  inboundSecret?: string;
+  /** Accept a reply only when SendGrid's DKIM (or SPF) result passes for the sender's domain. */
+  inboundRequireDkim: boolean;
+  inboundMaxBytes: number;
 }
 
 /** The outbox worker's knobs and the providers' credentials (absent: that provider is not used). */
@@ -165,6 +209,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < 16) {
     throw new ConfigError('Invalid SECRET_KEY: must be at least 16 characters');
   }
+  if (e.INBOUND_EMAIL_DOMAIN && !e.INBOUND_EMAIL_SECRET) {
+    throw new ConfigError('Invalid INBOUND_EMAIL_SECRET: required when INBOUND_EMAIL_DOMAIN is set (16+ random characters)');
+  }
   const port = e.PORT;
   return {
     env: e.NODE_ENV,
@@ -207,6 +254,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         phoneNumber: e.TWILIO_PHONE_NUMBER,
         baseUrl: e.TWILIO_BASE_URL,
       },
+    },
+    approvals: {
+      remindAfterHours: e.APPROVAL_REMIND_AFTER_HOURS,
+      remindMax: e.APPROVAL_REMIND_MAX,
+      escalateAfterHours: e.APPROVAL_ESCALATE_AFTER_HOURS,
+      escalationUsers: [...new Set((e.APPROVAL_ESCALATION_USERS ?? []).map((u) => u.toLowerCase()))],
+      inboundDomain: e.INBOUND_EMAIL_DOMAIN?.toLowerCase(),
+      inboundSecret: e.INBOUND_EMAIL_SECRET,
+      inboundRequireDkim: e.INBOUND_EMAIL_REQUIRE_DKIM,
+      inboundMaxBytes: e.INBOUND_EMAIL_MAX_KB * 1024,
     },
   };
 }

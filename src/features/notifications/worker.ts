@@ -159,6 +159,7 @@ export class NotificationWorker {
         subject: row.subject,
         text: row.body_text,
         html: row.body_html,
+        replyTo: row.reply_to,
         idempotencyKey: idempotencyKey(row),
       });
     } catch (err) {

@@ -115,3 +115,45 @@ export const updateRole = (db: Db | Trx, id: number, role: Role) =>
 
 export const findUserByUsername = (db: Db | Trx, username: string): Promise<PublicUserRow | undefined> =>
   db('users').select(PUBLIC_COLUMNS).where({ username_key: username.trim().toLowerCase() }).first();
+
+// ---- delegation while away ---------------------------------------------------------------------
+
+export interface DelegationRow {
+  user_id: number;
+  delegate_id: number;
+  delegate_username: string;
+  away_from: Date | string;
+  away_until: Date | string;
+  updated_at: Date | string;
+}
+
+const delegationQuery = (q: Db | Trx) =>
+  q('user_delegations as d')
+    .join('users as x', 'x.id', 'd.delegate_id')
+    .select('d.user_id', 'd.delegate_id', 'x.username as delegate_username', 'd.away_from', 'd.away_until', 'd.updated_at');
+
+/** A user's delegation, whenever its period is. */
+export const findDelegation = (q: Db | Trx, userId: number): Promise<DelegationRow | undefined> =>
+  delegationQuery(q).where('d.user_id', userId).first();
+
+/** A user's delegation if `now` is inside its period. */
+export const activeDelegation = (q: Db | Trx, userId: number, now: string): Promise<DelegationRow | undefined> =>
+  delegationQuery(q).where('d.user_id', userId).andWhere('d.away_from', '<=', now).andWhere('d.away_until', '>', now).first();
+
+/** The people who named `userId` their delegate, with periods ending after `now`. */
+export const delegationsTo = (q: Db | Trx, userId: number, now: string) =>
+  q('user_delegations as d')
+    .join('users as x', 'x.id', 'd.user_id')
+    .select('d.user_id', 'x.username', 'd.away_from', 'd.away_until')
+    .where('d.delegate_id', userId)
+    .andWhere('d.away_until', '>', now)
+    .orderBy('d.away_from') as Promise<{ user_id: number; username: string; away_from: string; away_until: string }[]>;
+
+export async function upsertDelegation(
+  q: Db | Trx,
+  row: { user_id: number; delegate_id: number; away_from: string; away_until: string; updated_at: string },
+): Promise<void> {
+  await q('user_delegations').insert(row).onConflict('user_id').merge(['delegate_id', 'away_from', 'away_until', 'updated_at']);
+}
+
+export const deleteDelegation = (q: Db | Trx, userId: number) => q('user_delegations').where({ user_id: userId }).delete();

@@ -19,6 +19,17 @@ import {
 } from './queries.ts';
 import type { RegisterInput } from './schema.ts';
 
+export {
+  type ActingApprover,
+  actingApprover,
+  clearDelegation,
+  type DelegationInput,
+  delegationOverview,
+  MAX_DELEGATION_CHAIN,
+  setDelegation,
+} from './delegation.ts';
+export type { DelegationRow } from './queries.ts';
+
 /**
  * The users feature's face: other features ask for people and their addresses here, never in
  * users/queries.ts. Plain reads are handed on as they are.
