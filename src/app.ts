@@ -5,6 +5,7 @@ import compress from 'koa-compress';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { decisionRoutes } from './features/approvals/decision-routes.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
 import { smsReplyRoutes, TWILIO_SMS_PATH_PATTERN } from './features/approvals/sms-routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
@@ -80,6 +81,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     dashboardRoutes(deps),
     ticketRoutes(deps),
     approvalRoutes(deps),
+    decisionRoutes(deps),
     inventoryRoutes(deps),
     opticsRoutes(deps),
     notificationRoutes(deps),

@@ -87,8 +87,24 @@ test('creating a ticket with items returns the documented JSON shape, without an
   const [first, second] = ticket.items.map((i: { id: number }) => i.id);
   t.true(Number.isInteger(first) && Number.isInteger(second) && first !== second);
   t.deepEqual(ticket.items, [
-    { id: first, cable_type: 'Cat6', cable_length: '100ft', cable_gauge: '23AWG', quantity: 3, approved_quantity: null, approval_note: null },
-    { id: second, cable_type: 'OM4 fibre', cable_length: '10m', cable_gauge: null, quantity: 2, approved_quantity: null, approval_note: null },
+    {
+      id: first,
+      cable_type: 'Cat6',
+      cable_length: '100ft',
+      cable_gauge: '23AWG',
+      quantity: 3,
+      approved_quantity: null,
+      approval_note: null,
+    },
+    {
+      id: second,
+      cable_type: 'OM4 fibre',
+      cable_length: '10m',
+      cable_gauge: null,
+      quantity: 2,
+      approved_quantity: null,
+      approval_note: null,
+    },
   ]);
   t.is(ticket.cable_type, 'Cat6');
   t.is(ticket.quantity, 3);

@@ -161,6 +161,24 @@ export async function setApprovedQuantities(
   }
 }
 
+/** Requests waiting for approval, by id from `afterId`, narrowed as `f` says (follow-ups: reminders, offers). */
+export const pendingTicketsQuery = (
+  q: Q,
+  f: { linkExpiresBefore?: string; createdBefore?: string; assignedTo?: number[]; afterId: number; limit: number },
+) =>
+  withPeople(q('tickets as t'), 't')
+    .select(...TICKET_COLUMNS, ...PEOPLE_COLUMNS)
+    .where('t.status', 'pending_approval')
+    .andWhere('t.id', '>', f.afterId)
+    .andWhere((w) => {
+      if (f.linkExpiresBefore) w.orWhere('t.approval_token_expires_at', '<=', f.linkExpiresBefore);
+      if (f.createdBefore) w.orWhere('t.created_at', '<=', f.createdBefore);
+      if (f.assignedTo?.length) w.orWhereIn('t.assigned_to_id', f.assignedTo);
+      if (!f.linkExpiresBefore && !f.createdBefore && !f.assignedTo?.length) w.whereRaw('1 = 0');
+    })
+    .orderBy('t.id')
+    .limit(f.limit) as Promise<TicketRow[]>;
+
 /** A ticket's items, deleted only with an update of the ticket (see insertItems). */
 export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({ ticket_id: ticketId }).delete();
 

@@ -7,9 +7,8 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
-import { stockForItems } from '../inventory/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
-import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageData } from './pages.ts';
+import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
 import { presentTicket } from './presenter.ts';
 import {
   hasEditFields,
@@ -75,7 +74,7 @@ export function ticketRoutes(deps: Deps): Router {
     respond(ctx, {
       partial: 'tickets/_ticket',
       json: { message, ticket: presentTicket(detail.ticket, detail.items) },
-      data: { ...ticketPageData(detail, viewer, await stockForItems(db, detail.items)), notice: message },
+      data: { ...(await ticketPageFor(deps, detail, viewer)), notice: message },
     });
   };
 
@@ -149,7 +148,7 @@ export function ticketRoutes(deps: Deps): Router {
       page: 'tickets/page',
       partial: 'tickets/_ticket',
       title: `Ticket #${id}`,
-      data: ticketPageData(detail, viewer, await stockForItems(db, detail.items)),
+      data: await ticketPageFor(deps, detail, viewer),
     });
   });
 

@@ -20,6 +20,7 @@ import {
   type ListRow,
   moveCount,
   type NewEvent,
+  pendingTicketsQuery,
   STORED_TICKET_COLUMNS,
   searchText,
   setApprovedQuantities,
@@ -399,8 +400,31 @@ export async function changeStatus(
   return moved;
 }
 
-/** An event on a ticket's timeline that changes nothing else (a refused SMS or email reply). */
-export const recordTicketEvent = (db: Db, event: NewEvent) => insertEvent(db, event);
+/** An event on a ticket's timeline that changes nothing else (a refused reply, a reminder sent). */
+export const recordTicketEvent = (db: Db | Trx, event: NewEvent) => insertEvent(db, event);
+
+/** The items of tickets, in order (for follow-up messages, which list them). */
+export const itemsOfTickets = (db: Db | Trx, ids: number[]) => itemsFor(db, ids);
+
+/**
+ * Requests waiting for approval that a follow-up may be due for: the assignee's link sent at or before
+ * `linkSentBefore`, or filed at or before `createdBefore`, or assigned to one of `assignedTo`. A page
+ * by id after `afterId`.
+ */
+export function pendingForFollowUp(
+  db: Db,
+  f: { linkSentBefore?: Date; createdBefore?: Date; assignedTo?: number[]; afterId: number; limit: number },
+  ttlHours: number,
+) {
+  const linkExpiresBefore = f.linkSentBefore && new Date(f.linkSentBefore.getTime() + ttlHours * 3_600_000).toISOString();
+  return pendingTicketsQuery(db, {
+    linkExpiresBefore,
+    createdBefore: f.createdBefore?.toISOString(),
+    assignedTo: f.assignedTo,
+    afterId: f.afterId,
+    limit: f.limit,
+  });
+}
 
 /** Throws why `actor` may not edit `ticket` now (410 deleted, 403 not theirs, 409 no longer pending). */
 export function assertEditable(actor: Principal, ticket: TicketRow): void {

@@ -140,6 +140,12 @@ export const findDelegation = (q: Db | Trx, userId: number): Promise<DelegationR
 export const activeDelegation = (q: Db | Trx, userId: number, now: string): Promise<DelegationRow | undefined> =>
   delegationQuery(q).where('d.user_id', userId).andWhere('d.away_from', '<=', now).andWhere('d.away_until', '>', now).first();
 
+/** Everyone whose away period holds `now`. */
+export const awayUserIds = async (q: Db | Trx, now: string): Promise<number[]> =>
+  (await q('user_delegations').select('user_id').where('away_from', '<=', now).andWhere('away_until', '>', now)).map(
+    (r: { user_id: number }) => r.user_id,
+  );
+
 /** The people who named `userId` their delegate, with periods ending after `now`. */
 export const delegationsTo = (q: Db | Trx, userId: number, now: string) =>
   q('user_delegations as d')

@@ -28,16 +28,16 @@ export {
   MAX_DELEGATION_CHAIN,
   setDelegation,
 } from './delegation.ts';
-export type { DelegationRow } from './queries.ts';
-
 /**
  * The users feature's face: other features ask for people and their addresses here, never in
  * users/queries.ts. Plain reads are handed on as they are.
  */
 export {
   adminContacts,
+  awayUserIds,
   type Contact,
   contactsByEmails,
+  type DelegationRow,
   findUserById,
   findUserByUsername,
   findUserForSignIn,
