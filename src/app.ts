@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
 import { decisionRoutes } from './features/approvals/decision-routes.ts';
+import { emailReplyRoutes, INBOUND_EMAIL_PATH_PATTERN } from './features/approvals/email-routes.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
 import { smsReplyRoutes, TWILIO_SMS_PATH_PATTERN } from './features/approvals/sms-routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
@@ -19,6 +20,7 @@ import { metricsRoutes } from './features/metrics/routes.ts';
 import { notificationRoutes } from './features/notifications/routes.ts';
 import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
+import { delegationRoutes } from './features/users/delegation-routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
@@ -71,13 +73,15 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
     }),
   );
-  // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead.
-  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN]));
+  // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead;
+  // SendGrid's Inbound Parse posts with the inbound email secret.
+  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN]));
   app.use(loadPrincipal);
 
   const routers = [
     authRoutes(deps),
     userRoutes(deps),
+    delegationRoutes(deps),
     dashboardRoutes(deps),
     ticketRoutes(deps),
     approvalRoutes(deps),
@@ -86,6 +90,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     opticsRoutes(deps),
     notificationRoutes(deps),
     smsReplyRoutes(deps),
+    emailReplyRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

@@ -1,4 +1,4 @@
-import type { Trx } from '../../db/index.ts';
+import type { Db, Trx } from '../../db/index.ts';
 import { smsText } from '../../lib/sms-text.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import type { ItemRow, TicketRow } from '../tickets/service.ts';
@@ -73,7 +73,7 @@ export async function sendReviewMessage(trx: Trx, m: ReviewMessage): Promise<voi
 
 /** The short answer to an email reply that decided nothing: what was wrong and how to answer. */
 export async function sendEmailHelp(
-  trx: Trx,
+  trx: Trx | Db,
   recipient: Contact,
   facts: { ticketId?: number; problem: string; replyTo?: string; subject?: string },
 ): Promise<void> {

@@ -7,6 +7,7 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
+import { offerToDelegate } from '../approvals/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
 import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
 import { presentTicket } from './presenter.ts';
@@ -58,6 +59,18 @@ export function ticketRoutes(deps: Deps): Router {
   };
   // The service's Settings are these fields of the configuration.
   const settings: Settings = config;
+
+  /**
+   * A request for someone who is away goes to their delegate at once. Its own transaction: a failure
+   * here leaves the request filed, and the approvals' timed follow-ups offer it at their next run.
+   */
+  const offerIfAway = async (ctx: Context, id: number) => {
+    try {
+      if (await offerToDelegate(db, id, config)) ctx.log.info({ ticketId: id }, 'request offered to a delegate');
+    } catch (err) {
+      ctx.log.error({ err, ticketId: id }, 'offering the request to a delegate failed; the follow-ups will');
+    }
+  };
   const router = new Router();
 
   /** A button's action: without JavaScript a refusal (403, 409) is a flash back on the ticket page. */
@@ -116,6 +129,7 @@ export function ticketRoutes(deps: Deps): Router {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
       const { id, ticket, items } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
+      await offerIfAway(ctx, id);
       if (audienceOf(ctx) === 'json') {
         ctx.set('Location', `/api/tickets/${id}`);
         respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(ticket, items) } });
@@ -187,7 +201,8 @@ export function ticketRoutes(deps: Deps): Router {
       }
       const form = { page: 'tickets/edit', title: `Edit #${id}`, data: async () => (await editForm(ctx, id, body)).data };
       await handleForm(ctx, form, async () => {
-        await editTicket(db, actor, id, parseTicketEdit(await withAssigneeId(ctx, body)), settings);
+        const edited = await editTicket(db, actor, id, parseTicketEdit(await withAssigneeId(ctx, body)), settings);
+        if (edited.reviewUrl) await offerIfAway(ctx, id);
         respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
       });
     });
@@ -215,7 +230,8 @@ export function ticketRoutes(deps: Deps): Router {
       return;
     }
     if (!hasEditFields(body)) ctx.throw(400, 'Send a status, or fields to edit.');
-    await editTicket(db, actor, id, parseTicketEdit(body), settings);
+    const edited = await editTicket(db, actor, id, parseTicketEdit(body), settings);
+    if (edited.reviewUrl) await offerIfAway(ctx, id);
     await afterChange(ctx, id, 'Ticket updated.');
   });
 
