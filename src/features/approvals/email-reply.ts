@@ -94,8 +94,12 @@ export function senderAddress(from: string | undefined): string | undefined {
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
-/** `signer` speaks for `domain`: the same, or a parent of it (DMARC's relaxed alignment). */
-const aligned = (domain: string, signer: string) => domain === signer || domain.endsWith(`.${signer}`);
+/**
+ * `signer` speaks for `domain`: the same, or one a subdomain of the other (DMARC's relaxed alignment,
+ * short of the public suffix list: subdomains are given out by their parent domain's owner).
+ */
+const aligned = (domain: string, signer: string) =>
+  domain === signer || domain.endsWith(`.${signer}`) || signer.endsWith(`.${domain}`);
 
 /**
  * Whether SendGrid's checks vouch for `sender`: a DKIM signature that passed for the sender's domain
