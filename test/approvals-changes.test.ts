@@ -112,13 +112,18 @@ test('the decision API approves 2 of 3 lines with one reduced; fulfilment takes 
   const page = await cast.tech.browser.get(`/tickets/${id}`);
   t.deepEqual(
     page
-      .$('#ticket table.items thead th')
-      .map((_, th) => page.$(th).text())
-      .get()
-      .slice(3, 5),
-    ['Asked', 'Approved'],
+      .$('#ticket table.items tbody tr')
+      .map((_, tr) => page.$(tr).find('td').eq(3).text().replace(/\s+/g, ' ').trim())
+      .get(),
+    ['2 of 3', '2', '0 of 5'],
   );
-  t.regex(page.$('#ticket table.items tbody tr').first().text(), /3\s*2\s*· only two on the truck/);
+  t.deepEqual(
+    page
+      .$('#ticket ul.approval-notes li')
+      .map((_, li) => page.$(li).text())
+      .get(),
+    ['Cat6 100ft: only two on the truck', 'Cat5e 3ft: use the spares in room 3'],
+  );
 });
 
 test('an approval without lines (and the seed’s link routes) grants everything as asked', async (t) => {
@@ -217,10 +222,11 @@ test('the review link’s form approves with one line lowered and another droppe
   t.deepEqual(
     res
       .$('main table.items tbody tr')
-      .map((_, tr) => res.$(tr).find('td').eq(4).text().trim())
+      .map((_, tr) => res.$(tr).find('td').eq(3).text().replace(/\s+/g, ' ').trim())
       .get(),
-    ['1 · one for now', '2', '0'],
+    ['1 of 3', '2', '0 of 5'],
   );
+  t.is(res.$('main ul.approval-notes').text().trim(), 'Cat6 100ft: one for now');
   const json = await ticketOf(id);
   t.deepEqual(
     json.items.map((i: { approved_quantity: number }) => i.approved_quantity),

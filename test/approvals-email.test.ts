@@ -1,8 +1,10 @@
 import test from 'ava';
 import { firstAnswerLine, htmlToText, parseEmailReply, senderAuthenticated } from '../src/features/approvals/email-reply.ts';
+import { NotificationWorker } from '../src/features/notifications/worker.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { buildCast, buildRequest } from './support/factories.ts';
+import { startFakeProviders } from './support/fake-providers.ts';
 import { INBOUND_DOMAIN, INBOUND_SECRET, inboundForm, postInbound, replyTo } from './support/inbound-email.ts';
 
 /**
@@ -259,4 +261,24 @@ test('reading a reply: the first line above the quotation', (t) => {
   t.true(senderAuthenticated('a@example.test', { dkim: '{@mail.example.test : pass}' }), 'so does a subdomain’s');
   t.false(senderAuthenticated('a@example.test', { dkim: '{@notexample.test : pass}' }), 'a name that only ends alike does not');
   t.false(senderAuthenticated('a@example.test', { dkim: '{@example.test : fail}', SPF: 'neutral' }));
+});
+
+test('the Reply-To reaches Resend and SendGrid through their SDKs', async (t) => {
+  const fake = await startFakeProviders();
+  t.teardown(() => fake.close());
+  for (const provider of ['resend', 'sendgrid'] as const) {
+    const rigged = await startApp({
+      ...fake.env([provider]),
+      INBOUND_EMAIL_DOMAIN: INBOUND_DOMAIN,
+      INBOUND_EMAIL_SECRET: INBOUND_SECRET,
+    });
+    t.teardown(() => rigged.close());
+    const { id } = await buildRequest(rigged);
+    const worker = new NotificationWorker({ db: rigged.db, logger: rigged.logger, settings: rigged.config.notifications });
+    await worker.runOnce();
+    const [sent] = fake.of(provider);
+    const expected = replyTo(rigged, id);
+    if (provider === 'resend') t.is(sent?.body.reply_to, expected);
+    else t.deepEqual(sent?.body.reply_to, { email: expected });
+  }
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalParam, optionalText, text } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalParam, optionalText, text } from '../../lib/schema.ts';
 
 export const roleSchema = z.enum(['user', 'admin'], { error: 'must be user or admin' });
 
@@ -52,7 +52,7 @@ const moment = (end: boolean) =>
 export const delegationSchema = z
   .object({
     delegate: optionalText(50),
-    delegate_id: optionalParam(z.coerce.number().int().positive('must be a user id')),
+    delegate_id: optionalParam(integer(1, MAX_ID)),
     away_from: moment(false),
     away_until: moment(true),
   })
