@@ -1,7 +1,7 @@
 /** Fits `text` into `room` characters, ending with an ellipsis when cut. */
 // '...' rather than '…': the ellipsis is not in the GSM-7 alphabet and would make the SMS UCS-2 (70 a segment).
 const clip = (text: string, room: number) =>
-  text.length <= room ? text : `${text.slice(0, Math.max(0, room - 3)).trimEnd()}...`;
+  text.length <= room ? text : room < 4 ? '' : `${text.slice(0, room - 3).trimEnd()}...`;
 
 /** One 160-character GSM-7 SMS segment. */
 export const SMS_SEGMENT = 160;

@@ -277,7 +277,15 @@ async function escalate(db: Db, ticket: TicketRow, waitingOn: number[], settings
  * Offers a new (or reassigned) request to the delegate of its assignee at once, when they are away,
  * rather than at the next timed run. Safe to call for any request: nothing happens when nobody is away.
  */
-export async function offerToDelegate(db: Db, ticketId: number, settings: FollowUpSettings, now = new Date()) {
+export async function offerToDelegate(
+  db: Db,
+  ticketId: number,
+  settings: FollowUpSettings,
+  now = new Date(),
+  /** The assignee when the caller knows it: nobody away is then one query, not two. */
+  assigneeId?: number,
+) {
+  if (assigneeId !== undefined && (await actingApprover(db, assigneeId, now)).userId === assigneeId) return false;
   const ticket = await findTicket(db, ticketId);
   if (ticket?.status !== 'pending_approval') return false;
   const acting = await actingApprover(db, ticket.assigned_to_id, now);

@@ -64,9 +64,10 @@ export function ticketRoutes(deps: Deps): Router {
    * A request for someone who is away goes to their delegate at once. Its own transaction: a failure
    * here leaves the request filed, and the approvals' timed follow-ups offer it at their next run.
    */
-  const offerIfAway = async (ctx: Context, id: number) => {
+  const offerIfAway = async (ctx: Context, id: number, assigneeId?: number) => {
     try {
-      if (await offerToDelegate(db, id, config)) ctx.log.info({ ticketId: id }, 'request offered to a delegate');
+      if (await offerToDelegate(db, id, config, new Date(), assigneeId))
+        ctx.log.info({ ticketId: id }, 'request offered to a delegate');
     } catch (err) {
       ctx.log.error({ err, ticketId: id }, 'offering the request to a delegate failed; the follow-ups will');
     }
@@ -129,7 +130,7 @@ export function ticketRoutes(deps: Deps): Router {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
       const { id, ticket, items } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
-      await offerIfAway(ctx, id);
+      await offerIfAway(ctx, id, input.assigned_to_id);
       if (audienceOf(ctx) === 'json') {
         ctx.set('Location', `/api/tickets/${id}`);
         respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(ticket, items) } });
