@@ -128,9 +128,9 @@ export function ticketRoutes(deps: Deps): Router {
     const formData = () => newTicketFormData(deps, body);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
-      const { id, ticket, items } = await createTicket(db, creator, input, settings);
+      const { id, ticket, items, assigneeAway } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
-      await offerIfAway(ctx, id, input.assigned_to_id);
+      if (assigneeAway) await offerIfAway(ctx, id);
       if (audienceOf(ctx) === 'json') {
         ctx.set('Location', `/api/tickets/${id}`);
         respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(ticket, items) } });

@@ -5,7 +5,7 @@ import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { replyAddress } from '../../lib/reply-address.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
-import { actingApprover, peopleByIds, personById } from '../users/service.ts';
+import { actingApprover, peopleAndAwayByIds, peopleByIds, personById } from '../users/service.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
@@ -98,7 +98,8 @@ async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; 
  */
 export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
   requireOtherAssignee(input.assigned_to_id, creator);
-  const people = await peopleByIds(db, [creator.id, input.assigned_to_id]);
+  // Whether the assignee is away comes with their row: then approvals offers the request to their delegate.
+  const people = await peopleAndAwayByIds(db, [creator.id, input.assigned_to_id], new Date());
   const assignee = people.get(input.assigned_to_id);
   if (!assignee) throw noSuchAssignee();
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
@@ -152,7 +153,7 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
     created_by_username: people.get(creator.id)?.username ?? creator.username,
     assigned_to_username: assignee.username,
   };
-  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items };
+  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items, assigneeAway: assignee.away };
 }
 
 export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {

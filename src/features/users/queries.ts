@@ -97,6 +97,25 @@ const CONTACT_COLUMNS = ['id', 'username', 'email', 'phone'];
 export const contactsByIds = (q: Db | Trx, ids: number[]): Promise<Contact[]> =>
   prepared(q('users').select(CONTACT_COLUMNS).whereIn('id', ids), 'recipients');
 
+/** The accounts among `ids`, each with whether its away period holds `now` (one statement). */
+export const contactsWithAwayByIds = (
+  q: Db | Trx,
+  ids: number[],
+  now: string,
+): Promise<(Contact & { away: number | boolean })[]> =>
+  prepared(
+    q('users as u')
+      .leftJoin('user_delegations as d', (j) =>
+        j
+          .on('d.user_id', 'u.id')
+          .andOn('d.away_from', '<=', q.raw('?', [now]))
+          .andOn('d.away_until', '>', q.raw('?', [now])),
+      )
+      .select(...CONTACT_COLUMNS.map((c) => `u.${c}`), q.raw('(d.user_id is not null) as away'))
+      .whereIn('u.id', ids),
+    'recipients_away',
+  );
+
 /** The accounts behind `emails`, matched case-insensitively. */
 export const contactsByEmails = (q: Db | Trx, emails: string[]): Promise<Contact[]> =>
   q('users')

@@ -6,6 +6,7 @@ import { hashPassword } from '../../lib/crypto.ts';
 import {
   type Contact,
   contactsByIds,
+  contactsWithAwayByIds,
   countAdmins,
   countUsers,
   findUserById,
@@ -119,6 +120,16 @@ export const suggestAccounts = (db: Db, typed: string, limit: number) =>
 /** The accounts among `ids` that exist, by id, with their addresses (one statement). */
 export async function peopleByIds(q: Db | Trx, ids: number[]): Promise<Map<number, Contact>> {
   return new Map((await contactsByIds(q, ids)).map((c) => [c.id, c]));
+}
+
+/** As peopleByIds, each also saying whether they are away at `now` (their delegate acts for them). */
+export async function peopleAndAwayByIds(
+  q: Db | Trx,
+  ids: number[],
+  now: Date,
+): Promise<Map<number, Contact & { away: boolean }>> {
+  const rows = await contactsWithAwayByIds(q, ids, now.toISOString());
+  return new Map(rows.map(({ away, ...c }) => [c.id, { ...c, away: Boolean(away) }]));
 }
 
 /** One account with its addresses, or undefined when there is none with that id. */
