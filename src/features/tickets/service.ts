@@ -5,7 +5,7 @@ import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { replyAddress } from '../../lib/reply-address.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
-import { actingApprover, peopleAndAwayByIds, peopleByIds, personById } from '../users/service.ts';
+import { actingApprover, peopleAndAwayByIds, personById } from '../users/service.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
