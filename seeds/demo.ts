@@ -287,7 +287,7 @@ async function seedInto(trx: Trx, config: SeedConfig, logger: Logger, credential
     if (spec.status === 'approved') {
       // Decided from the emailed link, as an approver who never signs in would: the audit says "via review link".
       const token = ticket.reviewUrl.slice(ticket.reviewUrl.lastIndexOf('/') + 1);
-      await decideByLink(db, ticket.id, token, 'approved', undefined, settings);
+      await decideByLink(db, ticket.id, token, { decision: 'approved' }, settings);
       continue;
     }
     for (const status of path) {

@@ -5,6 +5,8 @@ import compress from 'koa-compress';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { decisionRoutes } from './features/approvals/decision-routes.ts';
+import { emailReplyRoutes, INBOUND_EMAIL_PATH_PATTERN } from './features/approvals/email-routes.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
 import { smsReplyRoutes, TWILIO_SMS_PATH_PATTERN } from './features/approvals/sms-routes.ts';
 import { OidcClient } from './features/auth/oidc.ts';
@@ -20,6 +22,7 @@ import { metricsRoutes } from './features/metrics/routes.ts';
 import { notificationRoutes } from './features/notifications/routes.ts';
 import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
+import { delegationRoutes } from './features/users/delegation-routes.ts';
 import { userRoutes } from './features/users/routes.ts';
 import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
@@ -77,8 +80,9 @@ export function createApp({ config, db, logger, clock }: AppOptions): Koa {
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
     }),
   );
-  // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead.
-  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN]));
+  // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead;
+  // SendGrid's Inbound Parse posts with the inbound email secret.
+  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN]));
   app.use(loadPrincipal);
 
   // Discovered in the background now, so sign-out can reach the provider's logout; sign-in discovers
@@ -89,13 +93,16 @@ export function createApp({ config, db, logger, clock }: AppOptions): Koa {
     authRoutes(deps, oidc),
     oidcRoutes(deps, oidc),
     userRoutes(deps),
+    delegationRoutes(deps),
     dashboardRoutes(deps),
     ticketRoutes(deps),
     approvalRoutes(deps),
+    decisionRoutes(deps),
     inventoryRoutes(deps),
     opticsRoutes(deps),
     notificationRoutes(deps),
     smsReplyRoutes(deps),
+    emailReplyRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

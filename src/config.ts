@@ -88,6 +88,32 @@ const schema = z.object({
     .default('groups'),
   OIDC_BUTTON_LABEL: z.string().trim().min(1).max(60, 'must be at most 60 characters').default('Sign in with single sign-on'),
   PASSWORD_LOGIN: bool.default(true),
+  // Approvals that do not stall: reminders, escalation, replies by email.
+  APPROVAL_REMIND_AFTER_HOURS: positiveInt.default(4),
+  APPROVAL_REMIND_MAX: z.coerce.number().int().min(0).max(100).default(3),
+  APPROVAL_ESCALATE_AFTER_HOURS: z.coerce.number().int().min(0).default(24),
+  APPROVAL_ESCALATION_USERS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, 'must be a comma-separated list of usernames')))
+    .optional(),
+  INBOUND_EMAIL_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,200}$)([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain name, e.g. reply.example.com')
+    .optional(),
+  INBOUND_EMAIL_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  INBOUND_EMAIL_REQUIRE_DKIM: bool.default(true),
+  INBOUND_EMAIL_MAX_KB: positiveInt.max(50_000).default(2048),
 });
 
 export type Database = { client: 'pg'; url: string } | { client: 'sqlite'; filename: string };
@@ -131,6 +157,24 @@ export interface Config {
   oidc?: OidcSettings;
   /** PASSWORD_LOGIN: local passwords work (sign-in page and POST /api/login). */
   passwordLogin: boolean;
+  approvals: ApprovalSettings;
+}
+
+/** Reminders, escalation and replies by email (DESIGN.md §15). */
+export interface ApprovalSettings {
+  remindAfterHours: number;
+  /** 0: no reminders. */
+  remindMax: number;
+  /** 0: no escalation. */
+  escalateAfterHours: number;
+  /** Usernames offered a request nobody decided in time; empty means every admin. Checked at start (main.ts). */
+  escalationUsers: string[];
+  /** Replies by email are on when a domain is set (and INBOUND_EMAIL_SECRET with it). */
+  inboundDomain?: string;
+  inboundSecret?: string;
+  /** Accept a reply only when SendGrid's DKIM (or SPF) result passes for the sender's domain. */
+  inboundRequireDkim: boolean;
+  inboundMaxBytes: number;
 }
 
 /** The OpenID provider and this app's client at it (OIDC_* variables). */
@@ -205,6 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < 16) {
     throw new ConfigError('Invalid SECRET_KEY: must be at least 16 characters');
   }
+  if (e.INBOUND_EMAIL_DOMAIN && !e.INBOUND_EMAIL_SECRET) {
+    throw new ConfigError('Invalid INBOUND_EMAIL_SECRET: required when INBOUND_EMAIL_DOMAIN is set (16+ random characters)');
+  }
   const port = e.PORT;
   if (e.SMTP_URL !== undefined) checkSmtpUrl(e.SMTP_URL);
   const oidc = oidcSettings(e);
@@ -255,6 +302,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         baseUrl: e.TWILIO_BASE_URL,
       },
       smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM ?? e.SENDGRID_FROM_EMAIL } : undefined,
+    },
+    approvals: {
+      remindAfterHours: e.APPROVAL_REMIND_AFTER_HOURS,
+      remindMax: e.APPROVAL_REMIND_MAX,
+      escalateAfterHours: e.APPROVAL_ESCALATE_AFTER_HOURS,
+      escalationUsers: [...new Set((e.APPROVAL_ESCALATION_USERS ?? []).map((u) => u.toLowerCase()))],
+      inboundDomain: e.INBOUND_EMAIL_DOMAIN?.toLowerCase(),
+      inboundSecret: e.INBOUND_EMAIL_SECRET,
+      inboundRequireDkim: e.INBOUND_EMAIL_REQUIRE_DKIM,
+      inboundMaxBytes: e.INBOUND_EMAIL_MAX_KB * 1024,
     },
     oidc,
     passwordLogin: e.PASSWORD_LOGIN,

@@ -5,6 +5,7 @@ import { loadConfigOrExit } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
 import { probeIssuer } from './features/auth/oidc.ts';
 import { createLogger } from './logger.ts';
+import { exitOnMissingEscalationUser } from './start-checks.ts';
 import { startBackgroundWork } from './worker.ts';
 
 /** `npm start`: read config, migrate, serve; on SIGTERM stop accepting, finish in-flight requests, close the pool. */
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   else logger.info('MIGRATE_ON_START=false: not migrating; /api/ready waits for the schema');
   // Demo data only when asked for (RUN_SEED_ON_START=true); a refusal or failure is logged, not fatal.
   if (config.runSeedOnStart) await seedOnStart(db, config, logger);
+  await exitOnMissingEscalationUser(db, config);
 
   const app = createApp({ config, db, logger });
   const server: Server = app.listen(config.port, config.host, () => {

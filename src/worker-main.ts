@@ -1,6 +1,7 @@
 import { loadConfigOrExit } from './config.ts';
 import { createDb } from './db/index.ts';
 import { createLogger } from './logger.ts';
+import { exitOnMissingEscalationUser } from './start-checks.ts';
 import { startBackgroundWork } from './worker.ts';
 
 /**
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     await db.destroy();
     process.exit(1);
   }
+  await exitOnMissingEscalationUser(db, config);
   const worker = startBackgroundWork(db, logger, config);
 
   let stopping = false;

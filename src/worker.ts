@@ -1,17 +1,21 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { runFollowUps } from './features/approvals/service.ts';
 import { deleteExpiredSignIns } from './features/auth/service.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
 import { deleteExpiredRateLimits } from './http/rate-limit.ts';
 import { type TimedJob, TimedWork } from './timed/runner.ts';
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 /** Every feature's timed work (src/timed/runner.ts): each a function of `now`, safe to run twice. */
-export const timedJobs = (db: Db, _config: Config): TimedJob[] => [
+export const timedJobs = (db: Db, config: Config): TimedJob[] => [
   { name: 'auth.expired-sign-ins', everyMs: HOUR, run: (now) => deleteExpiredSignIns(db, now) },
   { name: 'http.expired-rate-limits', everyMs: HOUR, run: (now) => deleteExpiredRateLimits(db, now) },
+  // Offers to delegates, reminders and escalation of requests waiting for approval.
+  { name: 'approvals.follow-ups', everyMs: 5 * MINUTE, run: (now) => runFollowUps(db, config, now) },
 ];
 
 /**

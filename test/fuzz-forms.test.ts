@@ -175,6 +175,7 @@ test.serial('the review page form (no session needed)', async (t) => {
         )
         .map(([i, token]) => `/tickets/${i}/review/${token}`),
       { decision: 'reject', reason: 'not now' },
+      ['items[0][item_id]', 'items[0][approved_quantity]', 'items[0][note]', 'items'],
     ),
   });
 });

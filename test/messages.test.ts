@@ -1,6 +1,6 @@
 import test from 'ava';
 import { email } from '../src/features/notifications/outbox.ts';
-import { smsText } from '../src/features/tickets/messages.ts';
+import { smsInstruction, smsText } from '../src/features/tickets/messages.ts';
 
 const ticket = { id: 7, priority: 'high', location: 'Bldg 4 & <Lab>', notes: 'Line one\nline two' };
 
@@ -44,4 +44,21 @@ test('an SMS keeps its link whole and fits one 160-character segment', (t) => {
   t.false(long.includes('…'), 'GSM-7 only');
   const short = smsText('#1 cable request from tess: Cat6 100ft x2 @ Lab. Review:', link);
   t.is(short, `#1 cable request from tess: Cat6 100ft x2 @ Lab. Review: ${link}`);
+});
+
+test('the review SMS says how to reply and keeps that and the link whole in one segment', (t) => {
+  const link = `https://tickets.example.com/tickets/12345/review/${'x'.repeat(43)}`;
+  const instruction = smsInstruction(12345);
+  t.is(instruction, 'Reply YES 12345 or NO 12345 reason.');
+  const sms = smsText(
+    `#12345 URGENT cable request from a-long-username: ${'Cat6 100ft x2, '.repeat(10)} @ Building 4`,
+    link,
+    instruction,
+  );
+  t.true(sms.length <= 160, `${sms.length}`);
+  t.true(sms.endsWith(` ${instruction} ${link}`));
+  t.true(sms.startsWith('#12345 URGENT cable request'));
+  // A link too long for one segment: the instruction and link still go whole, the description goes.
+  const longLink = `https://a-very-long-host-name.example.com/${'p'.repeat(100)}`;
+  t.is(smsText('#1 request', longLink, smsInstruction(1)), `Reply YES 1 or NO 1 reason. ${longLink}`);
 });

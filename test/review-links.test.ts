@@ -210,7 +210,7 @@ test('the creator sends the review link again: the old one stops working, the as
   t.truthy(link, sms.body_text);
   const page = await anonymous.get(link as string);
   t.is(page.status, 200, 'the new link opens the review page');
-  t.is(page.$('input[name=decision][value=approve]').length, 1, 'and it can be approved there');
+  t.is(page.$('button[name=decision][value=approve]').length, 1, 'and it can be approved there');
   const events = await eventsOf(ticket.id);
   t.like(events.at(-1), { type: 'link_resent', actor: { username: 'tech' } });
 });
@@ -246,15 +246,21 @@ test('sending the link again is refused: too soon, by anyone but the creator or 
 test('the ticket page offers "Send the review link again" to the creator; without JavaScript it posts and comes back', async (t) => {
   const { ticket } = await ticketWithLink();
   const browser = await signedInClient(app.url, 'tech');
-  const page = await browser.get(`/tickets/${ticket.id}`);
-  t.is(page.$(`form[action="/tickets/${ticket.id}/review-link"] button`).text(), 'Send the review link again');
-  const assignee = await signedInClient(app.url, 'stock');
-  t.is((await assignee.get(`/tickets/${ticket.id}`)).$(`form[action="/tickets/${ticket.id}/review-link"]`).length, 0);
-
+  // Right after the request was filed the page says when the link can go again, instead of a button that would fail.
+  const early = await browser.get(`/tickets/${ticket.id}`);
+  t.is(early.$(`form[action="/tickets/${ticket.id}/review-link"]`).length, 0);
+  t.regex(early.$('#ticket .actions.secondary').text(), /You can send it again in 10 minutes \(at /);
   const tooSoon = await browser.submit(`/tickets/${ticket.id}`, `/tickets/${ticket.id}/review-link`, {});
   t.is(tooSoon.status, 303);
   t.regex((await browser.get(`/tickets/${ticket.id}`)).$('.flash.error').text(), /less than 10 minutes ago/);
+
   await ageLink(ticket.id);
+  const page = await browser.get(`/tickets/${ticket.id}`);
+  t.is(page.$(`form[action="/tickets/${ticket.id}/review-link"] button`).text(), 'Send the review link again');
+  t.notRegex(page.$('#ticket .actions.secondary').text(), /send it again in/);
+  const assignee = await signedInClient(app.url, 'stock');
+  t.is((await assignee.get(`/tickets/${ticket.id}`)).$(`form[action="/tickets/${ticket.id}/review-link"]`).length, 0);
+
   const sent = await browser.submit(`/tickets/${ticket.id}`, `/tickets/${ticket.id}/review-link`, {});
   t.is(sent.status, 303);
   t.is(sent.headers.get('location'), `/tickets/${ticket.id}`);

@@ -10,6 +10,7 @@ import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
+import { INBOUND_DOMAIN, INBOUND_SECRET, inboundForm, replyTo } from './support/inbound-email.ts';
 import { SsoBrowser, startIdp, type TestIdp } from './support/oidc.ts';
 import { registeredRoutes } from './support/routes.ts';
 import { changedTables, snapshot } from './support/snapshot.ts';
@@ -33,7 +34,8 @@ type Who =
   | 'token link'
   | 'twilio signature'
   | 'metrics token'
-  | 'sign-in state';
+  | 'sign-in state'
+  | 'inbound secret';
 type Caller = 'anonymous' | 'user' | 'creator' | 'assignee' | 'admin';
 
 interface Req {
@@ -41,6 +43,8 @@ interface Req {
   path: string;
   json?: unknown;
   form?: Record<string, string | number>;
+  /** A body sent as it is (a multipart webhook post). */
+  raw?: { body: string; contentType: string };
   headers?: Record<string, string>;
   /** Sent by this client (the browser a single sign-on started in) instead of the caller's. */
   client?: Client;
@@ -153,6 +157,13 @@ class Fixtures {
   unique = unique;
 }
 
+/** SendGrid's Inbound Parse post of a YES from the assignee, as a multipart body. */
+async function inboundPost(ticketId: number) {
+  const reply = new Response(inboundForm({ from: `${users.assignee.email}`, to: replyTo(app, ticketId), text: 'YES' }));
+  return { body: await reply.text(), contentType: reply.headers.get('content-type') as string };
+}
+const basic = (secret: string) => `Basic ${Buffer.from(`inbound:${secret}`).toString('base64')}`;
+
 const smsFields = (ticketId: number) => ({ From: ASSIGNEE_PHONE, To: '+15005550006', Body: `YES ${ticketId}` });
 const ticketForm = () => ({
   assigned_to_id: users.assignee.id,
@@ -233,6 +244,31 @@ const TABLE: Record<string, Case | Case[]> = {
     request: async (f) => ({ method: 'PATCH', path: `/api/users/${(await f.user()).id}/role`, json: { role: 'admin' } }),
   },
 
+  // ---- delegation while away: each person their own ---------------------------------------------
+  'GET /settings': { who: 'any user', request: () => ({ method: 'GET', path: '/settings' }) },
+  'POST /settings/delegation': {
+    who: 'any user',
+    request: () => ({
+      method: 'POST',
+      path: '/settings/delegation',
+      form: { delegate: users.assignee.username, away_from: '2099-01-01', away_until: '2099-01-02' },
+    }),
+  },
+  'POST /settings/delegation/clear': {
+    who: 'any user',
+    request: () => ({ method: 'POST', path: '/settings/delegation/clear', form: {} }),
+  },
+  'GET /api/me/delegation': { who: 'any user', request: () => ({ method: 'GET', path: '/api/me/delegation' }) },
+  'PUT /api/me/delegation': {
+    who: 'any user',
+    request: () => ({
+      method: 'PUT',
+      path: '/api/me/delegation',
+      json: { delegate_id: users.creator.id, away_from: '2099-02-01', away_until: '2099-02-02' },
+    }),
+  },
+  'DELETE /api/me/delegation': { who: 'any user', request: () => ({ method: 'DELETE', path: '/api/me/delegation' }) },
+
   // ---- dashboard and lists ----------------------------------------------------------------------
   'GET /': { who: 'any user', request: () => ({ method: 'GET', path: '/' }) },
   'GET /api/tickets': { who: 'any user', request: () => ({ method: 'GET', path: '/api/tickets' }) },
@@ -278,6 +314,18 @@ const TABLE: Record<string, Case | Case[]> = {
   'POST /tickets/:id/status': {
     who: 'assignee',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/status`, form: { status: 'approved' } }),
+  },
+  'POST /tickets/:id/decision': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/decision`, form: { decision: 'approve' } }),
+  },
+  'POST /api/tickets/:id/decision': {
+    who: 'assignee',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/api/tickets/${(await f.ticket()).id}/decision`,
+      json: { decision: 'reject', reason: 'no' },
+    }),
   },
   'POST /tickets/:id/delete': {
     who: 'creator',
@@ -517,6 +565,23 @@ const TABLE: Record<string, Case | Case[]> = {
       return { method: 'POST', path: '/api/twilio/sms', form: fields, headers: { 'X-Twilio-Signature': signature } };
     },
   },
+  'POST /api/inbound/email': {
+    who: 'inbound secret',
+    request: async (f, secret) => ({
+      method: 'POST',
+      path: '/api/inbound/email',
+      raw: await inboundPost((await f.ticket()).id),
+      headers: (secret ? { authorization: basic(INBOUND_SECRET) } : {}) as Record<string, string>,
+    }),
+  },
+  'POST /api/inbound/email/:secret': {
+    who: 'inbound secret',
+    request: async (f, secret) => ({
+      method: 'POST',
+      path: `/api/inbound/email/${secret ? INBOUND_SECRET : 'not-the-inbound-secret'}`,
+      raw: await inboundPost((await f.ticket()).id),
+    }),
+  },
 };
 
 /** Who is tried for each kind of entry, and whether they hold the secret (link token, signature, metrics token). */
@@ -565,6 +630,13 @@ const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
       { caller: 'admin', secret: false },
     ],
   },
+  'inbound secret': {
+    allowed: [{ caller: 'anonymous', secret: true }],
+    denied: [
+      { caller: 'anonymous', secret: false },
+      { caller: 'admin', secret: false },
+    ],
+  },
   'metrics token': {
     allowed: [{ caller: 'anonymous', secret: true }],
     denied: [
@@ -581,7 +653,7 @@ const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
   },
 };
 
-const SECRETS: Who[] = ['token link', 'twilio signature', 'metrics token', 'sign-in state'];
+const SECRETS: Who[] = ['token link', 'twilio signature', 'metrics token', 'sign-in state', 'inbound secret'];
 const isApi = (path: string) => path.startsWith('/api/') || path === '/metrics';
 
 /** A client per caller: bearer tokens for the API, cookie sessions (with a CSRF token) for pages. */
@@ -610,6 +682,12 @@ async function sessionFor(caller: Caller, api: boolean, fresh: boolean): Promise
 
 function send(session: Session, req: Req): Promise<Reply> {
   const client = req.client ?? session.client;
+  if (req.raw) {
+    return client.request(req.method, req.path, {
+      body: req.raw.body,
+      headers: { 'content-type': req.raw.contentType, ...req.headers },
+    });
+  }
   if (req.json !== undefined) return client.send(req.method, req.path, req.json, req.headers);
   if (req.form) return client.postForm(req.path, { ...(session.csrf ? { _csrf: session.csrf } : {}), ...req.form }, req.headers);
   if (req.method !== 'GET' && isApi(req.path)) return client.send(req.method, req.path, undefined, req.headers);
@@ -647,6 +725,8 @@ test.before(async () => {
     METRICS_TOKEN,
     TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
     ...idp.env(),
+    INBOUND_EMAIL_DOMAIN: INBOUND_DOMAIN,
+    INBOUND_EMAIL_SECRET: INBOUND_SECRET,
   });
   idp.register(APP_URL);
   users.admin = await createUser(app.db, { username: 'matrix_admin', role: 'admin' });

@@ -83,9 +83,28 @@ test('creating a ticket with items returns the documented JSON shape, without an
   t.is(ticket.priority, 'high');
   t.deepEqual(ticket.created_by, { id: creatorUser.id, username: 'tech' }, 'created_by_id in the body is ignored');
   t.deepEqual(ticket.assigned_to, { id: assigneeUser.id, username: 'stock' });
+  // Each item has its id (for approving with changes) and, until a decision, no approved quantity.
+  const [first, second] = ticket.items.map((i: { id: number }) => i.id);
+  t.true(Number.isInteger(first) && Number.isInteger(second) && first !== second);
   t.deepEqual(ticket.items, [
-    { cable_type: 'Cat6', cable_length: '100ft', cable_gauge: '23AWG', quantity: 3 },
-    { cable_type: 'OM4 fibre', cable_length: '10m', cable_gauge: null, quantity: 2 },
+    {
+      id: first,
+      cable_type: 'Cat6',
+      cable_length: '100ft',
+      cable_gauge: '23AWG',
+      quantity: 3,
+      approved_quantity: null,
+      approval_note: null,
+    },
+    {
+      id: second,
+      cable_type: 'OM4 fibre',
+      cable_length: '10m',
+      cable_gauge: null,
+      quantity: 2,
+      approved_quantity: null,
+      approval_note: null,
+    },
   ]);
   t.is(ticket.cable_type, 'Cat6');
   t.is(ticket.quantity, 3);

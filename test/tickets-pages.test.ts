@@ -68,11 +68,21 @@ const ticketRow = (target: TestApp, id: number) => target.db('tickets').where({ 
 function actionsOn(page: Reply, id: number) {
   const $ = page.$;
   const statusForms = $(`#ticket form[action="/tickets/${id}/status"]`);
+  // A request waiting for approval is decided in one form: a quantity per line, Approve or Reject.
+  const decision = $(`#ticket form[action="/tickets/${id}/decision"] button[name=decision]`);
+  const decided = { approve: 'approved', reject: 'rejected' } as Record<string, string>;
   return {
-    moves: statusForms.map((_, f) => $(f).find('input[name=status]').val()).get() as string[],
-    buttons: statusForms.map((_, f) => $(f).find('button').text().trim()).get() as string[],
-    rejectReason: $(`#ticket form[action="/tickets/${id}/status"]:has(input[name=status][value=rejected]) textarea[name=reason]`)
-      .length,
+    moves: [
+      ...(decision.map((_, b) => decided[String($(b).val())]).get() as string[]),
+      ...(statusForms.map((_, f) => $(f).find('input[name=status]').val()).get() as string[]),
+    ],
+    buttons: [
+      ...(decision.map((_, b) => $(b).text().trim()).get() as string[]),
+      ...(statusForms.map((_, f) => $(f).find('button').text().trim()).get() as string[]),
+    ],
+    rejectReason:
+      $(`#ticket form[action="/tickets/${id}/status"]:has(input[name=status][value=rejected]) textarea[name=reason]`).length +
+      $(`#ticket form[action="/tickets/${id}/decision"] textarea[name=reason]`).length,
     edit: $(`#ticket a[href="/tickets/${id}/edit"]`).length > 0,
     delete: $(`#ticket form[action="/tickets/${id}/delete"]`).length > 0,
     restore: $(`#ticket form[action="/tickets/${id}/restore"]`).length > 0,
@@ -872,15 +882,22 @@ test('the review page shows the request and its buttons, and its GET changes not
     t.is(page.$('main h1').text(), `Review request #${id}`);
     const facts = page.$('main .facts').text();
     for (const s of [creator.name, assignee.name, 'Warehouse dock 2', 'Needed Friday']) t.true(facts.includes(s), s);
-    t.is(page.$('main table.items tbody tr').length, 2);
-    const approve = page.$('main form:has(input[name=decision][value=approve])');
-    const reject = page.$('main form:has(input[name=decision][value=reject])');
-    t.is(approve.attr('method'), 'post');
-    t.is(approve.find('button[type=submit]').text(), 'Approve');
-    t.is(reject.find('button[type=submit]').text(), 'Reject');
-    t.is(reject.find('textarea[name=reason]').length, 1);
-    // The forms post back to the link itself (no action attribute), with no CSRF field.
-    t.is(approve.attr('action'), undefined);
+    // One form: a quantity per line (as asked to start with), a reason, Approve and Reject.
+    t.is(page.$('main table.items tbody tr.line').length, 2);
+    t.deepEqual(
+      page
+        .$('main input.qty')
+        .map((_, i) => page.$(i).val())
+        .get(),
+      ['3', '2'],
+    );
+    const form = page.$('main form.decision');
+    t.is(form.attr('method'), 'post');
+    t.is(form.find('button[name=decision][value=approve]').text(), 'Approve');
+    t.is(form.find('button[name=decision][value=reject]').text(), 'Reject');
+    t.is(form.find('textarea[name=reason]').length, 1);
+    // It posts back to the link itself, with no CSRF field.
+    t.is(form.attr('action'), path);
     t.is(page.$('main input[name=_csrf]').length, 0);
   }
   t.is((await ticketRow(app, id)).status, 'pending_approval');

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Deps } from '../../http/context.ts';
-import { gone } from '../../http/errors.ts';
+import { gone, HttpError } from '../../http/errors.ts';
+import { formValues } from '../../http/forms.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
@@ -10,23 +11,22 @@ import { integer, MAX_ID, optionalText } from '../../lib/schema.ts';
 import { presentTicket } from '../tickets/presenter.ts';
 import type { Settings } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
+import { asDecision, decisionSchema } from './schema.ts';
 import { checkReviewLink, decideByLink, type LinkCheck } from './service.ts';
 
 const linkParams = z.object({ id: integer(1, MAX_ID), token: z.string().min(1).max(200) });
-const decisionSchema = z.object({
-  decision: z.enum(['approve', 'reject'], { error: 'must be approve or reject' }),
-  reason: optionalText(500),
-});
 const reasonSchema = z.object({ reason: optionalText(500), rejection_reason: optionalText(500) });
 
 /** The path review links live under: CSRF-exempt, because the unguessable token is the proof. */
 export const REVIEW_PATH = /^\/tickets\/\d+\/review\/[^/]+$/;
 
-function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>) {
+function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>, path: string) {
   const { ticket, items } = check.detail;
   const decision = 'decision' in check ? check.decision : undefined;
   return {
     state: check.state,
+    action: path,
+    holder: check.holder,
     ticket: presentTicket(ticket, items),
     labels: STATUS_LABELS,
     decidedBy: decision?.actor_username ?? undefined,
@@ -36,22 +36,23 @@ function reviewData(check: LinkCheck | Awaited<ReturnType<typeof decideByLink>>)
 }
 
 /**
- * Review links (DESIGN.md §5). The page's GET changes nothing (mail scanners open every link); its
- * POST decides. The seed's JSON routes keep their behaviour, GET included, for old clients.
+ * Review links (DESIGN.md §5, §15). The page's GET changes nothing (mail scanners open every link);
+ * its POST decides, with a quantity per item (approve with changes). The seed's JSON routes keep their
+ * behaviour, GET included, for old clients: approve there is everything as asked.
  */
 export function approvalRoutes({ db, config }: Deps): Router {
   const router = new Router();
   const limiter = new Limiter(db, 'review-link', config.rateLimitLinkPerMinute, 60);
   const settings: Settings = config;
 
-  const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200) => {
+  const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200, extra: object = {}) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
     respond(ctx, {
       status,
       page: 'approvals/review',
       title: `Review request #${check.detail.ticket.id}`,
-      data: reviewData(check),
+      data: { ...reviewData(check, ctx.path), ...extra },
     });
   };
 
@@ -64,10 +65,18 @@ export function approvalRoutes({ db, config }: Deps): Router {
   router.post('/tickets/:id/review/:token', async (ctx) => {
     const { id, token } = parseWith(linkParams, ctx.params);
     await limiter.hit(clientIp(ctx));
-    const { decision, reason } = validBody(ctx, decisionSchema);
-    const result = await decideByLink(db, id, token, decision === 'approve' ? 'approved' : 'rejected', reason, settings);
-    if (result.state === 'done') ctx.log.info({ ticketId: id, decision }, 'decided via review link');
-    reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
+    try {
+      const choice = asDecision(validBody(ctx, decisionSchema));
+      const result = await decideByLink(db, id, token, choice, settings);
+      if (result.state === 'done')
+        ctx.log.info({ ticketId: id, decision: result.detail.ticket.status }, 'decided via review link');
+      reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
+    } catch (err) {
+      // A bad quantity: the same page again, with what was typed and the sentence.
+      if (!(err instanceof HttpError) || err.status !== 400) throw err;
+      const check = await checkReviewLink(db, id, token);
+      reviewPage(ctx, check, 400, { error: err.message, values: formValues(ctx.request.body) });
+    }
   });
 
   /** The seed's JSON link routes: 403 wrong token, 410 deleted or expired, 200 "already processed". */
@@ -77,7 +86,7 @@ export function approvalRoutes({ db, config }: Deps): Router {
     const body = ctx.method === 'POST' ? validBody(ctx, reasonSchema) : {};
     const query = parseWith(reasonSchema, { reason: ctx.query.reason });
     const reason = body.reason ?? body.rejection_reason ?? query.reason;
-    const result = await decideByLink(db, id, token, decision, reason, settings);
+    const result = await decideByLink(db, id, token, { decision, reason }, settings);
     if (result.state === 'expired') throw gone('This approval link has expired.');
     if (result.state === 'decided') {
       respond(ctx, { json: { message: 'Ticket already processed', status: result.detail.ticket.status } });

@@ -45,6 +45,7 @@ export function resendSender(options: EmailProviderOptions): Sender {
           subject: message.subject ?? '',
           text: message.text,
           ...(message.html ? { html: message.html } : {}),
+          ...(message.replyTo ? { replyTo: message.replyTo } : {}),
         },
         { idempotencyKey: message.idempotencyKey, signal: AbortSignal.timeout(options.timeoutMs) },
       );
@@ -119,6 +120,7 @@ export function sendgridSender(options: EmailProviderOptions): Sender {
           subject: message.subject ?? '',
           text: message.text,
           ...(message.html ? { html: message.html } : {}),
+          ...(message.replyTo ? { replyTo: message.replyTo } : {}),
           customArgs: { notification_key: message.idempotencyKey },
         });
         const id = response.headers['x-message-id'];

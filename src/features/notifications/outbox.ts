@@ -23,6 +23,8 @@ export interface OutboxMessage {
   subject?: string;
   text: string;
   html?: string;
+  /** Email only: the Reply-To address (a review request's signed reply address). */
+  reply_to?: string | null;
   ticket_id?: number | null;
   optics_request_id?: number | null;
 }
@@ -62,6 +64,7 @@ export async function enqueue(trx: Trx | Db, list: OutboxMessage[]): Promise<voi
           subject: m.subject ?? null,
           body_text: m.text,
           body_html: m.html ?? null,
+          reply_to: m.channel === 'email' ? (m.reply_to ?? null) : null,
           created_at: now,
           updated_at: now,
         };

@@ -32,6 +32,7 @@ export interface ClaimedRow {
   subject: string | null;
   body_text: string;
   body_html: string | null;
+  reply_to: string | null;
   attempts: number;
   created_at: Date | string;
 }
@@ -65,7 +66,7 @@ export async function claimDue(db: Db, w: ClaimWindow): Promise<ClaimedRow[]> {
   return db('notifications')
     .whereIn('id', due)
     .update({ status: 'sending', locked_at: w.now, attempts: db.raw('?? + 1', ['attempts']), updated_at: w.now })
-    .returning(['id', 'channel', 'recipient_address', 'subject', 'body_text', 'body_html', 'attempts', 'created_at']);
+    .returning(['id', 'channel', 'recipient_address', 'subject', 'body_text', 'body_html', 'reply_to', 'attempts', 'created_at']);
 }
 
 export interface Claim {
@@ -135,11 +136,11 @@ export function listLog(db: Db, f: LogFilter): Promise<NotificationRow[]> {
 }
 
 /** A log row with the message it holds: for an admin's preview of exactly what is (or was) sent. */
-export type MessageRow = NotificationRow & Pick<ClaimedRow, 'body_text' | 'body_html'>;
+export type MessageRow = NotificationRow & Pick<ClaimedRow, 'body_text' | 'body_html' | 'reply_to'>;
 
 export const findMessage = (db: Db, id: number): Promise<MessageRow | undefined> =>
   db('notifications')
-    .select([...LOG_COLUMNS, 'body_text', 'body_html'])
+    .select([...LOG_COLUMNS, 'body_text', 'body_html', 'reply_to'])
     .where({ id })
     .first();
 

@@ -9,6 +9,8 @@ export interface OutgoingMessage {
   subject: string | null;
   text: string;
   html: string | null;
+  /** Where the recipient's reply goes (email only); null: to the sender. */
+  replyTo?: string | null;
   /** Stable per row: a provider that honours it (Resend) sends a retried row at most once. */
   idempotencyKey: string;
 }

@@ -87,6 +87,7 @@ export function smtpSender(options: SmtpOptions): Sender {
           subject: message.subject ?? '',
           text: message.text,
           ...(message.html ? { html: message.html } : {}),
+          ...(message.replyTo ? { replyTo: message.replyTo } : {}),
           messageId: `<${message.idempotencyKey}@${domain}>`,
         });
         return { provider: 'smtp', messageId: typeof info.messageId === 'string' ? info.messageId.slice(0, 100) : null };

@@ -53,7 +53,7 @@ export const idempotencyKey = (row: Pick<ClaimedRow, 'id' | 'created_at'>) =>
 
 /** What the providers are handed for a row: its stored subject and bodies, untouched (the worker never renders). */
 export const outgoingMessage = (
-  row: Pick<ClaimedRow, 'id' | 'channel' | 'subject' | 'body_text' | 'body_html' | 'created_at'>,
+  row: Pick<ClaimedRow, 'id' | 'channel' | 'subject' | 'body_text' | 'body_html' | 'reply_to' | 'created_at'>,
   to: string,
 ): OutgoingMessage => ({
   id: row.id,
@@ -62,6 +62,7 @@ export const outgoingMessage = (
   subject: row.subject,
   text: row.body_text,
   html: row.body_html,
+  replyTo: row.reply_to,
   idempotencyKey: idempotencyKey(row),
 });
 

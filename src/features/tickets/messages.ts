@@ -1,28 +1,29 @@
 import type { Trx } from '../../db/index.ts';
+import { smsText } from '../../lib/sms-text.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import { type Contact, peopleByIds } from '../users/service.ts';
 import type { TicketRow } from './queries.ts';
 import { STATUS_LABELS, type Status } from './states.ts';
+
+export { smsText } from '../../lib/sms-text.ts';
 
 interface ItemLike {
   cable_type: string;
   cable_length: string;
   cable_gauge?: string | null;
   quantity: number;
+  /** What leaves stock once approved (quantityToTake), when it differs from what was asked it is shown. */
+  granted?: number;
 }
 
-const itemLine = (i: ItemLike) => `${i.cable_type} ${i.cable_length}${i.cable_gauge ? ` ${i.cable_gauge}` : ''} x${i.quantity}`;
+const itemLine = (i: ItemLike) => {
+  const name = `${i.cable_type} ${i.cable_length}${i.cable_gauge ? ` ${i.cable_gauge}` : ''}`;
+  if (i.granted === undefined || i.granted === i.quantity) return `${name} x${i.quantity}`;
+  return i.granted === 0 ? `${name}: none (asked ${i.quantity})` : `${name} x${i.granted} (asked ${i.quantity})`;
+};
 
-/** Fits `text` into `room` characters, ending with an ellipsis when cut. */
-// '...' rather than '…': the ellipsis is not in the GSM-7 alphabet and would make the SMS UCS-2 (70 a segment).
-const clip = (text: string, room: number) =>
-  text.length <= room ? text : `${text.slice(0, Math.max(0, room - 3)).trimEnd()}...`;
-
-/** One 160-character SMS where it can be: the link is kept whole, the description shortened. */
-export function smsText(description: string, link: string): string {
-  const tail = ` ${link}`;
-  return `${clip(description, 160 - tail.length)}${tail}`;
-}
+/** How to answer a review SMS: kept whole in every review and reminder SMS. */
+export const smsInstruction = (ticketId: number) => `Reply YES ${ticketId} or NO ${ticketId} reason.`;
 
 /** The accounts a message concerns, by id, as users/service.ts reads them. */
 export type People = Map<number, Contact>;
@@ -45,16 +46,31 @@ export async function notifyReviewNeeded(
   type = 'ticket_created',
   /** The requester's and assignee's rows when the caller has read them already. */
   known?: People,
+  /** The request's signed reply address (replies by email), when they are on. */
+  replyTo?: string,
 ) {
   const people = known ?? (await peopleByIds(trx, [ticket.created_by_id, ticket.assigned_to_id]));
   const assignee = people.get(ticket.assigned_to_id);
   const requester = people.get(ticket.created_by_id);
   if (!assignee || !requester) return;
-  const data = { ticket, items: items.map(itemLine), requester: requester.username, assignee: assignee.username, reviewUrl };
-  const summary = `#${ticket.id} ${ticket.priority === 'medium' ? '' : `${ticket.priority.toUpperCase()} `}cable request from ${requester.username}: ${items.map(itemLine).join(', ')} @ ${ticket.location}. Review:`;
+  const data = {
+    ticket,
+    items: items.map(itemLine),
+    requester: requester.username,
+    assignee: assignee.username,
+    reviewUrl,
+    replyByEmail: Boolean(replyTo),
+  };
+  const summary = `#${ticket.id} ${ticket.priority === 'medium' ? '' : `${ticket.priority.toUpperCase()} `}cable request from ${requester.username}: ${items.map(itemLine).join(', ')} @ ${ticket.location}.`;
   await enqueue(trx, [
-    { notification_type: type, recipient: assignee, ticket_id: ticket.id, ...email('ticket_review', data) },
-    { notification_type: type, recipient: assignee, ticket_id: ticket.id, channel: 'sms', text: smsText(summary, reviewUrl) },
+    { notification_type: type, recipient: assignee, ticket_id: ticket.id, reply_to: replyTo, ...email('ticket_review', data) },
+    {
+      notification_type: type,
+      recipient: assignee,
+      ticket_id: ticket.id,
+      channel: 'sms',
+      text: smsText(summary, reviewUrl, smsInstruction(ticket.id)),
+    },
   ]);
 }
 

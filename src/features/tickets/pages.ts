@@ -5,13 +5,13 @@ import { requireUser } from '../../http/guards.ts';
 import { codeVersion, KeptResponses, keepResponse, sendKept } from '../../http/kept-responses.ts';
 import { pageHref } from '../../http/links.ts';
 import { audienceOf } from '../../http/respond.ts';
-import type { ItemStock } from '../inventory/service.ts';
+import { type ItemStock, stockForItems } from '../inventory/service.ts';
 import { listAccounts } from '../users/service.ts';
 import { allowedActions, canMoveTo } from './policy.ts';
 import { presentTicket } from './presenter.ts';
 import type { ListQuery } from './schema.ts';
 import { isShortSearch, SHORT_SEARCH_WINDOW } from './search.ts';
-import { listTicketPage, type TicketDetail } from './service.ts';
+import { decidesAsDelegate, listTicketPage, resendAvailableAt, type TicketDetail } from './service.ts';
 import { ACTION_LABELS, canStillBeFulfilled, nextStatuses, PRIORITIES, STATUS_LABELS, STATUSES } from './states.ts';
 
 /**
@@ -21,21 +21,49 @@ import { ACTION_LABELS, canStillBeFulfilled, nextStatuses, PRIORITIES, STATUS_LA
 
 type Body = Record<string, unknown>;
 
+export interface TicketPageExtras {
+  /** The viewer decides this request as the delegate of its assignee, who is away. */
+  delegate?: boolean;
+  /** When "Send the review link again" works; before it, the page says when instead of a button. */
+  resendAt?: Date;
+  now?: Date;
+}
+
 /** What the ticket page and its htmx fragment render. */
-export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: ItemStock[] = []) {
+export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: ItemStock[] = [], extras: TicketPageExtras = {}) {
   const { ticket, items, events } = detail;
+  const now = extras.now ?? new Date();
+  const actions = allowedActions(viewer, ticket);
+  const decisions = ['approved', 'rejected'];
+  const moves = nextStatuses(ticket.status)
+    .filter((status) => canMoveTo(viewer, ticket, status) || (extras.delegate && decisions.includes(status)))
+    .map((status) => ({ status, label: ACTION_LABELS[status] }));
+  const resendWait = extras.resendAt ? Math.ceil((extras.resendAt.getTime() - now.getTime()) / 60_000) : 0;
   return {
     ticket: presentTicket(ticket, items, events),
     /** On hand per item (same order), so whoever approves sees a shortfall first. */
     stock,
     /** A shortfall is worth flagging only while the request can still be fulfilled. */
     flagShort: canStillBeFulfilled(ticket.status),
-    actions: allowedActions(viewer, ticket),
-    moves: nextStatuses(ticket.status)
-      .filter((status) => canMoveTo(viewer, ticket, status))
-      .map((status) => ({ status, label: ACTION_LABELS[status] })),
+    actions: { ...actions, changeStatus: actions.changeStatus || Boolean(extras.delegate && moves.length) },
+    moves,
+    /** Pending and the viewer may decide: the decision form (a quantity per line) instead of the buttons. */
+    decide: ticket.status === 'pending_approval' && moves.some((m) => m.status === 'approved'),
+    decidingAsDelegate: Boolean(extras.delegate),
+    /** Minutes until the review link can be sent again (0: now), and when. */
+    resend: resendWait > 0 ? { minutes: resendWait, at: extras.resendAt?.toISOString() } : undefined,
     labels: STATUS_LABELS,
   };
+}
+
+/** The ticket page's data with what it reads besides the ticket: stock per item, delegation, link timing. */
+export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Principal, now = new Date()) {
+  const [stock, delegate] = await Promise.all([
+    stockForItems(deps.db, detail.items),
+    decidesAsDelegate(deps.db, viewer, detail.ticket, now),
+  ]);
+  const resendAt = resendAvailableAt(detail.ticket, deps.config.approvalTokenTtlHours);
+  return ticketPageData(detail, viewer, stock, { delegate, resendAt, now });
 }
 
 /**

@@ -28,11 +28,15 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
   };
 }
 
+/** An item: what was asked (`quantity`) and, once approved, what was granted (`approved_quantity`, 0 = dropped). */
 export const presentItem = (item: ItemRow) => ({
+  id: item.id,
   cable_type: item.cable_type,
   cable_length: item.cable_length,
   cable_gauge: item.cable_gauge,
   quantity: item.quantity,
+  approved_quantity: item.approved_quantity ?? null,
+  approval_note: item.approval_note ?? null,
 });
 
 export const presentEvent = (event: EventRow) => ({
@@ -43,5 +47,7 @@ export const presentEvent = (event: EventRow) => ({
   from_status: event.from_status,
   to_status: event.to_status,
   note: event.note,
+  acting_as: event.acting_as ?? null,
+  on_behalf_of: event.on_behalf_of_id ? { id: event.on_behalf_of_id, username: event.on_behalf_of_username } : null,
   created_at: toIso(event.created_at),
 });

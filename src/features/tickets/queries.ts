@@ -33,6 +33,9 @@ export interface ItemRow {
   cable_length: string;
   cable_gauge: string | null;
   quantity: number;
+  /** What the approver granted (0 drops the line); null until the request is approved. */
+  approved_quantity: number | null;
+  approval_note: string | null;
 }
 
 export interface EventRow {
@@ -45,6 +48,10 @@ export interface EventRow {
   from_status: string | null;
   to_status: string | null;
   note: string | null;
+  /** A decision made for someone else: 'delegate' (the assignee is away) or 'escalation'. */
+  acting_as: string | null;
+  on_behalf_of_id: number | null;
+  on_behalf_of_username: string | null;
   created_at: Date | string;
 }
 
@@ -94,7 +101,8 @@ export const itemsFor = (q: Q, ticketIds: number[]): Promise<ItemRow[]> =>
 export const eventsQuery = (q: Q, ticketId: number) =>
   q('ticket_events as e')
     .leftJoin('users as u', 'u.id', 'e.actor_user_id')
-    .select('e.*', 'u.username as actor_username')
+    .leftJoin('users as b', 'b.id', 'e.on_behalf_of_id')
+    .select('e.*', 'u.username as actor_username', 'b.username as on_behalf_of_username')
     .where('e.ticket_id', ticketId)
     .orderBy('e.id');
 export const eventsFor = (q: Q, ticketId: number): Promise<EventRow[]> => prepared(eventsQuery(q, ticketId), 'ticket_events');
@@ -124,20 +132,75 @@ export async function insertItems(q: Q, ticketId: number, items: ItemInput[]): P
           quantity: item.quantity,
         })),
       )
-      .returning(['id', 'ticket_id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity']),
+      .returning([
+        'id',
+        'ticket_id',
+        'position',
+        'cable_type',
+        'cable_length',
+        'cable_gauge',
+        'quantity',
+        'approved_quantity',
+        'approval_note',
+      ]),
     'ticket_items_insert',
   );
   return rows.sort((a, b) => a.position - b.position);
 }
+
+/** The approver's quantity and note per item (a decision's transaction; the ticket row is already moved). */
+export async function setApprovedQuantities(
+  q: Q,
+  ticketId: number,
+  lines: { id: number; approved_quantity: number; approval_note: string | null }[],
+): Promise<void> {
+  for (const line of lines) {
+    await q('ticket_items')
+      .where({ id: line.id, ticket_id: ticketId })
+      .update({ approved_quantity: line.approved_quantity, approval_note: line.approval_note });
+  }
+}
+
+/** Requests waiting for approval, by id from `afterId`, narrowed as `f` says (follow-ups: reminders, offers). */
+export const pendingTicketsQuery = (
+  q: Q,
+  f: { linkExpiresBefore?: string; createdBefore?: string; assignedTo?: number[]; afterId: number; limit: number },
+) =>
+  withPeople(q('tickets as t'), 't')
+    .select(...TICKET_COLUMNS, ...PEOPLE_COLUMNS)
+    .where('t.status', 'pending_approval')
+    .andWhere('t.id', '>', f.afterId)
+    .andWhere((w) => {
+      if (f.linkExpiresBefore) w.orWhere('t.approval_token_expires_at', '<=', f.linkExpiresBefore);
+      if (f.createdBefore) w.orWhere('t.created_at', '<=', f.createdBefore);
+      if (f.assignedTo?.length) w.orWhereIn('t.assigned_to_id', f.assignedTo);
+      if (!f.linkExpiresBefore && !f.createdBefore && !f.assignedTo?.length) w.whereRaw('1 = 0');
+    })
+    .orderBy('t.id')
+    .limit(f.limit) as Promise<TicketRow[]>;
 
 /** A ticket's items, deleted only with an update of the ticket (see insertItems). */
 export const deleteItems = (q: Q, ticketId: number) => q('ticket_items').where({ ticket_id: ticketId }).delete();
 
 export interface NewEvent {
   ticket_id: number;
-  event_type: 'created' | 'edited' | 'status_changed' | 'deleted' | 'restored' | 'link_refused' | 'sms_refused' | 'link_resent';
+  event_type:
+    | 'created'
+    | 'edited'
+    | 'status_changed'
+    | 'deleted'
+    | 'restored'
+    | 'link_refused'
+    | 'sms_refused'
+    | 'email_refused'
+    | 'link_resent'
+    | 'offered'
+    | 'reminded'
+    | 'escalated';
   actor_user_id: number | null;
-  via?: 'review link' | 'api' | 'sms' | null;
+  via?: 'review link' | 'api' | 'sms' | 'email' | null;
+  acting_as?: 'delegate' | 'escalation' | null;
+  on_behalf_of_id?: number | null;
   from_status?: string | null;
   to_status?: string | null;
   note?: string | null;

@@ -7,9 +7,9 @@ import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
-import { stockForItems } from '../inventory/service.ts';
+import { offerToDelegate } from '../approvals/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
-import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageData } from './pages.ts';
+import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
 import { presentTicket } from './presenter.ts';
 import {
   hasEditFields,
@@ -59,6 +59,19 @@ export function ticketRoutes(deps: Deps): Router {
   };
   // The service's Settings are these fields of the configuration.
   const settings: Settings = config;
+
+  /**
+   * A request for someone who is away goes to their delegate at once. Its own transaction: a failure
+   * here leaves the request filed, and the approvals' timed follow-ups offer it at their next run.
+   */
+  const offerIfAway = async (ctx: Context, id: number, assigneeId?: number) => {
+    try {
+      if (await offerToDelegate(db, id, config, new Date(), assigneeId))
+        ctx.log.info({ ticketId: id }, 'request offered to a delegate');
+    } catch (err) {
+      ctx.log.error({ err, ticketId: id }, 'offering the request to a delegate failed; the follow-ups will');
+    }
+  };
   const router = new Router();
 
   /** A button's action: without JavaScript a refusal (403, 409) is a flash back on the ticket page. */
@@ -75,7 +88,7 @@ export function ticketRoutes(deps: Deps): Router {
     respond(ctx, {
       partial: 'tickets/_ticket',
       json: { message, ticket: presentTicket(detail.ticket, detail.items) },
-      data: { ...ticketPageData(detail, viewer, await stockForItems(db, detail.items)), notice: message },
+      data: { ...(await ticketPageFor(deps, detail, viewer)), notice: message },
     });
   };
 
@@ -115,8 +128,9 @@ export function ticketRoutes(deps: Deps): Router {
     const formData = () => newTicketFormData(deps, body);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
-      const { id, ticket, items } = await createTicket(db, creator, input, settings);
+      const { id, ticket, items, assigneeAway } = await createTicket(db, creator, input, settings);
       ctx.log.info({ ticketId: id, userId: creator.id }, 'ticket created');
+      if (assigneeAway) await offerIfAway(ctx, id);
       if (audienceOf(ctx) === 'json') {
         ctx.set('Location', `/api/tickets/${id}`);
         respond(ctx, { status: 201, json: { message: 'Ticket created', ticket: presentTicket(ticket, items) } });
@@ -149,7 +163,7 @@ export function ticketRoutes(deps: Deps): Router {
       page: 'tickets/page',
       partial: 'tickets/_ticket',
       title: `Ticket #${id}`,
-      data: ticketPageData(detail, viewer, await stockForItems(db, detail.items)),
+      data: await ticketPageFor(deps, detail, viewer),
     });
   });
 
@@ -188,7 +202,8 @@ export function ticketRoutes(deps: Deps): Router {
       }
       const form = { page: 'tickets/edit', title: `Edit #${id}`, data: async () => (await editForm(ctx, id, body)).data };
       await handleForm(ctx, form, async () => {
-        await editTicket(db, actor, id, parseTicketEdit(await withAssigneeId(ctx, body)), settings);
+        const edited = await editTicket(db, actor, id, parseTicketEdit(await withAssigneeId(ctx, body)), settings);
+        if (edited.reviewUrl) await offerIfAway(ctx, id);
         respond(ctx, { redirect: `/tickets/${id}`, flash: { kind: 'success', message: 'Request updated.' } });
       });
     });
@@ -216,7 +231,8 @@ export function ticketRoutes(deps: Deps): Router {
       return;
     }
     if (!hasEditFields(body)) ctx.throw(400, 'Send a status, or fields to edit.');
-    await editTicket(db, actor, id, parseTicketEdit(body), settings);
+    const edited = await editTicket(db, actor, id, parseTicketEdit(body), settings);
+    if (edited.reviewUrl) await offerIfAway(ctx, id);
     await afterChange(ctx, id, 'Ticket updated.');
   });
 

@@ -155,7 +155,16 @@ export interface ListedTicket {
   items: ItemRow[];
 }
 
-const ITEM_COLUMNS = ['id', 'position', 'cable_type', 'cable_length', 'cable_gauge', 'quantity'] as const;
+const ITEM_COLUMNS = [
+  'id',
+  'position',
+  'cable_type',
+  'cable_length',
+  'cable_gauge',
+  'quantity',
+  'approved_quantity',
+  'approval_note',
+] as const;
 type ItemColumns = { [K in (typeof ITEM_COLUMNS)[number] as `item_${K}`]: ItemRow[K] | null };
 
 /** What a list row holds: the page's ticket (p), its people's names, one of its items. */
@@ -370,6 +379,8 @@ export async function listTickets(q: Q, filter: ListFilter, versioned?: { known?
       item_cable_length,
       item_cable_gauge,
       item_quantity,
+      item_approved_quantity,
+      item_approval_note,
       ...ticket
     } = row;
     if (ticket.id === null) continue; // the version's row of an empty page
@@ -386,6 +397,8 @@ export async function listTickets(q: Q, filter: ListFilter, versioned?: { known?
       cable_length: item_cable_length as string,
       cable_gauge: item_cable_gauge,
       quantity: item_quantity as number,
+      approved_quantity: item_approved_quantity,
+      approval_note: item_approval_note,
     });
   }
   return { tickets: listed, version, unchanged: false };

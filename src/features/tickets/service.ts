@@ -3,8 +3,9 @@ import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
+import { replyAddress } from '../../lib/reply-address.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
-import { peopleByIds, personById } from '../users/service.ts';
+import { actingApprover, peopleAndAwayByIds, personById } from '../users/service.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
 import {
@@ -19,8 +20,10 @@ import {
   type ListRow,
   moveCount,
   type NewEvent,
+  pendingTicketsQuery,
   STORED_TICKET_COLUMNS,
   searchText,
+  setApprovedQuantities,
   statusCounts,
   type TicketRow,
 } from './queries.ts';
@@ -42,7 +45,16 @@ export interface Settings {
   approvalTokenTtlHours: number;
   /** INVENTORY_ENFORCE_STOCK: a fulfilment that would take a SKU below zero is a 409 (absent: allowed). */
   inventoryEnforceStock?: boolean;
+  /** SECRET_KEY and INBOUND_EMAIL_DOMAIN: review emails carry a signed reply address when both are set. */
+  secretKey?: string;
+  approvals?: { inboundDomain?: string };
 }
+
+/** The request's signed reply address (replies by email decide), or undefined when replies are off. */
+export const replyAddressFor = (settings: Settings, ticketId: number): string | undefined =>
+  settings.approvals?.inboundDomain && settings.secretKey
+    ? replyAddress(ticketId, settings.approvals.inboundDomain, settings.secretKey)
+    : undefined;
 
 /** The review page link for a ticket and a token (the token exists in plain text only here). */
 export const reviewUrl = (appUrl: string, ticketId: number, token: string) => `${appUrl}/tickets/${ticketId}/review/${token}`;
@@ -86,7 +98,8 @@ async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; 
  */
 export async function createTicket(db: Db, creator: Principal, input: TicketInput, settings: Settings) {
   requireOtherAssignee(input.assigned_to_id, creator);
-  const people = await peopleByIds(db, [creator.id, input.assigned_to_id]);
+  // Whether the assignee is away comes with their row: then approvals offers the request to their delegate.
+  const people = await peopleAndAwayByIds(db, [creator.id, input.assigned_to_id], new Date());
   const assignee = people.get(input.assigned_to_id);
   if (!assignee) throw noSuchAssignee();
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
@@ -120,7 +133,15 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       created_at: now,
     });
     const facts = { id: ticketId, created_by_id: creator.id, ...input };
-    await notifyReviewNeeded(trx, facts, input.items, reviewUrl(settings.appUrl, ticketId, token), 'ticket_created', people);
+    await notifyReviewNeeded(
+      trx,
+      facts,
+      input.items,
+      reviewUrl(settings.appUrl, ticketId, token),
+      'ticket_created',
+      people,
+      replyAddressFor(settings, ticketId),
+    );
     // Last: every request filed at once updates this one counter row, and holds its lock until commit.
     await moveCount(trx, null, 'pending_approval');
     return { row, items };
@@ -132,7 +153,7 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
     created_by_username: people.get(creator.id)?.username ?? creator.username,
     assigned_to_username: assignee.username,
   };
-  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items };
+  return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items, assigneeAway: assignee.away };
 }
 
 export async function getTicketDetail(db: Db, id: number, includeDeleted: boolean): Promise<TicketDetail> {
@@ -196,9 +217,18 @@ const raceLost = async (db: Db | Trx, id: number) => {
   );
 };
 
+/** One line of an approval with changes: the item and what is granted of it (0 drops it), with a note. */
+export interface ApprovedLine {
+  item_id: number;
+  approved_quantity: number;
+  note?: string;
+}
+
 export interface StatusChange {
   status: Status;
   reason?: string;
+  /** Approving: the lines granted differently from what was asked (the others as asked). */
+  lines?: ApprovedLine[];
 }
 
 /** Who moves a ticket and how: the timeline's actor and channel, and the reason or note. */
@@ -208,7 +238,60 @@ export interface Mover {
   reason: string | null;
   /** More conditions on the row: a review link moves it only while its token is the one checked. */
   guard?: Record<string, unknown>;
+  /** A decision for someone else: a delegate for the assignee who is away, or an escalation approver. */
+  actingAs?: 'delegate' | 'escalation';
+  onBehalfOfId?: number;
+  /** Approving with changes (see ApprovedLine). */
+  lines?: ApprovedLine[];
 }
+
+/**
+ * How much of an item leaves stock: what the approver granted, or what was asked when the request was
+ * approved as it was (or before the approved quantities existed).
+ */
+export const quantityToTake = (item: Pick<ItemRow, 'quantity' | 'approved_quantity'>): number =>
+  item.approved_quantity ?? item.quantity;
+
+const itemName = (i: ItemRow) => `${i.cable_type} ${i.cable_length}${i.cable_gauge ? ` ${i.cable_gauge}` : ''}`;
+
+/**
+ * An approval's quantities per item (each line 0..asked; lines not named as asked) and the timeline's
+ * lines for what changed ("Cat6 100ft: 3 → 2 (only two left)"). 400 naming the line when one is not on
+ * the request, repeated, or past what was asked.
+ */
+export function approvedQuantities(items: ItemRow[], lines: ApprovedLine[] = []) {
+  const byId = new Map(items.map((i) => [i.id, i]));
+  const given = new Map<number, ApprovedLine>();
+  lines.forEach((line, n) => {
+    const item = byId.get(line.item_id);
+    const field = `items.${n}`;
+    if (!item)
+      throw badRequest(`${field}.item_id: item ${line.item_id} is not on this request`, {
+        [`${field}.item_id`]: 'is not on this request',
+      });
+    if (given.has(line.item_id))
+      throw badRequest(`${field}.item_id: item ${line.item_id} is named twice`, { [`${field}.item_id`]: 'is named twice' });
+    if (line.approved_quantity > item.quantity) {
+      const sentence = `must be at most ${item.quantity} (what was asked)`;
+      throw badRequest(`${field}.approved_quantity: ${sentence}`, { [`${field}.approved_quantity`]: sentence });
+    }
+    given.set(line.item_id, line);
+  });
+  const rows = items.map((item) => {
+    const line = given.get(item.id);
+    return { id: item.id, approved_quantity: line?.approved_quantity ?? item.quantity, approval_note: line?.note ?? null };
+  });
+  const changes = items.flatMap((item, n) => {
+    const row = rows[n] as (typeof rows)[number];
+    if (row.approved_quantity === item.quantity && !row.approval_note) return [];
+    const what = row.approved_quantity === 0 ? `${item.quantity} → 0 (dropped)` : `${item.quantity} → ${row.approved_quantity}`;
+    return [`${itemName(item)}: ${what}${row.approval_note ? ` · ${row.approval_note}` : ''}`];
+  });
+  return { rows, changes, nothingGranted: rows.every((r) => r.approved_quantity === 0) };
+}
+
+/** An approval whose every line is at 0 grants nothing: it is a rejection, and says why. */
+export const ALL_LINES_AT_ZERO = 'Every line was approved at 0, so nothing was granted.';
 
 /**
  * A status move and what goes with it, in the caller's transaction: the conditional update, the
@@ -216,32 +299,75 @@ export interface Mover {
  * INVENTORY_ENFORCE_STOCK a shortfall throws a 409 and everything rolls back) and the requester's
  * messages. False when someone else moved the ticket first; then nothing was written.
  */
-async function applyMove(trx: Trx, ticket: TicketRow, to: Status, mover: Mover, settings: Settings): Promise<boolean> {
+async function applyMove(trx: Trx, ticket: TicketRow, asked: Status, mover: Mover, settings: Settings): Promise<Status | false> {
+  let to = asked;
+  let reason = mover.reason;
+  let note = reason;
+  const before = await itemsFor(trx, [ticket.id]);
+  const approval =
+    to === 'approved' && ticket.status === 'pending_approval' ? approvedQuantities(before, mover.lines) : undefined;
+  if (approval?.nothingGranted) {
+    to = 'rejected';
+    reason = reason ?? ALL_LINES_AT_ZERO;
+    note = [mover.reason, ALL_LINES_AT_ZERO].filter(Boolean).join('\n');
+  } else if (approval?.changes.length) {
+    note = [reason, `Approved with changes:\n${approval.changes.join('\n')}`].filter(Boolean).join('\n');
+  }
   const ok = await moveStatus(
     trx,
     ticket,
     to,
-    { event_type: 'status_changed', actor_user_id: mover.actorId, via: mover.via, note: mover.reason },
-    to === 'rejected' ? { rejection_reason: mover.reason } : {},
+    {
+      event_type: 'status_changed',
+      actor_user_id: mover.actorId,
+      via: mover.via,
+      note,
+      acting_as: mover.actingAs ?? null,
+      on_behalf_of_id: mover.onBehalfOfId ?? null,
+    },
+    to === 'rejected' ? { rejection_reason: reason } : {},
     mover.guard,
   );
   if (!ok) return false;
-  const items = await itemsFor(trx, [ticket.id]);
+  let items = await itemsFor(trx, [ticket.id]);
+  if (approval && to === 'approved') {
+    // The row is ours now; items edited between the first read and the move make the lines stale.
+    const same =
+      items.length === before.length && items.every((i, n) => i.id === before[n]?.id && i.quantity === before[n]?.quantity);
+    if (!same) throw conflict('The request was edited while you were deciding. Look at it again, then decide.');
+    await setApprovedQuantities(trx, ticket.id, approval.rows);
+    items = await itemsFor(trx, [ticket.id]);
+  }
   if (to === 'fulfilled') {
     const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
-    await consumeForFulfilment(trx, { id: ticket.id, actorId: mover.actorId }, items, stock);
+    const taken = items.map((i) => ({ ...i, quantity: quantityToTake(i) })).filter((i) => i.quantity > 0);
+    await consumeForFulfilment(trx, { id: ticket.id, actorId: mover.actorId }, taken, stock);
   }
-  await notifyStatusChange(trx, ticket, items, to, mover.actorId, mover.reason, settings.appUrl);
-  return true;
+  const granted = items.map((i) => ({ ...i, granted: quantityToTake(i) }));
+  await notifyStatusChange(trx, ticket, granted, to, mover.actorId, reason, settings.appUrl);
+  return to;
 }
 
 /**
  * Decides a request waiting for approval, for whoever the caller has already found may decide it
- * (approvals/: a review link, an SMS reply). False when it was decided (or changed) first.
+ * (approvals/: a review link, an SMS or email reply). The status it moved to (an approval with every
+ * line at 0 is a rejection), or false when it was decided (or changed) first.
  */
 export const decideTicket = (db: Db, ticket: TicketRow, decision: 'approved' | 'rejected', mover: Mover, settings: Settings) =>
   db.transaction((trx) => applyMove(trx, ticket, decision, mover, settings));
 
+/**
+ * Whether `actor` decides this request as the delegate of its assignee, who is away now (DESIGN.md
+ * §15): then they may approve or reject it like the assignee, on the ticket page and the API.
+ */
+export async function decidesAsDelegate(db: Db | Trx, actor: Principal, ticket: TicketRow, now = new Date()): Promise<boolean> {
+  if (ticket.status !== 'pending_approval' || canChangeStatus(actor, ticket) || actor.id === ticket.created_by_id) return false;
+  return (await actingApprover(db, ticket.assigned_to_id, now)).userId === actor.id;
+}
+
+const isDecision = (status: Status) => status === 'approved' || status === 'rejected';
+
+/** Moves a ticket for a signed-in actor; returns the status it moved to (see decideTicket). */
 export async function changeStatus(
   db: Db,
   actor: Principal,
@@ -249,23 +375,57 @@ export async function changeStatus(
   change: StatusChange,
   settings: Settings,
   via: NewEvent['via'] = null,
-) {
+): Promise<Status> {
   const ticket = await loadTicket(db, id);
   if (ticket.status === 'deleted') throw deletedError();
-  if (!canChangeStatus(actor, ticket)) throw forbidden('Only the assignee or an admin can change this ticket’s status.');
-  if (!canMoveTo(actor, ticket, change.status)) throw forbidden('You cannot approve or reject your own request.');
+  const delegate = isDecision(change.status) && (await decidesAsDelegate(db, actor, ticket));
+  if (!delegate && !canChangeStatus(actor, ticket))
+    throw forbidden('Only the assignee, their delegate while they are away, or an admin can change this ticket’s status.');
+  if (!delegate && !canMoveTo(actor, ticket, change.status)) throw forbidden('You cannot approve or reject your own request.');
   if (!canMove(ticket.status, change.status)) {
     throw conflict(
       `A ticket that is ${STATUS_LABELS[ticket.status].toLowerCase()} cannot move to ${STATUS_LABELS[change.status].toLowerCase()}.`,
     );
   }
-  const mover = { actorId: actor.id, via, reason: change.reason ?? null };
+  if (change.lines?.length && change.status !== 'approved')
+    throw badRequest('items: approved quantities go with an approval only.');
+  const mover: Mover = {
+    actorId: actor.id,
+    via,
+    reason: change.reason ?? null,
+    lines: change.lines,
+    ...(delegate ? { actingAs: 'delegate' as const, onBehalfOfId: ticket.assigned_to_id } : {}),
+  };
   const moved = await db.transaction((trx) => applyMove(trx, ticket, change.status, mover, settings));
   if (!moved) throw await raceLost(db, id);
+  return moved;
 }
 
-/** An event on a ticket's timeline that changes nothing else (a refused SMS or email reply). */
-export const recordTicketEvent = (db: Db, event: NewEvent) => insertEvent(db, event);
+/** An event on a ticket's timeline that changes nothing else (a refused reply, a reminder sent). */
+export const recordTicketEvent = (db: Db | Trx, event: NewEvent) => insertEvent(db, event);
+
+/** The items of tickets, in order (for follow-up messages, which list them). */
+export const itemsOfTickets = (db: Db | Trx, ids: number[]) => itemsFor(db, ids);
+
+/**
+ * Requests waiting for approval that a follow-up may be due for: the assignee's link sent at or before
+ * `linkSentBefore`, or filed at or before `createdBefore`, or assigned to one of `assignedTo`. A page
+ * by id after `afterId`.
+ */
+export function pendingForFollowUp(
+  db: Db,
+  f: { linkSentBefore?: Date; createdBefore?: Date; assignedTo?: number[]; afterId: number; limit: number },
+  ttlHours: number,
+) {
+  const linkExpiresBefore = f.linkSentBefore && new Date(f.linkSentBefore.getTime() + ttlHours * 3_600_000).toISOString();
+  return pendingTicketsQuery(db, {
+    linkExpiresBefore,
+    createdBefore: f.createdBefore?.toISOString(),
+    assignedTo: f.assignedTo,
+    afterId: f.afterId,
+    limit: f.limit,
+  });
+}
 
 /** Throws why `actor` may not edit `ticket` now (410 deleted, 403 not theirs, 409 no longer pending). */
 export function assertEditable(actor: Principal, ticket: TicketRow): void {
@@ -321,7 +481,15 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
     });
     if (rotated) {
       const facts = { ...ticket, assigned_to_id: edit.assigned_to_id ?? ticket.assigned_to_id, location, notes };
-      await notifyReviewNeeded(trx, facts, items, reviewUrl(settings.appUrl, id, rotated.token), 'ticket_reassigned');
+      await notifyReviewNeeded(
+        trx,
+        facts,
+        items,
+        reviewUrl(settings.appUrl, id, rotated.token),
+        'ticket_reassigned',
+        undefined,
+        replyAddressFor(settings, id),
+      );
     }
   });
   return { reviewUrl: rotated ? reviewUrl(settings.appUrl, id, rotated.token) : undefined };
@@ -388,6 +556,16 @@ function assertNeedsReview(ticket: TicketRow): void {
 /** A new review link no sooner than this after the last one: the button must not become a pager. */
 export const RESEND_LINK_AFTER_MS = 10 * 60_000;
 
+/** When the assignee's current review link was sent (its expiry less its lifetime), or undefined when none. */
+export function reviewLinkSentAt(ticket: Pick<TicketRow, 'approval_token_expires_at'>, ttlHours: number): Date | undefined {
+  if (!ticket.approval_token_expires_at) return undefined;
+  return new Date(new Date(ticket.approval_token_expires_at).getTime() - ttlHours * 3_600_000);
+}
+
+/** When "Send the review link again" works for this ticket (it may be now or past). */
+export const resendAvailableAt = (ticket: Pick<TicketRow, 'approval_token_expires_at'>, ttlHours: number): Date =>
+  new Date((reviewLinkSentAt(ticket, ttlHours)?.getTime() ?? 0) + RESEND_LINK_AFTER_MS);
+
 /**
  * Sends the assignee a fresh review link by email and SMS (a lost email, an expired link): the old
  * link stops working, the timeline records who asked. The creator or an admin, while the request
@@ -399,9 +577,7 @@ export async function resendReviewLink(db: Db, actor: Principal, id: number, set
     throw forbidden('Only the creator or an admin can send the review link again.');
   }
   assertNeedsReview(ticket);
-  const expires = ticket.approval_token_expires_at ? new Date(ticket.approval_token_expires_at).getTime() : 0;
-  const sentAt = expires - settings.approvalTokenTtlHours * 3_600_000;
-  const wait = sentAt + RESEND_LINK_AFTER_MS - Date.now();
+  const wait = resendAvailableAt(ticket, settings.approvalTokenTtlHours).getTime() - Date.now();
   if (wait > 0) {
     const minutes = Math.ceil(wait / 60_000);
     throw conflict(
@@ -421,7 +597,15 @@ export async function resendReviewLink(db: Db, actor: Principal, id: number, set
       throw await raceLost(trx, id);
     }
     await insertEvent(trx, { ticket_id: id, event_type: 'link_resent', actor_user_id: actor.id, created_at: now });
-    await notifyReviewNeeded(trx, ticket, await itemsFor(trx, [id]), reviewUrl(settings.appUrl, id, token), 'review_link_resent');
+    await notifyReviewNeeded(
+      trx,
+      ticket,
+      await itemsFor(trx, [id]),
+      reviewUrl(settings.appUrl, id, token),
+      'review_link_resent',
+      undefined,
+      replyAddressFor(settings, id),
+    );
   });
   return { assignee: ticket.assigned_to_username };
 }

@@ -21,3 +21,17 @@ export const toPrincipal = (u: Pick<PublicUserRow, 'id' | 'username' | 'email' |
   email: u.email,
   role: u.role,
 });
+
+/** A delegation as the API shows it; `active` when `now` is inside its period. */
+export const presentDelegation = (
+  d: { delegate_id: number; delegate_username: string; away_from: Date | string; away_until: Date | string } | undefined,
+  now: Date,
+) =>
+  d
+    ? {
+        delegate: { id: d.delegate_id, username: d.delegate_username },
+        away_from: new Date(d.away_from).toISOString(),
+        away_until: new Date(d.away_until).toISOString(),
+        active: new Date(d.away_from) <= now && now < new Date(d.away_until),
+      }
+    : null;

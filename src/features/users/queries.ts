@@ -97,6 +97,25 @@ const CONTACT_COLUMNS = ['id', 'username', 'email', 'phone'];
 export const contactsByIds = (q: Db | Trx, ids: number[]): Promise<Contact[]> =>
   prepared(q('users').select(CONTACT_COLUMNS).whereIn('id', ids), 'recipients');
 
+/** The accounts among `ids`, each with whether its away period holds `now` (one statement). */
+export const contactsWithAwayByIds = (
+  q: Db | Trx,
+  ids: number[],
+  now: string,
+): Promise<(Contact & { away: number | boolean })[]> =>
+  prepared(
+    q('users as u')
+      .leftJoin('user_delegations as d', (j) =>
+        j
+          .on('d.user_id', 'u.id')
+          .andOn('d.away_from', '<=', q.raw('?', [now]))
+          .andOn('d.away_until', '>', q.raw('?', [now])),
+      )
+      .select(...CONTACT_COLUMNS.map((c) => `u.${c}`), q.raw('(d.user_id is not null) as away'))
+      .whereIn('u.id', ids),
+    'recipients_away',
+  );
+
 /** The accounts behind `emails`, matched case-insensitively. */
 export const contactsByEmails = (q: Db | Trx, emails: string[]): Promise<Contact[]> =>
   q('users')
@@ -129,3 +148,51 @@ export const usernameKeysLike = async (db: Db | Trx, base: string): Promise<stri
     .orWhereRaw("username_key like ? escape '\\'", [`${escapeLike(key)}-%`]);
   return rows.map((r) => r.username_key);
 };
+
+// ---- delegation while away ---------------------------------------------------------------------
+
+export interface DelegationRow {
+  user_id: number;
+  delegate_id: number;
+  delegate_username: string;
+  away_from: Date | string;
+  away_until: Date | string;
+  updated_at: Date | string;
+}
+
+const delegationQuery = (q: Db | Trx) =>
+  q('user_delegations as d')
+    .join('users as x', 'x.id', 'd.delegate_id')
+    .select('d.user_id', 'd.delegate_id', 'x.username as delegate_username', 'd.away_from', 'd.away_until', 'd.updated_at');
+
+/** A user's delegation, whenever its period is. */
+export const findDelegation = (q: Db | Trx, userId: number): Promise<DelegationRow | undefined> =>
+  delegationQuery(q).where('d.user_id', userId).first();
+
+/** A user's delegation if `now` is inside its period. */
+export const activeDelegation = (q: Db | Trx, userId: number, now: string): Promise<DelegationRow | undefined> =>
+  delegationQuery(q).where('d.user_id', userId).andWhere('d.away_from', '<=', now).andWhere('d.away_until', '>', now).first();
+
+/** Everyone whose away period holds `now`. */
+export const awayUserIds = async (q: Db | Trx, now: string): Promise<number[]> =>
+  (await q('user_delegations').select('user_id').where('away_from', '<=', now).andWhere('away_until', '>', now)).map(
+    (r: { user_id: number }) => r.user_id,
+  );
+
+/** The people who named `userId` their delegate, with periods ending after `now`. */
+export const delegationsTo = (q: Db | Trx, userId: number, now: string) =>
+  q('user_delegations as d')
+    .join('users as x', 'x.id', 'd.user_id')
+    .select('d.user_id', 'x.username', 'd.away_from', 'd.away_until')
+    .where('d.delegate_id', userId)
+    .andWhere('d.away_until', '>', now)
+    .orderBy('d.away_from') as Promise<{ user_id: number; username: string; away_from: string; away_until: string }[]>;
+
+export async function upsertDelegation(
+  q: Db | Trx,
+  row: { user_id: number; delegate_id: number; away_from: string; away_until: string; updated_at: string },
+): Promise<void> {
+  await q('user_delegations').insert(row).onConflict('user_id').merge(['delegate_id', 'away_from', 'away_until', 'updated_at']);
+}
+
+export const deleteDelegation = (q: Db | Trx, userId: number) => q('user_delegations').where({ user_id: userId }).delete();

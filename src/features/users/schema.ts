@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalParam, optionalText, text } from '../../lib/schema.ts';
+import { integer, MAX_ID, optionalParam, optionalText, text } from '../../lib/schema.ts';
 
 export const roleSchema = z.enum(['user', 'admin'], { error: 'must be user or admin' });
 
@@ -26,3 +26,38 @@ export const loginSchema = z.object({
 });
 
 export const roleChangeSchema = z.object({ role: roleSchema });
+
+/**
+ * A moment: an ISO-8601 date-time with its offset, or a day (`2027-01-10`, UTC). As the end of an away
+ * period a day means the whole day, so it ends at the next midnight.
+ */
+const moment = (end: boolean) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a date') })
+    .trim()
+    .min(1, 'is required')
+    .max(40, 'must be a date')
+    .transform((v, ctx) => {
+      const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
+      const ok = day || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(v);
+      const date = ok ? new Date(day ? `${v}T00:00:00Z` : v) : new Date(Number.NaN);
+      if (Number.isNaN(date.getTime()) || (day && date.toISOString().slice(0, 10) !== v)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a date (2027-01-10) or a date and time with its offset' });
+        return z.NEVER;
+      }
+      return day && end ? new Date(date.getTime() + 86_400_000) : date;
+    });
+
+/** "Away from .. to .., my delegate is X": the delegate by username (forms) or id (API). */
+export const delegationSchema = z
+  .object({
+    delegate: optionalText(50),
+    delegate_id: optionalParam(integer(1, MAX_ID)),
+    away_from: moment(false),
+    away_until: moment(true),
+  })
+  .refine((d) => d.delegate !== undefined || d.delegate_id !== undefined, {
+    message: 'is required (a username, or delegate_id)',
+    path: ['delegate'],
+  });
+export type DelegationBody = z.infer<typeof delegationSchema>;

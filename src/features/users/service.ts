@@ -6,6 +6,7 @@ import { hashPassword } from '../../lib/crypto.ts';
 import {
   type Contact,
   contactsByIds,
+  contactsWithAwayByIds,
   countAdmins,
   countUsers,
   findUserByEmail,
@@ -21,14 +22,25 @@ import {
 } from './queries.ts';
 import type { RegisterInput } from './schema.ts';
 
+export {
+  type ActingApprover,
+  actingApprover,
+  clearDelegation,
+  type DelegationInput,
+  delegationOverview,
+  MAX_DELEGATION_CHAIN,
+  setDelegation,
+} from './delegation.ts';
 /**
  * The users feature's face: other features ask for people and their addresses here, never in
  * users/queries.ts. Plain reads are handed on as they are.
  */
 export {
   adminContacts,
+  awayUserIds,
   type Contact,
   contactsByEmails,
+  type DelegationRow,
   findUserById,
   findUserByUsername,
   findUserForSignIn,
@@ -110,6 +122,16 @@ export const suggestAccounts = (db: Db, typed: string, limit: number) =>
 /** The accounts among `ids` that exist, by id, with their addresses (one statement). */
 export async function peopleByIds(q: Db | Trx, ids: number[]): Promise<Map<number, Contact>> {
   return new Map((await contactsByIds(q, ids)).map((c) => [c.id, c]));
+}
+
+/** As peopleByIds, each also saying whether they are away at `now` (their delegate acts for them). */
+export async function peopleAndAwayByIds(
+  q: Db | Trx,
+  ids: number[],
+  now: Date,
+): Promise<Map<number, Contact & { away: boolean }>> {
+  const rows = await contactsWithAwayByIds(q, ids, now.toISOString());
+  return new Map(rows.map(({ away, ...c }) => [c.id, { ...c, away: Boolean(away) }]));
 }
 
 /** One account with its addresses, or undefined when there is none with that id. */
