@@ -23,9 +23,18 @@ import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
 import { csrfProtection } from './http/csrf.ts';
+import { idempotency } from './http/idempotency.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
 import { createViews } from './http/views.ts';
 import { publicDir, viewsDir } from './paths.ts';
+
+/**
+ * Unsafe requests never keyed by Idempotency-Key: responses that carry an access token or start a
+ * session (sign-in, registration, sign-out) are not stored, and Twilio's webhook is signed instead.
+ */
+const NOT_KEYED = [/^\/(api\/)?(login|register|logout)$/, TWILIO_SMS_PATH_PATTERN];
+/** The seed's JSON review-link routes: like the review page, the token in the path is the proof. */
+const REVIEW_API_PATH = /^\/api\/tickets\/\d+\/(approve|reject)\/[^/]+$/;
 
 export interface AppOptions {
   config: Config;
@@ -73,6 +82,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
   // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead.
   app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN]));
   app.use(loadPrincipal);
+  app.use(idempotency({ exclude: NOT_KEYED, linkPaths: [REVIEW_PATH, REVIEW_API_PATH] }));
 
   const routers = [
     authRoutes(deps),

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { seedOnStart } from '../seeds/demo.ts';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config.ts';
+import { deleteExpiredIdempotencyKeys } from './db/idempotency-keys.ts';
 import { createDb, migrateLatest } from './db/index.ts';
 import { deleteExpiredSessions, deleteExpiredTokens } from './features/auth/queries.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
@@ -27,7 +28,9 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 65_000;
 
   const housekeeping = setInterval(() => {
-    Promise.all([deleteExpiredSessions(db), deleteExpiredTokens(db)]).catch((err) => logger.warn({ err }, 'housekeeping failed'));
+    Promise.all([deleteExpiredSessions(db), deleteExpiredTokens(db), deleteExpiredIdempotencyKeys(db, new Date())]).catch((err) =>
+      logger.warn({ err }, 'housekeeping failed'),
+    );
   }, 3_600_000);
   housekeeping.unref();
 
