@@ -10,6 +10,7 @@ import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
+import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { inventoryRoutes } from './features/inventory/routes.ts';
 import { createMetrics } from './features/metrics/registry.ts';
@@ -40,10 +41,12 @@ export interface AppOptions {
   config: Config;
   db: Db;
   logger: Logger;
+  /** Where the static files are (default public/): a test serves another build's files from here. */
+  publicDir?: string;
 }
 
 /** Builds the Koa app without listening: `main.ts` serves it, tests drive it over real HTTP. */
-export function createApp({ config, db, logger }: AppOptions): Koa {
+export function createApp({ config, db, logger, publicDir: assetsDir = publicDir }: AppOptions): Koa {
   // TRUST_PROXY trusts one hop: the client IP (rate limits) is the address that proxy appended to
   // X-Forwarded-For, not the leftmost one a client can write itself (test/auth-hardening.test.ts).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.secretKey] });
@@ -52,7 +55,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     db,
     logger,
     views: createViews(viewsDir, config.isProduction),
-    assets: loadAssets(publicDir),
+    assets: loadAssets(assetsDir),
   };
   app.context.deps = deps;
   // Errors are logged and rendered by errorHandler; Koa's own printer would only repeat them.
@@ -94,6 +97,7 @@ export function createApp({ config, db, logger }: AppOptions): Koa {
     opticsRoutes(deps),
     notificationRoutes(deps),
     smsReplyRoutes(deps),
+    fieldRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

@@ -76,6 +76,10 @@ function givenDatabase(databaseUrl: string, logger: Logger): TestDb {
 export interface StartOptions {
   /** Run on this database instead of a fresh one (test/outage.test.ts brings its own PostgreSQL server). */
   databaseUrl?: string;
+  /** Serve static files from here instead of public/ (a second build, for the service worker's update). */
+  publicDir?: string;
+  /** Listen on this port (a restarted app at the same address). */
+  port?: number;
 }
 
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
@@ -102,10 +106,10 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const database = options.databaseUrl ? givenDatabase(options.databaseUrl, logger) : await freshDatabase(logger);
   await migrateLatest(database.db);
   const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings });
-  const app = createApp({ config, db: database.db, logger });
+  const app = createApp({ config, db: database.db, logger, publicDir: options.publicDir });
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startNotificationWorker(database.db, logger, config.notifications) : undefined;
-  const server = app.listen(0, '127.0.0.1');
+  const server = app.listen(options.port ?? 0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
