@@ -1,8 +1,8 @@
 /*
- * The page's script (every page works without it). It installs the service worker (public/worker.js),
+ * The page's script (every page works without it). It installs the service worker (src/client/worker.js),
  * remembers which account the pages are for, keeps a form from being sent twice (its buttons are
  * disabled while it is sent; its Idempotency-Key is in the form from the start), and without a
- * connection queues the request and optics forms on the phone (public/queue.js): the header counts
+ * connection queues the request and optics forms on the phone (queue.js): the header counts
  * them, /drafts lists them with their outcome, and they are sent when the connection is back.
  */
 (() => {

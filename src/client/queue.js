@@ -1,7 +1,7 @@
 /*
- * The offline queue (DESIGN.md §14), shared by the page (public/app.js) and the service worker
- * (public/worker.js). A request filed without signal is a draft in IndexedDB: the form's fields, its
- * Idempotency-Key, the account that filed it. flush() sends the drafts oldest first with a CSRF token
+ * The offline queue (DESIGN.md §14), shared by the page (app.js) and the service worker (worker.js).
+ * A request filed without signal is a draft in IndexedDB: the form's fields, its Idempotency-Key,
+ * the account that filed it. flush() sends the drafts oldest first with a CSRF token
  * asked for at that moment (never the form's, whose session may be gone), only as the account that
  * filed them, and records each outcome: sent (a link) or refused (the reason; the draft stays).
  * A send that may have reached the server is repeated with the same key, so it is never done twice.

@@ -1,13 +1,13 @@
 /*
  * The service worker (DESIGN.md §14), loaded by /sw.js after its settings (self.FIELD: version,
- * precache list, the offline and drafts pages). It keeps the app's files and two pages from its
- * install, answers pages from the network first, keeps a copy of the pages worth reading offline
+ * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page too)
+ * from its install, answers pages from the network first, keeps a copy of the pages worth reading offline
  * (the request lists, the forms) and shows that copy, marked with its time, when the network fails
  * or is slower than NETWORK_WAIT_MS. A form post to /tickets or /optics that cannot reach the server
- * is queued (public/queue.js) instead of lost. A new version keeps its own files, fetches the saved
+ * is queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved
  * pages again and deletes the old caches, so no page or stylesheet of the old version is served.
  */
-const { version, precache, offline, drafts } = self.FIELD;
+const { version, precache, drafts } = self.FIELD;
 const STATIC = `static-${version}`;
 const PAGES = `pages-${version}`;
 const NETWORK_WAIT_MS = 4000;
@@ -23,7 +23,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(STATIC)
-      // The two pages are kept as anyone would see them (no cookie): they name no account.
+      // The drafts page is kept as anyone would see it (no cookie): it names no account.
       .then((cache) =>
         cache.addAll(
           precache.map((url) => new Request(url, { credentials: url.startsWith('/assets/') ? 'same-origin' : 'omit' })),
@@ -86,18 +86,27 @@ async function keep(key, res) {
   await (await caches.open(PAGES)).put(key, new Response(await res.text(), { headers }));
 }
 
-/** The saved copy of a page, with a line at the top saying when it was saved. */
-async function savedCopy(key) {
-  const hit = await caches.match(key, { cacheName: PAGES });
-  if (!hit) return;
-  const at = `${hit.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
-  const note = `<p class="flash info saved-copy" role="status">Saved at ${at}: there is no connection (or a very slow one), so this is the page as it was then.</p>`;
-  return new Response((await hit.text()).replace('<main id="main">', `<main id="main">${note}`), { headers: hit.headers });
+/** `res` (a kept page) with a line at the top of its main part. */
+async function withNote(res, note) {
+  const line = `<p class="flash info saved-copy" role="status">${note}</p>`;
+  return new Response((await res.text()).replace('<main id="main">', `<main id="main">${line}`), { headers: res.headers });
 }
 
-const shell = (url) => caches.match(url.pathname === drafts ? drafts : offline, { cacheName: STATIC });
+/** The saved copy of a page, saying when it was saved. */
+async function savedCopy(key) {
+  const hit = await caches.match(key, { cacheName: PAGES });
+  const at = `${hit?.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
+  return hit && withNote(hit, `Saved at ${at}: there is no connection (or a very slow one), so this is the page as it was then.`);
+}
 
-/** A page: the network first; a saved copy when it fails or is slow; the offline page without one. */
+/** Without a connection and without a copy: the drafts page, which lists the pages saved here. */
+async function offlinePage(url) {
+  const page = await caches.match(drafts, { cacheName: STATIC });
+  if (!page || url.pathname === drafts) return page || Response.error();
+  return withNote(page, 'There is no connection, and that page is not saved on this phone.');
+}
+
+/** A page: the network first; a saved copy when it fails or is slow; the drafts page without one. */
 async function page(event, url) {
   const key = savedKey(url);
   const network = (async () => {
@@ -115,7 +124,7 @@ async function page(event, url) {
     const first = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, NETWORK_WAIT_MS))]);
     return first || (await copy()) || (await network);
   } catch {
-    return (await copy()) || (await shell(url)) || Response.error();
+    return (await copy()) || offlinePage(url);
   }
 }
 
@@ -137,6 +146,6 @@ async function formPost(req, url) {
       await FieldQueue.add(url.pathname, fields, user);
       return Response.redirect(`${drafts}?queued=1`, 303);
     }
-    return Response.redirect(`${offline}?unsent=1`, 303);
+    return Response.redirect(`${drafts}?unsent=1`, 303);
   }
 }

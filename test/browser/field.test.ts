@@ -1,4 +1,6 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -41,7 +43,7 @@ async function ticketsAt(location: string, username = 'tess') {
   const res = await api.get(`/api/tickets?filter=mine&limit=100&q=${encodeURIComponent(location)}`, {
     accept: 'application/json',
   });
-  return (res.json as { location: string; items: unknown[] }[]).filter((ticket) => ticket.location === location);
+  return (res.json as { id: number; location: string; items: unknown[] }[]).filter((ticket) => ticket.location === location);
 }
 
 async function fillRequest(page: Page, location: string, items: [string, string, string][], assignee = 'sam') {
@@ -240,6 +242,101 @@ test.serial('a signed-out account’s drafts are not sent as the next one; they 
     await close();
   }
 });
+
+/**
+ * A proxy in front of the app that can fail the way a dropping signal does: `down` (nothing gets
+ * through) or `lose` (a form post reaches the app, which acts on it, but its answer never arrives).
+ */
+async function flakyLink(target: string) {
+  const upstream = new URL(target);
+  const link = { mode: 'up' as 'up' | 'down' | 'lose', url: '', close: async () => {} };
+  const server = http.createServer((req, res) => {
+    if (link.mode === 'down') return req.socket.destroy();
+    const lose = link.mode === 'lose' && req.method === 'POST';
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        if (lose) {
+          answer.resume();
+          answer.on('end', () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => req.socket.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  link.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  link.close = () => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return link;
+}
+
+test.serial(
+  'a form sent as the signal drops is queued by the service worker, and sent once when the signal is back',
+  async (t) => {
+    const link = await flakyLink(app.url);
+    const { page, problems, close } = await openPage(browser);
+    try {
+      await signIn(page, link.url, 'tess');
+      await controlled(page);
+      await page.goto(`${link.url}/tickets/new`);
+
+      // The server cannot be reached, but the phone believes it is online: the worker keeps the post.
+      await fillRequest(page, 'Lift shaft 2', [['Cat6', '15m', '1']]);
+      link.mode = 'down';
+      await page.getByRole('button', { name: 'Send request' }).click();
+      await page.waitForURL(`${link.url}/drafts?queued=1`);
+      await page.getByText('Queued — sends when you’re back online.').first().waitFor();
+      t.is(await page.locator('#drafts li.queued').count(), 1);
+
+      // The page asked for without a connection and without a copy: the drafts page says so.
+      await page.goto(`${link.url}/inventory`);
+      t.regex((await page.locator('.saved-copy').textContent()) ?? '', /not saved on this phone/);
+
+      // Back: the next page load sends it.
+      link.mode = 'up';
+      await page.goto(`${link.url}/drafts`);
+      await page.locator('#drafts li.sent').waitFor();
+      t.is((await ticketsAt('Lift shaft 2')).length, 1);
+
+      // The post reaches the app, which makes the ticket, but its answer is lost on the way back.
+      await page.goto(`${link.url}/tickets/new`);
+      await fillRequest(page, 'Lift shaft 3', [['Cat6a', '20m', '2']]);
+      link.mode = 'lose';
+      await page.getByRole('button', { name: 'Send request' }).click();
+      await page.waitForURL(`${link.url}/drafts?queued=1`);
+      t.is((await ticketsAt('Lift shaft 3')).length, 1, 'the app made it');
+      // The phone cannot know: it is queued (the page's own try to send it lost its answer too).
+      await page.locator('#drafts li.queued', { hasText: 'Lift shaft 3' }).waitFor();
+
+      // Back: the resend gets the first answer back, not a second ticket.
+      link.mode = 'up';
+      await page.getByRole('button', { name: 'Send now' }).click();
+      const sent = page.locator('#drafts li.sent', { hasText: 'Lift shaft 3' });
+      await sent.waitFor();
+      const made = await ticketsAt('Lift shaft 3');
+      t.is(made.length, 1);
+      t.is(
+        await sent.locator('a').getAttribute('href'),
+        `/tickets/${made[0]?.id}`,
+        'the link names the ticket made the first time',
+      );
+      t.deepEqual(
+        problems.filter((p) => !/ERR_(CONNECTION|EMPTY_RESPONSE|INTERNET_DISCONNECTED)|Failed to load resource/.test(p)),
+        [],
+      );
+    } finally {
+      await close();
+      await link.close();
+    }
+  },
+);
 
 /** Emulated slow 3G for the page: 400 ms round trip, 400 kbit/s each way (the issue's link). */
 async function slow3g(context: BrowserContext, page: Page): Promise<void> {

@@ -6,16 +6,16 @@ import { codeVersion } from '../../http/kept-responses.ts';
 import { renderView, respond } from '../../http/respond.ts';
 import { webAppManifest } from './manifest.ts';
 
-/** Pages the service worker keeps from the first install: the offline page and the drafts list. */
-export const SHELL_PAGES = ['/offline', '/drafts'];
+/** The page the service worker keeps from its install: the drafts list, also its offline page. */
+const DRAFTS_PAGE = '/drafts';
 /** The files the service worker keeps from its install (public/; fingerprinted names in the worker). */
 const PRECACHED_ASSETS = ['app.css', 'vendor/htmx.min.js', 'js/queue.js', 'js/app.js', 'icon.svg'];
 /** The worker's own code (public/), imported by /sw.js. */
 const WORKER_SCRIPTS = ['js/queue.js', 'js/worker.js'];
 
 /**
- * Field mode (DESIGN.md §14): the installable app's manifest, its service worker, the offline page,
- * the list of requests queued on the phone, and the session facts the queue needs when it sends.
+ * Field mode (DESIGN.md §14): the installable app's manifest, its service worker, the list of requests
+ * queued on the phone (the worker's offline page too), and the session facts the queue needs to send.
  */
 export function fieldRoutes(deps: Deps): Router {
   const router = new Router();
@@ -29,13 +29,13 @@ export function fieldRoutes(deps: Deps): Router {
   let workerSettings: { config: object; scripts: string[] } | undefined;
   const settings = () => {
     if (!workerSettings) {
-      const precache = [...PRECACHED_ASSETS.map((name) => assets.url(name)), ...SHELL_PAGES];
+      const precache = [...PRECACHED_ASSETS.map((name) => assets.url(name)), DRAFTS_PAGE];
       const scripts = WORKER_SCRIPTS.map((name) => assets.url(name));
       const version = createHash('sha256')
         .update([codeVersion(), ...precache, ...scripts].join('\n'))
         .digest('base64url')
         .slice(0, 12);
-      workerSettings = { config: { version, precache, offline: '/offline', drafts: '/drafts' }, scripts };
+      workerSettings = { config: { version, precache, drafts: DRAFTS_PAGE }, scripts };
     }
     return workerSettings;
   };
@@ -53,13 +53,11 @@ export function fieldRoutes(deps: Deps): Router {
     ctx.body = renderView(ctx, 'field/sw', settings());
   });
 
-  /** What the worker answers for a page it has no copy of while there is no connection. */
-  router.get('/offline', (ctx) => {
-    respond(ctx, { page: 'field/offline', title: 'Offline', data: { shell: true } });
-  });
-
-  /** Requests queued on this phone (public/app.js lists them from IndexedDB). */
-  router.get('/drafts', (ctx) => {
+  /**
+   * Requests queued on this phone (src/client/app.js lists them from IndexedDB), and the pages saved
+   * on it. The worker keeps it as anyone sees it, and shows it for a page it has no copy of offline.
+   */
+  router.get(DRAFTS_PAGE, (ctx) => {
     respond(ctx, { page: 'field/drafts', title: 'Queued requests', data: { shell: true } });
   });
 
