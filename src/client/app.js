@@ -19,8 +19,6 @@
   const pageUser = body.dataset.user ? { id: Number(body.dataset.user), name: body.dataset.userName } : null;
   if (body.dataset.user !== undefined) Q.setMe(pageUser);
   const whoAmI = async () => pageUser || (body.dataset.user === undefined ? await Q.me() : null);
-  // A saved copy's forms carry the key of the page it was saved from: each send needs its own.
-  if ($('.saved-copy')) freshKeys();
 
   // ---- a form is sent once: buttons off while it goes ------------------------------------------
   document.addEventListener('submit', (e) => {

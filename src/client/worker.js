@@ -1,16 +1,20 @@
 /*
  * The service worker (DESIGN.md §14), loaded by /sw.js after its settings (self.FIELD: version,
- * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page too)
- * from its install, answers pages from the network first, keeps a copy of the pages worth reading offline
- * (the request lists, the forms) and shows that copy, marked with its time, when the network fails
- * or is slower than NETWORK_WAIT_MS. A form post to /tickets or /optics that cannot reach the server
- * is queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved
- * pages again and deletes the old caches, so no page or stylesheet of the old version is served.
+ * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page
+ * too) from its install, and answers pages from the network first. It keeps a copy of the pages worth
+ * reading offline (the request lists, the forms) and shows it when the network fails (marked with its
+ * time) or is slow (see page()). A form post to /tickets or /optics that cannot reach the server is
+ * queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved pages again
+ * and deletes the old caches, so no page or stylesheet of the old version is served.
  */
 const { version, precache, drafts } = self.FIELD;
 const STATIC = `static-${version}`;
 const PAGES = `pages-${version}`;
 const NETWORK_WAIT_MS = 4000;
+/** The request form: how long the network is waited for before its copy, and how old a copy may be. */
+const FORM = '/tickets/new';
+const FORM_WAIT_MS = 300;
+const FORM_FRESH_MS = 3_600_000;
 const QUEUED_FORMS = ['/tickets', '/optics'];
 /** Pages kept for offline reading; a draft being edited (?draft=) opens its form's copy. */
 function savedKey(url) {
@@ -71,7 +75,7 @@ self.addEventListener('sync', (event) => {
   }
 });
 
-/** Keeps a copy of a page (a response of its own) with the time it was saved. */
+/** Keeps a copy of a page with the time it was saved (a flash message is for once, not for the copy). */
 async function keep(key, res) {
   const headers = new Headers({ 'x-saved-at': new Date().toISOString() });
   for (const name of [
@@ -83,30 +87,54 @@ async function keep(key, res) {
   ]) {
     if (res.headers.has(name)) headers.set(name, res.headers.get(name));
   }
-  await (await caches.open(PAGES)).put(key, new Response(await res.text(), { headers }));
+  const html = (await res.text()).replace(/<p class="flash \w+" role="status">[^<]*<\/p>\n?/, '');
+  await (await caches.open(PAGES)).put(key, new Response(html, { headers }));
 }
 
-/** `res` (a kept page) with a line at the top of its main part. */
-async function withNote(res, note) {
-  const line = `<p class="flash info saved-copy" role="status">${note}</p>`;
-  return new Response((await res.text()).replace('<main id="main">', `<main id="main">${line}`), { headers: res.headers });
+/** Fetches a page again and keeps it, when it is a real answer (not a sign-in redirect). */
+async function refresh(key) {
+  const res = await fetch(key);
+  if (res.ok && !res.redirected) await keep(key, res);
 }
 
-/** The saved copy of a page, saying when it was saved. */
-async function savedCopy(key) {
+/**
+ * A kept page as it is served: each of its forms with a new Idempotency-Key (a copy is shown many
+ * times; each send needs its own), and a line at the top of its main part when `note` is given.
+ */
+async function served(res, note) {
+  let html = (await res.text()).replace(
+    /name="idempotency_key" value="[^"]*"/g,
+    () => `name="idempotency_key" value="${FieldQueue.newKey()}"`,
+  );
+  if (note) html = html.replace('<main id="main">', `<main id="main"><p class="flash info saved-copy" role="status">${note}</p>`);
+  return new Response(html, { headers: res.headers });
+}
+
+/** The saved copy of a page; `offline`: say when it was saved (it is not merely a fast answer). */
+async function savedCopy(key, offline) {
   const hit = await caches.match(key, { cacheName: PAGES });
-  const at = `${hit?.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
-  return hit && withNote(hit, `Saved at ${at}: there is no connection (or a very slow one), so this is the page as it was then.`);
+  if (!hit) return;
+  const at = `${hit.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
+  return served(
+    hit,
+    offline && `Saved at ${at}: there is no connection (or a very slow one), so this is the page as it was then.`,
+  );
 }
 
 /** Without a connection and without a copy: the drafts page, which lists the pages saved here. */
 async function offlinePage(url) {
   const page = await caches.match(drafts, { cacheName: STATIC });
   if (!page || url.pathname === drafts) return page || Response.error();
-  return withNote(page, 'There is no connection, and that page is not saved on this phone.');
+  return served(page, 'There is no connection, and that page is not saved on this phone.');
 }
 
-/** A page: the network first; a saved copy when it fails or is slow; the drafts page without one. */
+/**
+ * A page: the network first; its saved copy when the network fails or is slower than the page's wait;
+ * the drafts page when there is no copy. The request form waits FORM_WAIT_MS only: its copy is as good
+ * as a fresh one (the same session, a new key each time), and the network's answer replaces it for
+ * next time. A saved list of requests brings the form along, so it can be filled without signal
+ * even when it was never opened by itself.
+ */
 async function page(event, url) {
   const key = savedKey(url);
   const network = (async () => {
@@ -114,18 +142,27 @@ async function page(event, url) {
     // Only the plain page is saved (not ?draft=), and only a real answer (not a sign-in redirect).
     if (key && key === url.pathname + url.search && res.ok && res.type === 'basic' && !res.redirected) {
       event.waitUntil(keep(key, res.clone()));
+      if (key === '/' && !(await fresh(FORM))) event.waitUntil(refresh(FORM).catch(() => {}));
     }
+    // These pages redirect only to sign in: the session is over, and so are its copies.
+    if (key && res.type === 'opaqueredirect') event.waitUntil(caches.delete(PAGES));
     return res;
   })();
   event.waitUntil(network.catch(() => {}));
-  const copy = () => (key ? savedCopy(key) : undefined);
   try {
     if (!key) return await network;
-    const first = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, NETWORK_WAIT_MS))]);
-    return first || (await copy()) || (await network);
+    const wait = key === FORM ? FORM_WAIT_MS : NETWORK_WAIT_MS;
+    const first = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, wait))]);
+    return first || (await savedCopy(key, key !== FORM)) || (await network);
   } catch {
-    return (await copy()) || offlinePage(url);
+    return (await savedCopy(key, true)) || offlinePage(url);
   }
+}
+
+/** Whether a saved copy of `key` is younger than FORM_FRESH_MS. */
+async function fresh(key) {
+  const hit = await caches.match(key, { cacheName: PAGES });
+  return hit && Date.now() - Date.parse(hit.headers.get('x-saved-at')) < FORM_FRESH_MS;
 }
 
 /**

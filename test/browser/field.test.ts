@@ -108,6 +108,8 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
     await page.goto(`${app.url}/tickets/new`);
     await page.goto(`${app.url}/?filter=mine`);
     await page.goto(`${app.url}/tickets/new`);
+    await saved(page, '/tickets/new');
+    const savedKey = await page.locator('input[name=idempotency_key]').inputValue();
     await context.setOffline(true);
 
     await fillRequest(page, 'Basement B2, riser room', [['Cat6', '100ft', '2']]);
@@ -130,7 +132,9 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
     const note = await page.locator('.saved-copy').textContent();
     t.regex(note ?? '', /^Saved at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     t.is(await queuedCount(page), 'Queued: 2');
-    t.not(await page.locator('input[name=idempotency_key]').inputValue(), '', 'a saved form gets a fresh key');
+    const shownKey = await page.locator('input[name=idempotency_key]').inputValue();
+    t.regex(shownKey, /^[0-9a-f-]{36}$/);
+    t.not(shownKey, savedKey, 'each showing of a saved form gets its own key');
     await page.goto(`${app.url}/?filter=mine`);
     await page.locator('.saved-copy').waitFor();
     await page.locator('#queued').click();
@@ -293,7 +297,7 @@ test.serial(
       await page.getByRole('button', { name: 'Send request' }).click();
       await page.waitForURL(`${link.url}/drafts?queued=1`);
       await page.getByText('Queued — sends when you’re back online.').first().waitFor();
-      t.is(await page.locator('#drafts li.queued').count(), 1);
+      await page.locator('#drafts li.queued', { hasText: 'Lift shaft 2' }).waitFor();
 
       // The page asked for without a connection and without a copy: the drafts page says so.
       await page.goto(`${link.url}/inventory`);
