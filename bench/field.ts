@@ -220,6 +220,8 @@ const paths = Object.fromEntries(
 const summary = {
   date: new Date().toISOString(),
   host: `${os.hostname()} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores)`,
+  // Other work on the machine at the end (1, 5, 15 min): the times are the emulated link's, mostly.
+  loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
   chromium: CHROMIUM_PATH,
   link: {
     latencyMs: SLOW_3G.latency,
