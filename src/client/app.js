@@ -17,7 +17,9 @@
 
   if ('serviceWorker' in navigator) addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
   const pageUser = body.dataset.user ? { id: Number(body.dataset.user), name: body.dataset.userName } : null;
-  if (body.dataset.user !== undefined) Q.setMe(pageUser);
+  // Without IndexedDB (some private windows) the queue is off; the pages work as without JavaScript.
+  const quiet = () => {};
+  if (body.dataset.user !== undefined) Q.setMe(pageUser).catch(quiet);
   const whoAmI = async () => pageUser || (body.dataset.user === undefined ? await Q.me() : null);
 
   // ---- a form is sent once: buttons off while it goes ------------------------------------------
@@ -220,13 +222,24 @@
     return li;
   }
 
+  /** What a send that could not finish tells the drafts page (the drafts stay queued either way). */
+  const WHY = { offline: 'No connection yet: they stay queued.', 'signed out': 'Sign in to send them.' };
   let sending;
-  const send = () => (sending ??= Q.flush().finally(() => (sending = undefined)));
+  const send = () =>
+    (sending ??= Q.flush()
+      .then((result) => {
+        const status = $('#drafts-status');
+        if (status && WHY[result]) Object.assign(status, { hidden: false, textContent: WHY[result] });
+      })
+      .catch(quiet)
+      .finally(() => (sending = undefined)));
   if ($('#drafts-send')) $('#drafts-send').onclick = send;
   if ($('#drafts-status') && location.search.includes('queued')) {
     Object.assign($('#drafts-status'), { hidden: false, textContent: 'Queued — sends when you’re back online.' });
   }
   if ($('#unsent') && location.search.includes('unsent')) $('#unsent').hidden = false;
   addEventListener('online', send);
-  refresh().then(() => online() && send());
+  refresh()
+    .then(() => online() && send())
+    .catch(quiet);
 })();
