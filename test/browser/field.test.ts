@@ -135,6 +135,7 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
     const shownKey = await page.locator('input[name=idempotency_key]').inputValue();
     t.regex(shownKey, /^[0-9a-f-]{36}$/);
     t.not(shownKey, savedKey, 'each showing of a saved form gets its own key');
+    await inspectPage(t, page, 'field-saved-form');
     await page.goto(`${app.url}/?filter=mine`);
     await page.locator('.saved-copy').waitFor();
     await page.locator('#queued').click();
@@ -172,6 +173,39 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
       problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED')),
       [],
     );
+  } finally {
+    await close();
+  }
+});
+
+test.serial('offline: an optics request for an Other part is queued and sent, with a link to it', async (t) => {
+  const { page, context, close } = await openPage(browser);
+  try {
+    await signIn(page, app.url, 'tess');
+    await controlled(page);
+    await page.goto(`${app.url}/optics`);
+    await saved(page, '/optics');
+    await context.setOffline(true);
+    await page.reload();
+    await page.locator('.saved-copy').waitFor();
+    // "Other" asks the server for its field; offline the page's own fallback copy of it is used.
+    await page.getByLabel('Part number', { exact: true }).selectOption('Other');
+    await page.getByLabel('Other part number').fill('XFP-10G-ZR80');
+    await page.getByLabel('Quantity').fill('3');
+    await page.getByLabel('Your name').fill('Tess T.');
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.locator('#queued', { hasText: 'Queued: 1' }).waitFor();
+    await page.goto(`${app.url}/drafts`);
+    t.is(await page.locator('#drafts li strong').textContent(), 'Optics: XFP-10G-ZR80 × 3');
+    await context.setOffline(false);
+    const sent = page.locator('#drafts li.sent');
+    await sent.waitFor();
+    const href = await sent.locator('a').getAttribute('href');
+    t.regex(href ?? '', /^\/optics\/\d+$/);
+    t.regex((await sent.locator('a').textContent()) ?? '', /^optics request #\d+$/);
+    const made = await app.db('optics_requests').where({ part_number: 'XFP-10G-ZR80' });
+    t.is(made.length, 1);
+    t.is(href, `/optics/${made[0].id}`);
   } finally {
     await close();
   }
@@ -302,6 +336,7 @@ test.serial(
       // The page asked for without a connection and without a copy: the drafts page says so.
       await page.goto(`${link.url}/inventory`);
       t.regex((await page.locator('.saved-copy').textContent()) ?? '', /not saved on this phone/);
+      await inspectPage(t, page, 'field-offline-page');
 
       // Back: the next page load sends it.
       link.mode = 'up';
