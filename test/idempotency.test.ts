@@ -274,6 +274,18 @@ test('status moves, review-link decisions and receiving replay; nothing happens 
       .then((r) => r.caller.startsWith('link:')),
     true,
   );
+  // The seed's JSON link route too.
+  const other = await creatorApi.send('POST', '/api/tickets', ticketBody('Link Once JSON'));
+  const otherMail = await app.db('notifications').where({ ticket_id: other.json.ticket.id, channel: 'email' }).first();
+  const token = /\/review\/([A-Za-z0-9_-]+)/.exec(otherMail.body_text)?.[1];
+  const jsonKey = randomUUID();
+  const rejectPath = `/api/tickets/${other.json.ticket.id}/reject/${token}`;
+  const rejected = await anonymous.send('POST', rejectPath, { reason: 'no stock' }, withKey(jsonKey));
+  t.is(rejected.status, 200, rejected.text);
+  const rejectedAgain = await anonymous.send('POST', rejectPath, { reason: 'no stock' }, withKey(jsonKey));
+  t.is(rejectedAgain.headers.get('idempotent-replayed'), 'true');
+  t.deepEqual(rejectedAgain.json, rejected.json);
+  t.is((await anonymous.send('POST', rejectPath, { reason: 'other words' }, withKey(jsonKey))).status, 422);
 
   const bossApi = await tokenClient(app.url, admin.username);
   const receiveKey = randomUUID();
