@@ -36,7 +36,7 @@ COPY migrations ./migrations
 COPY seeds ./seeds
 COPY views ./views
 COPY public ./public
-# dist/ (compiled src, migrations, seeds) and public/vendor/htmx.min.js.
+# dist/ (compiled src, migrations, seeds), public/vendor/htmx.min.js and public/js/ (src/client minified).
 RUN npm run build
 
 FROM toolchain AS prod-deps

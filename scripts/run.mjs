@@ -38,8 +38,8 @@ if (production) {
   target = path.join(root, 'dist', entry.replace(/\.ts$/, '.js'));
   if (!existsSync(target))
     fail(`${path.relative(root, target)} is missing: run \`npm run build\` first (NODE_ENV=production runs the compiled app).`);
-  if (assets && !existsSync(path.join(root, 'public/vendor/htmx.min.js'))) {
-    fail('public/vendor/htmx.min.js is missing: run `npm run build` first (it copies the assets).');
+  if (assets && !['public/vendor/htmx.min.js', 'public/js/app.js'].every((file) => existsSync(path.join(root, file)))) {
+    fail('public/vendor/htmx.min.js or public/js/app.js is missing: run `npm run build` first (it makes the assets).');
   }
 } else {
   target = path.join(root, entry);

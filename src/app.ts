@@ -15,6 +15,7 @@ import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
+import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { inventoryRoutes } from './features/inventory/routes.ts';
 import { createMetrics } from './features/metrics/registry.ts';
@@ -28,9 +29,19 @@ import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
 import { csrfProtection } from './http/csrf.ts';
+import { idempotency } from './http/idempotency.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
 import { createViews } from './http/views.ts';
 import { publicDir, viewsDir } from './paths.ts';
+
+/**
+ * Unsafe requests never keyed by Idempotency-Key: responses that carry an access token or start a
+ * session (sign-in, registration, sign-out) are not stored, and the webhooks (Twilio's SMS replies,
+ * SendGrid's inbound email) carry their own proof instead.
+ */
+const NOT_KEYED = [/^\/(api\/)?(login|register|logout)$/, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN];
+/** The seed's JSON review-link routes: like the review page, the token in the path is the proof. */
+const REVIEW_API_PATH = /^\/api\/tickets\/\d+\/(approve|reject)\/[^/]+$/;
 
 export interface AppOptions {
   config: Config;
@@ -38,10 +49,12 @@ export interface AppOptions {
   logger: Logger;
   /** Tests move time for checks such as an ID token's expiry; unset: the real clock. */
   clock?: () => Date;
+  /** Where the static files are (default public/): a test serves another build's files from here. */
+  publicDir?: string;
 }
 
 /** Builds the Koa app without listening: `main.ts` serves it, tests drive it over real HTTP. */
-export function createApp({ config, db, logger, clock }: AppOptions): Koa {
+export function createApp({ config, db, logger, clock, publicDir: assetsDir = publicDir }: AppOptions): Koa {
   // TRUST_PROXY trusts one hop: the client IP (rate limits) is the address that proxy appended to
   // X-Forwarded-For, not the leftmost one a client can write itself (test/auth-hardening.test.ts).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.secretKey] });
@@ -50,7 +63,7 @@ export function createApp({ config, db, logger, clock }: AppOptions): Koa {
     db,
     logger,
     views: createViews(viewsDir, config.isProduction),
-    assets: loadAssets(publicDir),
+    assets: loadAssets(assetsDir),
     clock,
   };
   app.context.deps = deps;
@@ -84,6 +97,7 @@ export function createApp({ config, db, logger, clock }: AppOptions): Koa {
   // SendGrid's Inbound Parse posts with the inbound email secret.
   app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN]));
   app.use(loadPrincipal);
+  app.use(idempotency({ exclude: NOT_KEYED, linkPaths: [REVIEW_PATH, REVIEW_API_PATH] }));
 
   // Discovered in the background now, so sign-out can reach the provider's logout; sign-in discovers
   // again (with retries) if this fails.
@@ -103,6 +117,7 @@ export function createApp({ config, db, logger, clock }: AppOptions): Koa {
     notificationRoutes(deps),
     smsReplyRoutes(deps),
     emailReplyRoutes(deps),
+    fieldRoutes(deps),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import { deleteExpiredIdempotencyKeys } from './db/idempotency-keys.ts';
 import type { Db } from './db/index.ts';
 import { runFollowUps } from './features/approvals/service.ts';
 import { deleteExpiredSignIns } from './features/auth/service.ts';
@@ -14,6 +15,7 @@ const HOUR = 60 * MINUTE;
 export const timedJobs = (db: Db, config: Config): TimedJob[] => [
   { name: 'auth.expired-sign-ins', everyMs: HOUR, run: (now) => deleteExpiredSignIns(db, now) },
   { name: 'http.expired-rate-limits', everyMs: HOUR, run: (now) => deleteExpiredRateLimits(db, now) },
+  { name: 'http.expired-idempotency-keys', everyMs: HOUR, run: (now) => deleteExpiredIdempotencyKeys(db, now) },
   // Offers to delegates, reminders and escalation of requests waiting for approval.
   { name: 'approvals.follow-ups', everyMs: 5 * MINUTE, run: (now) => runFollowUps(db, config, now) },
 ];

@@ -582,6 +582,12 @@ const TABLE: Record<string, Case | Case[]> = {
       raw: await inboundPost((await f.ticket()).id),
     }),
   },
+
+  // ---- field mode: the installable app's files and pages, the queue's session facts --------------
+  'GET /manifest.webmanifest': { who: 'anonymous', request: () => ({ method: 'GET', path: '/manifest.webmanifest' }) },
+  'GET /sw.js': { who: 'anonymous', request: () => ({ method: 'GET', path: '/sw.js' }) },
+  'GET /drafts': { who: 'anonymous', request: () => ({ method: 'GET', path: '/drafts' }) },
+  'GET /api/session': { who: 'any user', request: () => ({ method: 'GET', path: '/api/session' }) },
 };
 
 /** Who is tried for each kind of entry, and whether they hold the secret (link token, signature, metrics token). */

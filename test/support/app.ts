@@ -81,6 +81,10 @@ export interface StartOptions {
   appUrlFromPort?: boolean;
   /** The app's clock for the checks that take one (an ID token's expiry). */
   clock?: () => Date;
+  /** Serve static files from here instead of public/ (a second build, for the service worker's update). */
+  publicDir?: string;
+  /** Listen on this port (a restarted app at the same address). */
+  port?: number;
 }
 
 /** The app on a fresh migrated database, listening on 127.0.0.1 on a free port. */
@@ -111,11 +115,11 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   await migrateLatest(database.db);
   // Listening first, so the app may be told its own address.
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const ownUrl = options.appUrlFromPort ? { APP_URL: `http://127.0.0.1:${port}` } : {};
   const config = loadConfig({ DATABASE_URL: database.databaseUrl, ...settings, ...ownUrl });
-  const app = createApp({ config, db: database.db, logger, clock: options.clock });
+  const app = createApp({ config, db: database.db, logger, clock: options.clock, publicDir: options.publicDir });
   server.on('request', app.callback());
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startBackgroundWork(database.db, logger, config) : undefined;

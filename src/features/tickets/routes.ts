@@ -43,12 +43,14 @@ export function ticketRoutes(deps: Deps): Router {
 
   /**
    * The form's assignee name field (many accounts) as the assigned_to_id the rest of the code takes.
-   * A form that sent an id (the list) is left alone; JSON clients send assigned_to_id.
+   * A form that sent an id (the list) is left alone; JSON bodies send assigned_to_id. A form's fields
+   * asking for a JSON answer (the offline queue, public/queue.js) are a form: the name is looked up.
    */
   const withAssigneeId = async (ctx: Context, body: Body): Promise<Body> => {
     const name = body.assignee_name;
     const hasId = body.assigned_to_id !== undefined && body.assigned_to_id !== '';
-    if (audienceOf(ctx) === 'json' || typeof name !== 'string' || hasId) return body;
+    const jsonBody = audienceOf(ctx) === 'json' && !ctx.request.is('urlencoded');
+    if (jsonBody || typeof name !== 'string' || hasId) return body;
     if (!name.trim()) return { ...body, assigned_to_id: '' }; // as the list's "Choose…": a missing assignee
     const user = await findUserByUsername(db, name);
     if (!user) {

@@ -1,0 +1,255 @@
+/**
+ * `npm run bench:field -- [--runs 5] [--label x]`: the field paths on an emulated slow 3G link.
+ *
+ * At a phone viewport in Debian's Chromium, with Chrome's own network emulation (CDP
+ * Network.emulateNetworkConditions: 400 ms latency, 400 kbit/s down and up; it also slows what the
+ * service worker fetches for the page), two paths:
+ *   - "sign in" (issue 21): open sign-in, sign in, open the request form, file a request (one item);
+ *   - "signed in": a technician still signed in (sessions last days) opens the app (/), opens the
+ *     form, files a request.
+ * Each run is a fresh browser context:
+ *   - cold: nothing cached, no service worker (a first visit);
+ *   - warm: the same context again (service worker installed, its caches and the HTTP cache as the
+ *     first run left them; signed out first for the sign-in path), the way a phone comes back;
+ *   - warm, worker only: as warm, with the HTTP cache emptied first, so only the worker's caches help.
+ * Reported per step (the time from the action to the next page's load event) and in total, with the
+ * bytes the server sent (a counting relay in front of it sees the worker's fetches too) and where the
+ * page's responses came from (the network, through the worker or not; the worker's caches; the HTTP cache). The median run of each kind
+ * goes to bench/results/<date>-field[-label].json. The app runs in this process on a temporary SQLite
+ * database (the network emulation, not the server, sets these times).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { projectRoot } from '../src/paths.ts';
+import { startApp } from '../test/support/app.ts';
+import { CHROMIUM_PATH, PHONE } from '../test/support/browser.ts';
+import { createUser, PASSWORD, signedInClient } from '../test/support/factories.ts';
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, label: { type: 'string' } },
+});
+const runs = Math.max(1, Number(args.runs));
+const SLOW_3G = { offline: false, latency: 400, downloadThroughput: 50_000, uploadThroughput: 50_000 };
+
+interface Measure {
+  steps: Record<string, number>;
+  totalMs: number;
+  /** Bytes the server sent and received (a counting relay in front of it: the worker's fetches too). */
+  bytesDown: number;
+  bytesUp: number;
+  /** Responses by where they came from: the network, the worker's caches, the HTTP cache. */
+  fromNetwork: number;
+  fromWorkerCache: number;
+  fromHttpCache: number;
+}
+
+interface CdpResponse {
+  fromServiceWorker?: boolean;
+  serviceWorkerResponseSource?: string;
+  fromDiskCache?: boolean;
+  fromPrefetchCache?: boolean;
+}
+
+/** Where the page's responses came from (CDP), with the throttle set on the page. */
+async function watch(context: BrowserContext, page: Page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', SLOW_3G);
+  const tally = { fromNetwork: 0, fromWorkerCache: 0, fromHttpCache: 0 };
+  const source = new Map<string, 'network' | 'worker' | 'http'>();
+  cdp.on('Network.requestServedFromCache', (e: { requestId: string }) => source.set(e.requestId, 'http'));
+  cdp.on('Network.responseReceived', (e: { requestId: string; response: CdpResponse }) => {
+    const r = e.response;
+    if (r.fromServiceWorker && r.serviceWorkerResponseSource === 'cache-storage') source.set(e.requestId, 'worker');
+    else if (r.fromDiskCache || r.fromPrefetchCache || r.serviceWorkerResponseSource === 'http-cache')
+      source.set(e.requestId, 'http');
+    else if (!source.has(e.requestId)) source.set(e.requestId, 'network');
+  });
+  cdp.on('Network.loadingFinished', (e: { requestId: string }) => {
+    const from = source.get(e.requestId) ?? 'http';
+    if (from === 'network') tally.fromNetwork++;
+    else if (from === 'worker') tally.fromWorkerCache++;
+    else tally.fromHttpCache++;
+  });
+  return { cdp, tally };
+}
+
+async function step(steps: Record<string, number>, name: string, action: () => Promise<unknown>) {
+  const start = performance.now();
+  await action();
+  steps[name] = Math.round(performance.now() - start);
+}
+
+type PathName = 'sign in' | 'signed in';
+
+/** The path, timed step by step. */
+async function filePath(page: Page, base: string, n: number, path: PathName): Promise<Record<string, number>> {
+  const steps: Record<string, number> = {};
+  if (path === 'sign in') {
+    await step(steps, 'open sign-in', () => page.goto(`${base}/login`, { waitUntil: 'load' }));
+    await page.getByLabel('Username or email').fill('bench_tech');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await step(steps, 'sign in', async () => {
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${base}/`, { waitUntil: 'load' });
+    });
+  } else {
+    await step(steps, 'open the app', () => page.goto(`${base}/`, { waitUntil: 'load' }));
+  }
+  await step(steps, 'open the form', () => page.goto(`${base}/tickets/new`, { waitUntil: 'load' }));
+  await page.getByLabel('Assign to').selectOption({ label: 'bench_approver' });
+  await page.getByLabel('Location').fill(`Bench hut ${n}`);
+  await page.locator('#i0-type').fill('Cat6');
+  await page.locator('#i0-len').fill('100ft');
+  await page.locator('#i0-qty').fill('2');
+  await step(steps, 'file a request', async () => {
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.waitForURL(/\/tickets\/\d+$/, { waitUntil: 'load' });
+  });
+  return steps;
+}
+
+async function measured(
+  context: BrowserContext,
+  base: string,
+  n: number,
+  path: PathName,
+  emptyHttpCache: boolean,
+): Promise<Measure> {
+  const page = await context.newPage();
+  const { cdp, tally } = await watch(context, page);
+  if (emptyHttpCache) await cdp.send('Network.clearBrowserCache');
+  const bytes = { ...relay.bytes };
+  const steps = await filePath(page, base, n, path);
+  const bytesDown = relay.bytes.down - bytes.down;
+  const bytesUp = relay.bytes.up - bytes.up;
+  await page.evaluate('navigator.serviceWorker.ready');
+  if (path === 'sign in') {
+    // Out again, so the next run starts at sign-in.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+  }
+  await page.close();
+  return { steps, totalMs: Object.values(steps).reduce((a, b) => a + b, 0), bytesDown, bytesUp, ...tally };
+}
+
+/** A TCP relay in front of the app that counts the bytes each way (it adds no delay). */
+async function countingRelay(target: string) {
+  const port = Number(new URL(target).port);
+  const bytes = { down: 0, up: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    client.on('data', (chunk) => {
+      bytes.up += chunk.length;
+    });
+    upstream.on('data', (chunk) => {
+      bytes.down += chunk.length;
+    });
+    client.pipe(upstream).on('error', () => client.destroy());
+    upstream.pipe(client).on('error', () => upstream.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { bytes, port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+const median = (list: Measure[]) => [...list].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(list.length / 2)] as Measure;
+
+const app = await startApp({ LOG_LEVEL: 'warn' });
+const relay = await countingRelay(app.url);
+const base = `http://localhost:${relay.port}`;
+await createUser(app.db, { username: 'bench_tech' });
+await createUser(app.db, { username: 'bench_approver' });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM_PATH,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic'],
+});
+type Kind = 'cold' | 'warm' | 'warmWorkerOnly';
+const KINDS: Kind[] = ['cold', 'warm', 'warmWorkerOnly'];
+const results: Record<PathName, Record<Kind, Measure[]>> = {
+  'sign in': { cold: [], warm: [], warmWorkerOnly: [] },
+  'signed in': { cold: [], warm: [], warmWorkerOnly: [] },
+};
+let n = 0;
+try {
+  for (let run = 0; run < runs; run++) {
+    for (const path of ['sign in', 'signed in'] as const) {
+      const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+      // Signed in already: the session cookie of a sign-in made beside the browser, nothing else.
+      if (path === 'signed in') {
+        const cookie = (await signedInClient(app.url, 'bench_tech')).cookies;
+        await context.addCookies([...cookie].map(([name, value]) => ({ name, value, url: base })));
+      }
+      for (const kind of KINDS) results[path][kind].push(await measured(context, base, n++, path, kind === 'warmWorkerOnly'));
+      await context.close();
+      const last = (kind: Kind) => results[path][kind].at(-1)?.totalMs;
+      console.log(
+        `run ${run + 1}, ${path}: cold ${last('cold')} ms, warm ${last('warm')} ms, warm (worker only) ${last('warmWorkerOnly')} ms`,
+      );
+    }
+  }
+} finally {
+  await browser.close();
+  relay.close();
+  await app.close();
+}
+
+const ratio = (a: Measure, b: Measure) => Math.round((a.totalMs / b.totalMs) * 100) / 100;
+const paths = Object.fromEntries(
+  (['sign in', 'signed in'] as const).map((path) => {
+    const [cold, warm, warmWorkerOnly] = KINDS.map((kind) => median(results[path][kind])) as [Measure, Measure, Measure];
+    return [
+      path,
+      {
+        cold,
+        warm,
+        warmWorkerOnly,
+        speedup: ratio(cold, warm),
+        speedupWorkerOnly: ratio(cold, warmWorkerOnly),
+        all: Object.fromEntries(KINDS.map((kind) => [kind, results[path][kind].map((m) => m.totalMs)])),
+      },
+    ];
+  }),
+);
+const summary = {
+  date: new Date().toISOString(),
+  host: `${os.hostname()} (${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores)`,
+  // Other work on the machine at the end (1, 5, 15 min): the times are the emulated link's, mostly.
+  loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
+  chromium: CHROMIUM_PATH,
+  link: {
+    latencyMs: SLOW_3G.latency,
+    downKbps: (SLOW_3G.downloadThroughput * 8) / 1000,
+    upKbps: (SLOW_3G.uploadThroughput * 8) / 1000,
+  },
+  runs,
+  paths,
+};
+for (const [path, result] of Object.entries(paths)) {
+  console.log(`\n${path}: the median run of each kind (ms; KB from the server; the page's responses by source)`);
+  console.table(
+    Object.fromEntries(
+      KINDS.map((k) => [
+        k,
+        {
+          ...result[k].steps,
+          total: result[k].totalMs,
+          'KB down': Math.round(result[k].bytesDown / 102.4) / 10,
+          'net / worker / HTTP cache': `${result[k].fromNetwork} / ${result[k].fromWorkerCache} / ${result[k].fromHttpCache}`,
+        },
+      ]),
+    ),
+  );
+  console.log(`warm is ${result.speedup}x faster than cold (worker only: ${result.speedupWorkerOnly}x)`);
+}
+const dir = path.join(projectRoot, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${summary.date.slice(0, 10)}-field${args.label ? `-${args.label.replace(/\W+/g, '-')}` : ''}.json`);
+writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+console.log(`written: ${path.relative(projectRoot, file)}`);

@@ -1,0 +1,188 @@
+/*
+ * The service worker (DESIGN.md §14), loaded by /sw.js after its settings (self.FIELD: version,
+ * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page
+ * too) from its install, and answers pages from the network first. It keeps a copy of the pages worth
+ * reading offline (the request lists, the forms) and shows it when the network fails (marked with its
+ * time) or is slow (see page()). A form post to /tickets or /optics that cannot reach the server is
+ * queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved pages again
+ * and deletes the old caches, so no page or stylesheet of the old version is served.
+ */
+const { version, precache, drafts } = self.FIELD;
+const STATIC = `static-${version}`;
+const PAGES = `pages-${version}`;
+const NETWORK_WAIT_MS = 4000;
+/** The request form: how long the network is waited for before its copy, and how old a copy may be. */
+const FORM = '/tickets/new';
+const FORM_WAIT_MS = 300;
+const FORM_FRESH_MS = 3_600_000;
+const QUEUED_FORMS = ['/tickets', '/optics'];
+/** Pages kept for offline reading; a draft being edited (?draft=) opens its form's copy. */
+function savedKey(url) {
+  const search = url.search.startsWith('?draft=') ? '' : url.search;
+  if (url.pathname === '/' && (search === '' || search === '?filter=mine')) return `/${search}`;
+  if ((url.pathname === '/tickets/new' || url.pathname === '/optics') && search === '') return url.pathname;
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches
+      .open(STATIC)
+      // The drafts page is kept as anyone would see it (no cookie): it names no account.
+      .then((cache) =>
+        cache.addAll(
+          precache.map((url) => new Request(url, { credentials: url.startsWith('/assets/') ? 'same-origin' : 'omit' })),
+        ),
+      )
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      await self.registration.navigationPreload?.enable();
+      const names = await caches.keys();
+      // Saved pages of an old version name its files: each is fetched again from this one, or dropped.
+      for (const name of names.filter((n) => n.startsWith('pages-') && n !== PAGES)) {
+        for (const req of await (await caches.open(name)).keys()) {
+          const res = await fetch(req.url).catch(() => null);
+          if (res?.ok && !res.redirected) await keep(new URL(req.url).pathname + new URL(req.url).search, res);
+        }
+      }
+      await Promise.all(names.filter((n) => n !== STATIC && n !== PAGES).map((n) => caches.delete(n)));
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (url.origin !== location.origin) return;
+  if (req.mode === 'navigate' && req.method === 'POST') event.respondWith(formPost(req, url));
+  else if (req.method !== 'GET') return;
+  else if (url.pathname.startsWith('/assets/')) event.respondWith(caches.match(req).then((hit) => hit || fetch(req)));
+  else if (req.mode === 'navigate') event.respondWith(page(event, url));
+});
+
+self.addEventListener('sync', (event) => {
+  if (event.tag === 'send-drafts') {
+    event.waitUntil(
+      FieldQueue.flush().then((result) => {
+        if (result === 'offline') throw new Error('Still offline: the browser tries again later.');
+      }),
+    );
+  }
+});
+
+/** Keeps a copy of a page with the time it was saved (a flash message is for once, not for the copy). */
+async function keep(key, res) {
+  const headers = new Headers({ 'x-saved-at': new Date().toISOString() });
+  for (const name of [
+    'content-type',
+    'content-security-policy',
+    'x-content-type-options',
+    'referrer-policy',
+    'x-frame-options',
+  ]) {
+    if (res.headers.has(name)) headers.set(name, res.headers.get(name));
+  }
+  const html = (await res.text()).replace(/<p class="flash \w+" role="status">[^<]*<\/p>\n?/, '');
+  await (await caches.open(PAGES)).put(key, new Response(html, { headers }));
+}
+
+/** Fetches a page again and keeps it, when it is a real answer (not a sign-in redirect). */
+async function refresh(key) {
+  const res = await fetch(key);
+  if (res.ok && !res.redirected) await keep(key, res);
+}
+
+/**
+ * A kept page as it is served: each of its forms with a new Idempotency-Key (a copy is shown many
+ * times; each send needs its own), and a line at the top of its main part when `note` is given.
+ */
+async function served(res, note) {
+  let html = (await res.text()).replace(
+    /name="idempotency_key" value="[^"]*"/g,
+    () => `name="idempotency_key" value="${FieldQueue.newKey()}"`,
+  );
+  if (note) html = html.replace('<main id="main">', `<main id="main"><p class="flash info saved-copy" role="status">${note}</p>`);
+  return new Response(html, { headers: res.headers });
+}
+
+/** The saved copy of a page; `offline`: say when it was saved (it is not merely a fast answer). */
+async function savedCopy(key, offline) {
+  const hit = await caches.match(key, { cacheName: PAGES });
+  if (!hit) return;
+  const at = `${hit.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
+  return served(
+    hit,
+    offline && `Saved at ${at}: there is no connection (or a very slow one), so this is the page as it was then.`,
+  );
+}
+
+/** Without a connection and without a copy: the drafts page, which lists the pages saved here. */
+async function offlinePage(url) {
+  const page = await caches.match(drafts, { cacheName: STATIC });
+  if (!page || url.pathname === drafts) return page || Response.error();
+  return served(page, 'There is no connection, and that page is not saved on this phone.');
+}
+
+/**
+ * A page: the network first; its saved copy when the network fails or is slower than the page's wait;
+ * the drafts page when there is no copy. The request form waits FORM_WAIT_MS only: its copy is as good
+ * as a fresh one (the same session, a new key each time), and the network's answer replaces it for
+ * next time. A saved list of requests brings the form along, so it can be filled without signal
+ * even when it was never opened by itself.
+ */
+async function page(event, url) {
+  const key = savedKey(url);
+  const network = (async () => {
+    const res = (await event.preloadResponse) || (await fetch(event.request));
+    // Only the plain page is saved (not ?draft=), and only a real answer (not a sign-in redirect).
+    if (key && key === url.pathname + url.search && res.ok && res.type === 'basic' && !res.redirected) {
+      event.waitUntil(keep(key, res.clone()));
+      if (key === '/' && !(await fresh(FORM))) event.waitUntil(refresh(FORM).catch(() => {}));
+    }
+    // These pages redirect only to sign in: the session is over, and so are its copies.
+    if (key && res.type === 'opaqueredirect') event.waitUntil(caches.delete(PAGES));
+    return res;
+  })();
+  event.waitUntil(network.catch(() => {}));
+  try {
+    if (!key) return await network;
+    const wait = key === FORM ? FORM_WAIT_MS : NETWORK_WAIT_MS;
+    const first = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, wait))]);
+    return first || (await savedCopy(key, key !== FORM)) || (await network);
+  } catch {
+    return (await savedCopy(key, true)) || offlinePage(url);
+  }
+}
+
+/** Whether a saved copy of `key` is younger than FORM_FRESH_MS. */
+async function fresh(key) {
+  const hit = await caches.match(key, { cacheName: PAGES });
+  return hit && Date.now() - Date.parse(hit.headers.get('x-saved-at')) < FORM_FRESH_MS;
+}
+
+/**
+ * A form sent without JavaScript's help (or as the signal dropped). Signing in or out forgets the
+ * saved pages (they were another session's). A request or optics form that cannot reach the server is
+ * queued for the account the pages were made for, with the form's Idempotency-Key: if it did reach the
+ * server, the resend gets the first answer back.
+ */
+async function formPost(req, url) {
+  if (/^\/(login|logout|register)$/.test(url.pathname)) await caches.delete(PAGES);
+  const copy = QUEUED_FORMS.includes(url.pathname) ? req.clone() : null;
+  try {
+    return await fetch(req);
+  } catch {
+    const user = copy && (await FieldQueue.me());
+    if (user) {
+      const fields = [...(await copy.formData())].filter(([, value]) => typeof value === 'string');
+      await FieldQueue.add(url.pathname, fields, user);
+      return Response.redirect(`${drafts}?queued=1`, 303);
+    }
+    return Response.redirect(`${drafts}?unsent=1`, 303);
+  }
+}
