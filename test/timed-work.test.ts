@@ -68,6 +68,7 @@ test('a job runs when due, not again within its period, and again after it', asy
   t.deepEqual(runs, [at(0), at(1)]);
   const row = await app.db('timed_runs').where({ name: 'test.period' }).first();
   t.is(new Date(row.next_run_at).toISOString(), at(2).toISOString());
+  t.is(Number(row.runs), 2, 'the runs are counted');
 });
 
 test('the schedule survives a restart: a new runner does not repeat a job within its period', async (t) => {

@@ -40,7 +40,11 @@ async function claim(q: Db | Trx, job: TimedJob, now: Date): Promise<boolean> {
   const changed = await q('timed_runs')
     .where('name', job.name)
     .andWhere('next_run_at', '<=', now.toISOString())
-    .update({ last_run_at: now.toISOString(), next_run_at: new Date(now.getTime() + job.everyMs).toISOString() });
+    .update({
+      last_run_at: now.toISOString(),
+      next_run_at: new Date(now.getTime() + job.everyMs).toISOString(),
+      runs: q.raw('runs + 1'),
+    });
   return changed === 1;
 }
 

@@ -3,7 +3,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createDb, type Db, migrateLatest } from '../../src/db/index.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { type FakeProviders, startFakeProviders } from './fake-providers.ts';
 import { freePort } from './pg-server.ts';
 
 /**
@@ -158,9 +160,9 @@ export async function pgBouncer(server: { host: string; port: number; user: stri
   });
 }
 
-/** HAProxy round-robin over `backends` (ports on 127.0.0.1), health-checked on /api/ready. */
-export async function haproxy(backends: number[], dir: string): Promise<Managed> {
-  const port = await freePort();
+/** HAProxy round-robin over `backends` (ports on 127.0.0.1), health-checked on /api/ready, on `port`. */
+export async function haproxy(backends: number[], dir: string, port?: number): Promise<Managed> {
+  port ??= await freePort();
   const config = path.join(dir, 'haproxy.cfg');
   writeFileSync(
     config,
@@ -190,10 +192,10 @@ export async function haproxy(backends: number[], dir: string): Promise<Managed>
   if (check.status !== 0) throw new Error(`haproxy refused its configuration: ${check.stderr || check.stdout}`);
   return managed({
     name: 'haproxy',
-    port,
+    port: port as number,
     command: 'haproxy',
     args: ['-db', '-f', config],
-    ready: () => listening(port),
+    ready: () => listening(port as number),
   });
 }
 
@@ -213,4 +215,101 @@ export async function appProcess(role: 'web' | 'worker', name: string, env: Reco
     ready: async (since) =>
       role === 'web' ? answers(`http://127.0.0.1:${port}/api/health`) : /notification worker started/.test(since),
   });
+}
+
+export interface Cluster {
+  db: Db;
+  providers: FakeProviders;
+  bouncer: Managed;
+  lb: Managed;
+  webs: Managed[];
+  workers: Managed[];
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** A PostgreSQL database of the caller's own (migrated here, directly). */
+  databaseUrl: string;
+  webs: number;
+  workers: number;
+  /** More environment for every app process. */
+  env?: Record<string, string>;
+}
+
+/**
+ * A deployment on loopback: the database migrated directly, PgBouncer in front of it, `webs` web
+ * processes and `workers` workers through PgBouncer (prepared statements off), HAProxy in front of
+ * the web processes, and fake Resend and Twilio APIs for the workers to deliver to.
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const { databaseUrl } = options;
+  const server = new URL(databaseUrl);
+  const scratch = scratchDir('ct-scaleout-');
+  const db = createDb({ client: 'pg', url: databaseUrl }, { poolMax: 4 });
+  // Migrations go to PostgreSQL itself, as the migration job does: a transaction pooler is no place for DDL.
+  await migrateLatest(db);
+  const providers = await startFakeProviders();
+  const bouncer = await pgBouncer(
+    { host: server.hostname, port: Number(server.port || 5432), user: server.username || 'postgres' },
+    scratch.dir,
+  );
+  await bouncer.start();
+  const pooled = new URL(databaseUrl);
+  pooled.host = `127.0.0.1:${bouncer.port}`;
+  const lbPort = await freePort();
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    SECRET_KEY: 'cluster-secret-key-0123456789abcdef',
+    APP_URL: `http://127.0.0.1:${lbPort}`,
+    DATABASE_URL: pooled.toString(),
+    DATABASE_PREPARED_STATEMENTS: 'false',
+    DATABASE_POOL_MAX: '8',
+    MIGRATE_ON_START: 'false',
+    WORKER_IN_PROCESS: 'false',
+    TRUST_PROXY: 'true',
+    LOG_LEVEL: 'warn',
+    NOTIFY_POLL_MS: '200',
+    ...providers.env(['resend', 'twilio']),
+    ...options.env,
+  };
+  const webs = await Promise.all(Array.from({ length: options.webs }, (_, n) => appProcess('web', `web${n + 1}`, env)));
+  const workers = await Promise.all(
+    Array.from({ length: options.workers }, (_, n) => appProcess('worker', `worker${n + 1}`, { ...env, LOG_LEVEL: 'info' })),
+  );
+  await Promise.all([...webs, ...workers].map((p) => p.start()));
+  const lb = await haproxy(
+    webs.map((w) => w.port),
+    scratch.dir,
+    lbPort,
+  );
+  await lb.start();
+  const url = `http://127.0.0.1:${lbPort}`;
+  // Ready behind the balancer: its health checks have seen every process.
+  for (
+    let i = 0;
+    i < 100 &&
+    (await fetch(`${url}/api/ready`)
+      .then((r) => r.status)
+      .catch(() => 0)) !== 200;
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
+  return {
+    db,
+    providers,
+    bouncer,
+    lb,
+    webs,
+    workers,
+    url,
+    async stop() {
+      await Promise.all([...webs, ...workers].map((p) => p.stop(15_000)));
+      await lb.stop(5_000);
+      await bouncer.stop(5_000);
+      await providers.close();
+      await db.destroy();
+      scratch.remove();
+    },
+  };
 }
