@@ -9,10 +9,12 @@ import { createUser } from '../test/support/factories.ts';
 import { scratchDatabase } from '../test/support/scratch-db.ts';
 
 /**
- * `npm run bench:scaleout [-- --seconds 15 --connections 16]`: throughput through HAProxy and
- * PgBouncer (transaction mode, prepared statements off) with one web process, then three, on the
- * same host and PostgreSQL: the JSON list (`GET /api/tickets?limit=50`) and request creation
- * (`POST /api/tickets`). Results in bench/results/<date>-scaleout-throughput.json.
+ * `npm run bench:scaleout [-- --seconds 15 --connections 16 --repeat 3]`: throughput through HAProxy
+ * and PgBouncer (transaction mode, prepared statements off) with one web process and with three, on
+ * the same host and PostgreSQL, the two interleaved `repeat` times (each run its own cluster and
+ * database) so that other work on the host weighs on both alike: the JSON list
+ * (`GET /api/tickets?limit=50`) and request creation (`POST /api/tickets`); the medians go to
+ * bench/results/<date>-scaleout-throughput.json with every run.
  */
 
 const arg = (name: string, fallback: number) => {
@@ -21,6 +23,7 @@ const arg = (name: string, fallback: number) => {
 };
 const SECONDS = arg('seconds', 15);
 const CONNECTIONS = arg('connections', 16);
+const REPEAT = arg('repeat', 3);
 const base = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cable_ticketing_test';
 
 async function measure(webs: number) {
@@ -60,11 +63,25 @@ async function measure(webs: number) {
   }
 }
 
-const results = [];
-for (const webs of [1, 3]) {
-  results.push(await measure(webs));
-  console.log(JSON.stringify(results.at(-1)));
+const runs: Awaited<ReturnType<typeof measure>>[] = [];
+for (let i = 0; i < REPEAT; i++) {
+  for (const webs of [1, 3]) {
+    runs.push(await measure(webs));
+    console.log(JSON.stringify({ ...runs.at(-1), load: os.loadavg()[0]?.toFixed(1) }));
+  }
 }
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const results = [1, 3].map((webs) => {
+  const of = runs.filter((r) => r.webs === webs);
+  return {
+    webs,
+    listRequestsPerSecond: median(of.map((r) => r.list.requestsPerSecond)),
+    listP99Ms: median(of.map((r) => r.list.p99Ms)),
+    createRequestsPerSecond: median(of.map((r) => r.create.requestsPerSecond)),
+    createP99Ms: median(of.map((r) => r.create.p99Ms)),
+  };
+});
+console.log(JSON.stringify(results));
 const dir = path.join(projectRoot, 'bench/results');
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-scaleout-throughput.json`);
@@ -79,7 +96,9 @@ writeFileSync(
       at: new Date().toISOString(),
       seconds: SECONDS,
       connections: CONNECTIONS,
+      repeat: REPEAT,
       results,
+      runs,
     },
     null,
     2,
