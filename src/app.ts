@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compress from 'koa-compress';
 import type { Logger } from 'pino';
+import { describeApi } from './api.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { apiDocsRoutes } from './features/apidocs/routes.ts';
 import { decisionRoutes } from './features/approvals/decision-routes.ts';
 import { emailReplyRoutes, INBOUND_EMAIL_PATH_PATTERN } from './features/approvals/email-routes.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
@@ -32,7 +36,12 @@ import { csrfProtection } from './http/csrf.ts';
 import { idempotency } from './http/idempotency.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
 import { createViews } from './http/views.ts';
-import { publicDir, viewsDir } from './paths.ts';
+import { projectRoot, publicDir, viewsDir } from './paths.ts';
+
+const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+let apiDocument: ReturnType<typeof describeApi> | undefined;
+/** The API's OpenAPI document, built once per process on first use (src/api.ts). */
+const describe = () => (apiDocument ??= describeApi(version));
 
 /**
  * Unsafe requests never keyed by Idempotency-Key: responses that carry an access token or start a
@@ -118,6 +127,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     smsReplyRoutes(deps),
     emailReplyRoutes(deps),
     fieldRoutes(deps),
+    apiDocsRoutes(deps, describe),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

@@ -231,6 +231,10 @@ const TABLE: Record<string, Case | Case[]> = {
   'POST /logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/logout', form: {} }) },
   'POST /api/logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/api/logout' }) },
 
+  // ---- the API's description: anyone --------------------------------------------------------------
+  'GET /api/openapi.json': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/openapi.json' }) },
+  'GET /api/docs': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/docs' }) },
+
   // ---- users ------------------------------------------------------------------------------------
   'GET /api/users': { who: 'any user', request: () => ({ method: 'GET', path: '/api/users' }) },
   'GET /api/users/:id': { who: 'any user', request: () => ({ method: 'GET', path: `/api/users/${users.creator.id}` }) },

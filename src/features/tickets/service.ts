@@ -27,7 +27,7 @@ import {
   statusCounts,
   type TicketRow,
 } from './queries.ts';
-import type { TicketEdit, TicketInput } from './schema.ts';
+import type { TicketEdit, TicketInput, TicketStats } from './schema.ts';
 import { type ListFilter, listTickets } from './search.ts';
 
 export { type EventRow, findTicket, type ItemRow, type NewEvent, type TicketRow } from './queries.ts';
@@ -175,7 +175,7 @@ export async function listTicketPage(db: Db, filter: ListFilter, versioned?: { k
   return { tickets, nextCursor, version, unchanged };
 }
 
-export async function dashboardStats(db: Db) {
+export async function dashboardStats(db: Db): Promise<TicketStats> {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   let archived = 0;
   for (const row of await statusCounts(db)) {
