@@ -18,6 +18,7 @@ import { oidcRoutes } from './features/auth/oidc-routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
+import { tokenRoutes } from './features/auth/tokens-routes.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -115,6 +116,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
   const routers = [
     authRoutes(deps, oidc),
     oidcRoutes(deps, oidc),
+    tokenRoutes(deps),
     userRoutes(deps),
     delegationRoutes(deps),
     dashboardRoutes(deps),

@@ -1,6 +1,6 @@
 import test from 'ava';
 import twilio from 'twilio';
-import { issueApiToken } from '../src/features/auth/service.ts';
+import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
 import { receiveCable } from '../src/features/inventory/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { changeStatus, createTicket, deleteTicket, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
@@ -24,11 +24,15 @@ import { changedTables, snapshot } from './support/snapshot.ts';
  * or for a no-JavaScript form the 303 back with an error flash) and no row changes.
  */
 
-/** Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin"). */
+/**
+ * Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin");
+ * "owner" does not (a personal token is its owner's alone).
+ */
 type Who =
   | 'anonymous'
   | 'any user'
   | 'creator'
+  | 'owner'
   | 'assignee'
   | 'admin'
   | 'token link'
@@ -153,6 +157,17 @@ class Fixtures {
     return { method: 'GET', path, ...(secret ? { client: browser.app } : {}) };
   }
 
+  /** A personal token of the creator's (only its owner may revoke it; admins neither). */
+  async personalToken() {
+    const { row } = await createPersonalToken(
+      app.db,
+      this.as('creator'),
+      { name: 'matrix', scope: 'read', expires_in_days: 7 },
+      new Date(),
+    );
+    return row.id;
+  }
+
   user = () => createUser(app.db);
   unique = unique;
 }
@@ -230,6 +245,26 @@ const TABLE: Record<string, Case | Case[]> = {
   'GET /auth/oidc/callback': { who: 'sign-in state', request: (f, secret) => f.ssoCallback(secret) },
   'POST /logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/logout', form: {} }) },
   'POST /api/logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/api/logout' }) },
+
+  // ---- personal tokens: each person their own -----------------------------------------------------
+  'GET /settings/tokens': { who: 'any user', request: () => ({ method: 'GET', path: '/settings/tokens' }) },
+  'GET /api/tokens': { who: 'any user', request: () => ({ method: 'GET', path: '/api/tokens' }) },
+  'POST /settings/tokens': {
+    who: 'any user',
+    request: () => ({ method: 'POST', path: '/settings/tokens', form: { name: 'matrix', scope: 'read', expires_in_days: 7 } }),
+  },
+  'POST /api/tokens': {
+    who: 'any user',
+    request: () => ({ method: 'POST', path: '/api/tokens', json: { name: 'matrix', scope: 'read', expires_in_days: 7 } }),
+  },
+  'POST /settings/tokens/:id/revoke': {
+    who: 'owner',
+    request: async (f) => ({ method: 'POST', path: `/settings/tokens/${await f.personalToken()}/revoke`, form: {} }),
+  },
+  'DELETE /api/tokens/:id': {
+    who: 'owner',
+    request: async (f) => ({ method: 'DELETE', path: `/api/tokens/${await f.personalToken()}` }),
+  },
 
   // ---- the API's description: anyone --------------------------------------------------------------
   'GET /api/openapi.json': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/openapi.json' }) },
@@ -611,6 +646,10 @@ const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
       { caller: 'admin', secret: false },
     ],
     denied: ['anonymous', 'user', 'assignee'].map((c) => ({ caller: c as Caller, secret: false })),
+  },
+  owner: {
+    allowed: [{ caller: 'creator', secret: false }],
+    denied: ['anonymous', 'user', 'assignee', 'admin'].map((c) => ({ caller: c as Caller, secret: false })),
   },
   assignee: {
     allowed: [
