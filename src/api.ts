@@ -7,6 +7,7 @@ import { notificationOperations } from './features/notifications/openapi.ts';
 import { opticsOperations } from './features/optics/openapi.ts';
 import { ticketOperations } from './features/tickets/openapi.ts';
 import { userOperations } from './features/users/openapi.ts';
+import { webhookEventDocs, webhookHeaders, webhookOperations } from './features/webhooks/openapi.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './http/openapi.ts';
 
 /**
@@ -25,6 +26,11 @@ const TAGS = [
   { name: 'Optics', description: 'Optics part requests and the parts list.' },
   { name: 'Users', description: 'Accounts, roles, and delegates while away.' },
   { name: 'Notifications', description: 'The outbox of emails and SMS (admins).' },
+  {
+    name: 'Webhooks',
+    description:
+      'Subscriptions of other systems to events (admins), and their delivery log. Delivery is at least once and not in order: drop repeats by webhook-id, order by the payload’s timestamp.',
+  },
   { name: 'Health', description: 'Probes for load balancers and orchestrators.' },
   { name: 'Reference', description: 'This description.' },
 ];
@@ -49,8 +55,11 @@ export function describeApi(version: string): OpenApiDocument {
       ...opticsOperations,
       ...userOperations,
       ...notificationOperations,
+      ...webhookOperations,
       ...healthOperations,
       ...apiDocsOperations,
     ],
+    webhooks: webhookEventDocs,
+    webhookHeaders,
   });
 }

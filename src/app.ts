@@ -30,6 +30,7 @@ import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { delegationRoutes } from './features/users/delegation-routes.ts';
 import { userRoutes } from './features/users/routes.ts';
+import { webhookRoutes } from './features/webhooks/routes.ts';
 import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
@@ -129,6 +130,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     smsReplyRoutes(deps),
     emailReplyRoutes(deps),
     fieldRoutes(deps),
+    webhookRoutes(deps),
     apiDocsRoutes(deps, describe),
   ];
   const root = new Router();

@@ -7,8 +7,8 @@ import { api, FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegmen
 
 /**
  * Fuzzing what issue #23 added (issue #9 §2's properties): personal tokens (API and the settings
- * forms), the API's description (/api/openapi.json, /api/docs). No 5xx, `{error, fields?}` or a page
- * with a role=alert message, and a rejected request changes no row.
+ * forms), webhooks (API, admin forms and pages), the API's description (/api/openapi.json, /api/docs).
+ * No 5xx, `{error, fields?}` or a page with a role=alert message, and a rejected request changes no row.
  */
 
 let app: TestApp;
@@ -16,6 +16,8 @@ let owner: Client;
 let browser: Client;
 let csrf: string;
 const tokenIds: string[] = [];
+const webhookIds: string[] = [];
+const deliveryIds: string[] = [];
 
 test.before(async () => {
   app = await startApp();
@@ -24,6 +26,13 @@ test.before(async () => {
   browser = await signedInClient(app.url, boss.username);
   csrf = await browser.csrfFrom('/settings/tokens');
   for (const scope of ['read', 'write'] as const) tokenIds.push(String((await personalTokenClient(owner, scope)).id));
+  for (const events of [['optics_request.created'], ['ticket.created', 'stock.low']]) {
+    const res = await owner.send('POST', '/api/webhooks', { url: 'https://hooks.example.test/in', events });
+    webhookIds.push(String(res.json.webhook.id));
+  }
+  await owner.send('POST', '/api/optics-requests', { selected_part: 'SFP-10G-SR', quantity: 1, requester_name: 'Fuzz F' });
+  for (const row of await app.db('webhook_deliveries').select('id')) deliveryIds.push(String(row.id));
+  await app.db('webhook_deliveries').update({ status: 'failed' });
 });
 test.after.always(async () => {
   await app?.close();
@@ -75,16 +84,100 @@ test.serial('the settings forms: make and revoke a token', async (t) => {
   });
 });
 
+const WEBHOOK = { url: 'https://hooks.example.test/fuzz', events: ['ticket.created'], description: 'fuzz' };
+
+test.serial('webhooks: the JSON API', async (t) => {
+  const hook = pathSegment(webhookIds);
+  await fuzz(t, app.db, {
+    name: 'GET|POST /api/webhooks, GET|PATCH|DELETE /api/webhooks/:id, …/secret, …/deliveries, redeliver',
+    client: owner,
+    logs: app.logs,
+    audience: 'json',
+    numRuns: 400,
+    requests: fc.oneof(
+      api('GET', fc.constant('/api/webhooks'), { query: ['limit'] }),
+      api('POST', fc.constant('/api/webhooks'), { body: WEBHOOK, extraKeys: ['enabled', 'secret'] }),
+      api(
+        'GET',
+        hook.map((i) => `/api/webhooks/${i}`),
+      ),
+      api(
+        'PATCH',
+        hook.map((i) => `/api/webhooks/${i}`),
+        { body: { ...WEBHOOK, enabled: true } },
+      ),
+      api(
+        'POST',
+        hook.map((i) => `/api/webhooks/${i}/secret`),
+        { body: {} },
+      ),
+      api(
+        'GET',
+        hook.map((i) => `/api/webhooks/${i}/deliveries`),
+        { query: ['status', 'limit', 'cursor'] },
+      ),
+      api(
+        'POST',
+        pathSegment(deliveryIds).map((i) => `/api/webhook-deliveries/${i}/redeliver`),
+        { body: {} },
+      ),
+      api(
+        'DELETE',
+        hook.map((i) => `/api/webhooks/${i}`),
+      ),
+    ),
+  });
+});
+
+test.serial('webhooks: the admin forms', async (t) => {
+  const hook = pathSegment(webhookIds);
+  const valid = { url: 'https://hooks.example.test/form', events: 'stock.low', description: 'form', enabled: 'true' };
+  await fuzz(t, app.db, {
+    name: 'POST /admin/webhooks[/:id[/secret|/delete]], /admin/webhook-deliveries/:id/redeliver',
+    client: browser,
+    logs: app.logs,
+    audience: 'html',
+    numRuns: 300,
+    requests: fc.oneof(
+      form(fc.constant('/admin/webhooks'), valid),
+      form(
+        hook.map((i) => `/admin/webhooks/${i}`),
+        valid,
+      ),
+      form(
+        hook.map((i) => `/admin/webhooks/${i}/secret`),
+        {},
+      ),
+      form(
+        pathSegment(deliveryIds).map((i) => `/admin/webhook-deliveries/${i}/redeliver`),
+        {},
+      ),
+      form(
+        hook.map((i) => `/admin/webhooks/${i}/delete`),
+        {},
+      ),
+    ),
+  });
+});
+
 test.serial('the API description and the settings page with hostile query strings', async (t) => {
   await fuzz(t, app.db, {
-    name: 'GET /api/openapi.json, /api/docs, /settings',
+    name: 'GET /api/docs, /settings/tokens, /admin/webhooks[/:id]',
     client: browser,
     logs: app.logs,
     audience: 'html',
     numRuns: 100,
-    requests: fc
-      .record({ path: fc.constantFrom('/api/docs', '/settings'), query: queryString(['tag', 'q']) })
-      .map(({ path, query }): FuzzRequest => ({ method: 'GET', path: path + query })),
+    requests: fc.oneof(
+      fc
+        .record({ path: fc.constantFrom('/api/docs', '/settings/tokens', '/admin/webhooks'), query: queryString(['tag', 'q']) })
+        .map(({ path, query }): FuzzRequest => ({ method: 'GET', path: path + query })),
+      fc
+        .record({
+          path: pathSegment(webhookIds).map((i) => `/admin/webhooks/${i}`),
+          query: queryString(['status', 'limit', 'cursor']),
+        })
+        .map(({ path, query }): FuzzRequest => ({ method: 'GET', path: path + query })),
+    ),
   });
   await fuzz(t, app.db, {
     name: 'GET /api/openapi.json',

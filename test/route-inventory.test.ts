@@ -6,6 +6,7 @@ import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts'
 import { changeStatus, createTicket, deleteTicket, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import { toPrincipal } from '../src/features/users/presenter.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { createSubscription } from '../src/features/webhooks/service.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
@@ -131,6 +132,27 @@ class Fixtures {
     const { id } = await this.ticket();
     const row = await app.db('notifications').where({ ticket_id: id }).first();
     await app.db('notifications').where({ id: row.id }).update({ status: 'failed', error_message: 'provider said no' });
+    return row.id as number;
+  }
+
+  /** A webhook subscription (to an address that needs no WEBHOOK_ALLOW_PRIVATE). */
+  async webhook() {
+    const { subscription } = await createSubscription(
+      app.db,
+      this.as('admin'),
+      { url: `https://hooks.example.test/${unique()}`, events: ['optics_request.created'] },
+      { secretKey: app.config.secretKey, allowPrivate: false },
+      new Date(),
+    );
+    return subscription.id;
+  }
+
+  /** A failed webhook delivery (an admin may send it again). */
+  async failedDelivery() {
+    const id = await this.webhook();
+    await this.opticsRequest();
+    const row = await app.db('webhook_deliveries').where({ subscription_id: id }).first();
+    await app.db('webhook_deliveries').where({ id: row.id }).update({ status: 'failed', last_error: 'receiver said no' });
     return row.id as number;
   }
 
@@ -592,6 +614,74 @@ const TABLE: Record<string, Case | Case[]> = {
     who: 'admin',
     request: async (f) => ({ method: 'POST', path: `/api/notifications/${await f.failedNotification()}/retry`, json: {} }),
   },
+  // ---- webhooks: admins -----------------------------------------------------------------------------
+  'GET /admin/webhooks': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/webhooks' }) },
+  'GET /api/webhooks': { who: 'admin', request: () => ({ method: 'GET', path: '/api/webhooks' }) },
+  'POST /admin/webhooks': {
+    who: 'admin',
+    request: (f) => ({
+      method: 'POST',
+      path: '/admin/webhooks',
+      form: { url: `https://hooks.example.test/${f.unique()}`, events: 'stock.low' },
+    }),
+  },
+  'POST /api/webhooks': {
+    who: 'admin',
+    request: (f) => ({
+      method: 'POST',
+      path: '/api/webhooks',
+      json: { url: `https://hooks.example.test/${f.unique()}`, events: ['stock.low'] },
+    }),
+  },
+  'GET /admin/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/webhooks/${await f.webhook()}` }),
+  },
+  'GET /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/webhooks/${await f.webhook()}` }),
+  },
+  'PATCH /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'PATCH', path: `/api/webhooks/${await f.webhook()}`, json: { enabled: false } }),
+  },
+  'POST /admin/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/webhooks/${await f.webhook()}`,
+      form: { url: 'https://hooks.example.test/changed', events: 'ticket.created', enabled: 'true' },
+    }),
+  },
+  'POST /admin/webhooks/:id/secret': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhooks/${await f.webhook()}/secret`, form: {} }),
+  },
+  'POST /api/webhooks/:id/secret': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/webhooks/${await f.webhook()}/secret`, json: {} }),
+  },
+  'DELETE /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'DELETE', path: `/api/webhooks/${await f.webhook()}` }),
+  },
+  'POST /admin/webhooks/:id/delete': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhooks/${await f.webhook()}/delete`, form: {} }),
+  },
+  'GET /api/webhooks/:id/deliveries': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/webhooks/${await f.webhook()}/deliveries` }),
+  },
+  'POST /api/webhook-deliveries/:id/redeliver': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/webhook-deliveries/${await f.failedDelivery()}/redeliver`, json: {} }),
+  },
+  'POST /admin/webhook-deliveries/:id/redeliver': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhook-deliveries/${await f.failedDelivery()}/redeliver`, form: {} }),
+  },
+
   'POST /api/twilio/sms': {
     who: 'twilio signature',
     request: async (f, secret) => {
