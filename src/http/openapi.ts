@@ -123,6 +123,8 @@ const SHARED_RESPONSES = {
   UnsupportedType: 'The body uses an encoding the app does not read.',
   TooManyRequests: 'Too many attempts from this client: wait for the seconds in Retry-After.',
   Unavailable: 'The database cannot be reached right now; try again shortly.',
+  ServerError:
+    'Something failed on the server’s side (a fault, never a refusal): try again, and tell an admin if it keeps happening.',
 } as const;
 
 const sharedRef = (name: keyof typeof SHARED_RESPONSES) => ({ $ref: `#/components/responses/${name}` });
@@ -185,6 +187,7 @@ function responsesOf(op: ApiOperation): ZodOpenApiOperationObject['responses'] {
     responses[415] ??= sharedRef('UnsupportedType');
   }
   if (op.rateLimited) responses[429] ??= sharedRef('TooManyRequests');
+  responses[500] ??= sharedRef('ServerError');
   responses[503] ??= sharedRef('Unavailable');
   return responses as ZodOpenApiOperationObject['responses'];
 }

@@ -35,8 +35,8 @@ export const healthOperations: ApiOperation[] = [
         example: { status: 'ready', database: 'ok', timestamp: '2026-12-07T09:30:00.000Z' },
       },
       503: {
-        description: 'The database is not reachable.',
-        schema: errorJson.extend({ status: z.literal('unavailable') }),
+        description: 'The database is not reachable (unavailable), or its schema is older than this version (migrating).',
+        schema: errorJson.extend({ status: z.enum(['unavailable', 'migrating']) }),
         example: { error: 'The database is not reachable.', status: 'unavailable' },
       },
     },
