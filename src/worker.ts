@@ -5,6 +5,7 @@ import type { Db } from './db/index.ts';
 import { runFollowUps } from './features/approvals/service.ts';
 import { deleteExpiredSignIns } from './features/auth/service.ts';
 import { startNotificationWorker } from './features/notifications/worker.ts';
+import { pruneDeliveryLog } from './features/webhooks/service.ts';
 import { startWebhookWorker } from './features/webhooks/worker.ts';
 import { deleteExpiredRateLimits } from './http/rate-limit.ts';
 import { type TimedJob, TimedWork } from './timed/runner.ts';
@@ -19,6 +20,8 @@ export const timedJobs = (db: Db, config: Config): TimedJob[] => [
   { name: 'http.expired-idempotency-keys', everyMs: HOUR, run: (now) => deleteExpiredIdempotencyKeys(db, now) },
   // Offers to delegates, reminders and escalation of requests waiting for approval.
   { name: 'approvals.follow-ups', everyMs: 5 * MINUTE, run: (now) => runFollowUps(db, config, now) },
+  // The webhook delivery log keeps 30 days of finished deliveries.
+  { name: 'webhooks.delivery-log', everyMs: 24 * HOUR, run: (now) => pruneDeliveryLog(db, now) },
 ];
 
 /** The webhook worker's options from the configuration (the outbox's batch, concurrency and poll settings). */

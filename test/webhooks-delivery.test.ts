@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { Webhook } from 'standardwebhooks';
 import { decryptSecret } from '../src/features/webhooks/secrets.ts';
+import { pruneDeliveryLog } from '../src/features/webhooks/service.ts';
 import { retryDelayMs } from '../src/features/webhooks/worker.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { type Contract, contractFor } from './support/contract.ts';
@@ -342,4 +343,27 @@ test.serial('the in-process worker delivers right after the commit', async (t) =
   await buildRequest(live);
   for (let i = 0; i < 100 && receiver.received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   t.is(receiver.verified(hook.secret).length, 1, 'without waiting for the minute-long poll');
+});
+
+test.serial('the delivery log keeps 30 days of finished deliveries; what is waiting stays', async (t) => {
+  const { hook } = await subscribed(t, ['ticket.created']);
+  await newTicket();
+  await webhookWorker(app).runOnce();
+  await newTicket();
+  const [old, waiting] = await deliveriesOf(app, hook.id);
+  const now = new Date();
+  await app
+    .db('webhook_deliveries')
+    .whereIn('id', [old?.id, waiting?.id])
+    .update({ updated_at: new Date(now.getTime() - 31 * 86_400_000).toISOString() });
+  await pruneDeliveryLog(app.db, now);
+  const left = await deliveriesOf(app, hook.id);
+  t.deepEqual(
+    left.map((d) => d.id),
+    [waiting?.id],
+    'the queued one is kept, however old',
+  );
+  t.is(await app.db('webhook_attempts').where({ delivery_id: old?.id }).first(), undefined, 'its attempts went with it');
+  t.is(await app.db('webhook_events').where({ id: old?.event_id }).first(), undefined, 'and its event, no longer needed');
+  t.truthy(await app.db('webhook_events').where({ id: waiting?.event_id }).first());
 });

@@ -312,3 +312,15 @@ export async function requeue(db: Db, id: number, now: string): Promise<boolean>
     .update({ status: 'queued', attempts: 0, next_attempt_at: now, locked_at: null, last_error: null, updated_at: now });
   return changed > 0;
 }
+
+// ---- retention -------------------------------------------------------------------------------------
+
+/** Finished deliveries last touched before `before` go, their attempts with them (ON DELETE CASCADE). */
+export const deleteFinishedBefore = (db: Db, before: string) =>
+  db('webhook_deliveries').whereIn('status', ['delivered', 'failed']).where('updated_at', '<', before).delete();
+
+/** Events no delivery points at any more. */
+export const deleteOrphanEvents = (db: Db) =>
+  db('webhook_events')
+    .whereNotExists(db('webhook_deliveries as d').select(db.raw('1')).whereRaw('?? = ??', ['d.event_id', 'webhook_events.id']))
+    .delete();

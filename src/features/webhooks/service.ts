@@ -6,6 +6,8 @@ import { keysetPage } from '../../lib/keyset.ts';
 import {
   attemptsFor,
   type DeliveryRow,
+  deleteFinishedBefore,
+  deleteOrphanEvents,
   deleteSubscription,
   failWaiting,
   findDelivery,
@@ -195,3 +197,12 @@ export const attemptsOf = (db: Db, deliveryId: number) => attemptsFor(db, [deliv
 /** The subscription a delivery belongs to (undefined when there is no such delivery). */
 export const deliveryOwner = async (db: Db, deliveryId: number): Promise<number | undefined> =>
   (await findDelivery(db, deliveryId))?.subscription_id;
+
+/** How long a finished delivery (and its log) is kept. */
+export const DELIVERY_LOG_DAYS = 30;
+
+/** Timed work: finished deliveries older than DELIVERY_LOG_DAYS go with their attempts, then events nobody needs. */
+export async function pruneDeliveryLog(db: Db, now: Date): Promise<void> {
+  await deleteFinishedBefore(db, new Date(now.getTime() - DELIVERY_LOG_DAYS * 86_400_000).toISOString());
+  await deleteOrphanEvents(db);
+}
