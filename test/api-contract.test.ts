@@ -266,12 +266,11 @@ test('/api/docs shows every operation with a curl example, grouped by feature, a
       .$('section.ref h2')
       .map((_, h) => page.$(h).text())
       .get(),
-    [...(doc.tags as { name: string }[]).map((tag) => tag.name), ...(doc.webhooks ? ['Webhooks'] : [])],
+    [...(doc.tags as { name: string }[]).map((tag) => tag.name), ...(doc.webhooks ? ['Webhook events'] : [])],
   );
   const create = page.$('#postApiTickets');
   t.regex(create.text(), /Authorization: Bearer \$TOKEN/);
   t.regex(create.text(), /Idempotency-Key/);
   t.regex(create.find('pre code').eq(1).text(), /HTTP\/1\.1 201/);
-  t.is(page.$('script:not([src])').length, 0, 'no inline script');
-  t.is(page.$('script[src]').length, 1, 'only the app’s own htmx');
+  t.is(page.$('script').length, 0, 'a page to read: no script at all');
 });

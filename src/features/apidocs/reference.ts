@@ -43,6 +43,8 @@ export interface OperationView {
   who: string;
   fields: Field[];
   answers: Answer[];
+  /** The statuses of the shared refusals it may give (described once, at the top of the page). */
+  alsoAnswers: string[];
   curl: string;
   example?: string;
   notes: string[];
@@ -61,6 +63,8 @@ export interface ReferenceView {
   title: string;
   description: string;
   version: string;
+  /** The refusals many operations share: status, name and meaning. */
+  shared: Answer[];
   tags: { name: string; description: string; operations: OperationView[] }[];
   events: EventView[];
   webhookHeaders: Field[];
@@ -176,15 +180,23 @@ function exampleOf(responses: Json): string | undefined {
   return undefined;
 }
 
+/** An operation's own answers; the shared ones (a `$ref` to components/responses) are only named. */
 function answersOf(document: Json, responses: Json): Answer[] {
-  return Object.entries(responses).map(([status, raw]) => {
-    const r = resolve(document, raw as Schema) as Json;
-    const content = (r.content ?? {}) as Record<string, { schema?: Schema }>;
-    const [type, media] = Object.entries(content)[0] ?? [];
-    const body = media?.schema ? describeType(document, media.schema) : type ? type : '';
-    return { status, description: String(r.description ?? ''), type: body };
-  });
+  return Object.entries(responses)
+    .filter(([, raw]) => !(raw as Json).$ref)
+    .map(([status, raw]) => {
+      const r = resolve(document, raw as Schema) as Json;
+      const content = (r.content ?? {}) as Record<string, { schema?: Schema }>;
+      const [type, media] = Object.entries(content)[0] ?? [];
+      const body = media?.schema ? describeType(document, media.schema) : type ? type : '';
+      return { status, description: String(r.description ?? ''), type: body };
+    });
 }
+
+const sharedStatuses = (responses: Json): string[] =>
+  Object.entries(responses)
+    .filter(([, raw]) => (raw as Json).$ref)
+    .map(([status]) => status);
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -230,6 +242,7 @@ export function referenceView(doc: OpenApiDocument, baseUrl: string): ReferenceV
         who: WHO[String(op['x-access'])] ?? '',
         fields,
         answers: answersOf(document, (op.responses ?? {}) as Json),
+        alsoAnswers: sharedStatuses((op.responses ?? {}) as Json),
         curl: curlOf(method, path, op, baseUrl),
         example: exampleOf((op.responses ?? {}) as Json),
         notes,
@@ -259,10 +272,23 @@ export function referenceView(doc: OpenApiDocument, baseUrl: string): ReferenceV
       example: media?.example === undefined ? undefined : JSON.stringify(media.example, null, 2),
     });
   }
+  // Each shared refusal once, with the status operations give it under.
+  const shared = new Map<string, Answer>();
+  for (const item of Object.values((document.paths ?? {}) as Record<string, Json>)) {
+    for (const op of Object.values(item) as Json[]) {
+      for (const [status, raw] of Object.entries((op.responses ?? {}) as Json)) {
+        const ref = (raw as Json).$ref;
+        if (typeof ref !== 'string' || shared.has(status)) continue;
+        const r = resolve(document, raw as Schema) as Json;
+        shared.set(status, { status, description: String(r.description ?? ''), type: 'Error' });
+      }
+    }
+  }
   return {
     title: String(info.title ?? 'API'),
     description: String(info.description ?? ''),
     version: String(info.version ?? ''),
+    shared: [...shared.values()].sort((a, b) => a.status.localeCompare(b.status)),
     tags: tagList.filter((t) => t.operations.length),
     events,
     webhookHeaders,

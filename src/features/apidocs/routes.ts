@@ -51,7 +51,8 @@ export function apiDocsRoutes({ config }: Deps, describe: () => OpenApiDocument)
     view ??= referenceView(describe(), config.appUrl);
     ctx.set('Cache-Control', 'no-cache');
     ctx.type = 'html';
-    ctx.body = renderView(ctx, 'apidocs/page', { reference: view }, 'API reference');
+    // A page to read: no script (the layout leaves htmx out), the lightest the reference can be.
+    ctx.body = renderView(ctx, 'apidocs/page', { reference: view, withoutScript: true }, 'API reference');
   });
 
   return router;
