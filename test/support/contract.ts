@@ -83,6 +83,8 @@ export function contractFor(base: string): Promise<Contract | undefined> {
   if (!contract) {
     contract = fetchContract(base);
     contracts.set(base, contract);
+    // A failed fetch (the server gone before it answered) is forgotten: the next call asks again.
+    contract.catch(() => contracts.delete(base));
   }
   return contract;
 }
