@@ -60,7 +60,15 @@ export const ticketOperations: ApiOperation[] = [
       'Newest first. `filter=mine` (created by you) or `assigned` (waiting on you); `status`; `q` searches location, notes and cables; deleted ones only with `include_deleted=true`.',
     query: listQuerySchema,
     paginated: true,
-    responses: { 200: { description: 'A page of requests.', schema: z.array(ticketJson), example: [exampleTicket] } },
+    responses: {
+      200: {
+        description: 'A page of requests.',
+        schema: z.array(ticketJson),
+        headers: { ETag: 'On PostgreSQL: the version of the data this page was made from.' },
+        example: [exampleTicket],
+      },
+      304: { description: 'Not modified (PostgreSQL): nothing on the page named by If-None-Match has changed.' },
+    },
     example: { query: { filter: 'assigned', status: 'pending_approval', limit: 20 } },
   },
   {
