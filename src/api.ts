@@ -1,6 +1,7 @@
 import { apiDocsOperations } from './features/apidocs/openapi.ts';
 import { approvalOperations } from './features/approvals/openapi.ts';
 import { authOperations } from './features/auth/openapi.ts';
+import { fieldOperations } from './features/field/openapi.ts';
 import { healthOperations } from './features/health/openapi.ts';
 import { inventoryOperations } from './features/inventory/openapi.ts';
 import { notificationOperations } from './features/notifications/openapi.ts';
@@ -49,6 +50,7 @@ export function describeApi(version: string): OpenApiDocument {
     tags: TAGS,
     operations: [
       ...authOperations,
+      ...fieldOperations,
       ...ticketOperations,
       ...approvalOperations,
       ...inventoryOperations,
