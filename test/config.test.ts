@@ -143,7 +143,10 @@ test('INVENTORY_ENFORCE_STOCK: off by default, true/1/yes turn it on, anything e
 
 test('webhooks: private targets refused unless allowed, 10 s, 10 attempts, disabled after 10; bad values name the variable', (t) => {
   t.deepEqual(loadConfig({}).webhooks, { allowPrivate: false, timeoutMs: 10_000, maxAttempts: 10, disableAfter: 10 });
-  t.like(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes', WEBHOOK_TIMEOUT_MS: '2500' }).webhooks, { allowPrivate: true, timeoutMs: 2500 });
+  t.like(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes', WEBHOOK_TIMEOUT_MS: '2500' }).webhooks, {
+    allowPrivate: true,
+    timeoutMs: 2500,
+  });
   for (const [name, value] of [
     ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
     ['WEBHOOK_TIMEOUT_MS', '0'],

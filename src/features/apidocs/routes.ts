@@ -51,8 +51,7 @@ export function apiDocsRoutes({ config }: Deps, describe: () => OpenApiDocument)
     view ??= referenceView(describe(), config.appUrl);
     ctx.set('Cache-Control', 'no-cache');
     ctx.type = 'html';
-    // A page to read: no script (the layout leaves htmx out), the lightest the reference can be.
-    ctx.body = renderView(ctx, 'apidocs/page', { reference: view, withoutScript: true }, 'API reference');
+    ctx.body = renderView(ctx, 'apidocs/page', { reference: view }, 'API reference');
   });
 
   return router;

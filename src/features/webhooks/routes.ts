@@ -45,6 +45,7 @@ export function webhookRoutes({ db, config }: Deps): Router {
   const listData = async (extra: object = {}) => ({
     webhooks: (await subscriptions(db)).map(presentSubscription),
     events: WEBHOOK_EVENTS,
+    allowPrivate: settings.allowPrivate,
     values: { events: [] },
     errors: {},
     ...extra,
