@@ -230,12 +230,25 @@ export const webhookEventDocs: WebhookEventDoc[] = [
   {
     name: 'reorder.suggested',
     summary: 'A reorder is suggested',
-    description: 'From the reorder suggestions of stock locations (sent once that feature hands its suggestions here).',
+    description:
+      'A location fell below its reorder rule: buy, or move stock from another location. Sent where the suggestion opens (the stock locations feature; wired when it is merged).',
     payload: envelopeOf('reorder.suggested'),
     example: {
       type: 'reorder.suggested',
       timestamp: TIME,
-      data: { ...stockLow, suggested_quantity: 40, location: { id: 2, name: 'Van 12' } },
+      data: {
+        suggestion_id: 17,
+        kind: 'transfer',
+        cable_type: 'Cat6',
+        cable_length: '100ft',
+        location: { id: 2, name: 'Van 12' },
+        from_location: { id: 1, name: 'Main warehouse' },
+        quantity: 6,
+        on_hand: 2,
+        reserved: 1,
+        min_quantity: 4,
+        max_quantity: 8,
+      },
     },
   },
   {

@@ -16,6 +16,7 @@ export const WEBHOOK_EVENTS = [
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 const sku = { cable_type: z.string(), cable_length: z.string() };
+const place = z.object({ id: z.number().int(), name: z.string() });
 
 /**
  * Each event's `data`: what the emitting feature hands emitEvent (typed by these, so a payload and its
@@ -41,14 +42,16 @@ export const eventData = {
     reorder_threshold: z.number().int(),
   }),
   'reorder.suggested': z.object({
+    suggestion_id: z.number().int(),
+    kind: z.enum(['purchase', 'transfer']).meta({ description: 'Buy more, or move some from another location.' }),
     ...sku,
+    location: place.meta({ description: 'Where the stock is short.' }),
+    from_location: place.nullable().meta({ description: 'Where to move it from (a transfer; null for a purchase).' }),
+    quantity: z.number().int().meta({ description: 'How much to buy or move.' }),
     on_hand: z.number().int(),
-    reorder_threshold: z.number().int().nullable(),
-    suggested_quantity: z.number().int().meta({ description: 'How much to order to be above the threshold again.' }),
-    location: z
-      .object({ id: z.number().int(), name: z.string() })
-      .nullable()
-      .meta({ description: 'The stock location it is for (null: stock as a whole).' }),
+    reserved: z.number().int().meta({ description: 'Promised to approved requests, not yet taken.' }),
+    min_quantity: z.number().int().meta({ description: 'The location’s reorder rule: below this, reorder…' }),
+    max_quantity: z.number().int().meta({ description: '…up to this.' }),
   }),
   'optics_request.created': z.object({ optics_request: opticsRequestJson }),
 } satisfies Record<WebhookEvent, z.ZodType>;
