@@ -5,7 +5,7 @@
  * shapes), states.ts and schema.ts (constants and types), outbox.ts (notifications: hand it messages).
  */
 const FEATURE = '^src/features/([^/]+)/';
-const PUBLIC = '(service|pages|presenter|states|schema|outbox)\\.ts$';
+const PUBLIC = '(service|pages|presenter|states|schema|outbox|openapi)\\.ts$';
 
 module.exports = {
   forbidden: [

@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compress from 'koa-compress';
 import type { Logger } from 'pino';
+import { describeApi } from './api.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import { apiDocsRoutes } from './features/apidocs/routes.ts';
 import { decisionRoutes } from './features/approvals/decision-routes.ts';
 import { emailReplyRoutes, INBOUND_EMAIL_PATH_PATTERN } from './features/approvals/email-routes.ts';
 import { approvalRoutes, REVIEW_PATH } from './features/approvals/routes.ts';
@@ -14,6 +18,7 @@ import { oidcRoutes } from './features/auth/oidc-routes.ts';
 import { loadPrincipal } from './features/auth/principal.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { SESSION_COOKIE, sessionMiddleware } from './features/auth/session.ts';
+import { tokenRoutes } from './features/auth/tokens-routes.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -25,6 +30,7 @@ import { opticsRoutes } from './features/optics/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { delegationRoutes } from './features/users/delegation-routes.ts';
 import { userRoutes } from './features/users/routes.ts';
+import { webhookRoutes } from './features/webhooks/routes.ts';
 import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
@@ -32,7 +38,12 @@ import { csrfProtection } from './http/csrf.ts';
 import { idempotency } from './http/idempotency.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
 import { createViews } from './http/views.ts';
-import { publicDir, viewsDir } from './paths.ts';
+import { projectRoot, publicDir, viewsDir } from './paths.ts';
+
+const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+let apiDocument: ReturnType<typeof describeApi> | undefined;
+/** The API's OpenAPI document, built once per process on first use (src/api.ts). */
+const describe = () => (apiDocument ??= describeApi(version));
 
 /**
  * Unsafe requests never keyed by Idempotency-Key: responses that carry an access token or start a
@@ -106,6 +117,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
   const routers = [
     authRoutes(deps, oidc),
     oidcRoutes(deps, oidc),
+    tokenRoutes(deps),
     userRoutes(deps),
     delegationRoutes(deps),
     dashboardRoutes(deps),
@@ -118,6 +130,8 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     smsReplyRoutes(deps),
     emailReplyRoutes(deps),
     fieldRoutes(deps),
+    webhookRoutes(deps),
+    apiDocsRoutes(deps, describe),
   ];
   const root = new Router();
   for (const router of routers) root.use(router.routes());

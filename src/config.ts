@@ -51,6 +51,11 @@ const schema = z.object({
     .pipe(z.array(z.email({ error: (iss) => `"${String(iss.input)}" is not an email address` })))
     .optional(),
   INVENTORY_ENFORCE_STOCK: bool.default(false),
+  // Webhooks: private, loopback and link-local targets are refused unless allowed; the worker's limits.
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(30).default(10),
+  WEBHOOK_DISABLE_AFTER: positiveInt.max(1000).default(10),
   // Notifications: the outbox worker and its providers.
   WORKER_IN_PROCESS: bool.default(true),
   NOTIFY_POLL_MS: positiveInt.default(1000),
@@ -153,6 +158,7 @@ export interface Config {
   /** Run the notification worker inside `npm start` (else run `npm run worker`). */
   workerInProcess: boolean;
   notifications: NotificationSettings;
+  webhooks: WebhookSettings;
   /** Sign-in with OpenID Connect; absent when OIDC_ISSUER is not set. */
   oidc?: OidcSettings;
   /** PASSWORD_LOGIN: local passwords work (sign-in page and POST /api/login). */
@@ -188,6 +194,18 @@ export interface OidcSettings {
   adminGroups: string[];
   groupsClaim: string;
   buttonLabel: string;
+}
+
+/** Webhook delivery (the worker's batch, concurrency and poll interval are NOTIFY_*'s). */
+export interface WebhookSettings {
+  /** WEBHOOK_ALLOW_PRIVATE: deliver to private, loopback and link-local addresses too (tests, one private network). */
+  allowPrivate: boolean;
+  /** One attempt's limit, connection to the last byte read. */
+  timeoutMs: number;
+  /** Attempts per delivery before it is given up. */
+  maxAttempts: number;
+  /** A subscription is disabled (and admins told) after this many deliveries in a row were given up. */
+  disableAfter: number;
 }
 
 /** The outbox worker's knobs and the providers' credentials (absent: that provider is not used). */
@@ -315,6 +333,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     oidc,
     passwordLogin: e.PASSWORD_LOGIN,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      disableAfter: e.WEBHOOK_DISABLE_AFTER,
+    },
   };
 }
 

@@ -140,3 +140,22 @@ test('INVENTORY_ENFORCE_STOCK: off by default, true/1/yes turn it on, anything e
   t.true(err instanceof ConfigError);
   t.regex((err as Error).message, /INVENTORY_ENFORCE_STOCK/);
 });
+
+test('webhooks: private targets refused unless allowed, 10 s, 10 attempts, disabled after 10; bad values name the variable', (t) => {
+  t.deepEqual(loadConfig({}).webhooks, { allowPrivate: false, timeoutMs: 10_000, maxAttempts: 10, disableAfter: 10 });
+  t.like(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes', WEBHOOK_TIMEOUT_MS: '2500' }).webhooks, {
+    allowPrivate: true,
+    timeoutMs: 2500,
+  });
+  for (const [name, value] of [
+    ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
+    ['WEBHOOK_TIMEOUT_MS', '0'],
+    ['WEBHOOK_TIMEOUT_MS', '600000'],
+    ['WEBHOOK_MAX_ATTEMPTS', 'ten'],
+    ['WEBHOOK_DISABLE_AFTER', '-1'],
+  ] as const) {
+    const err = errorFor({ [name]: value });
+    t.true(err instanceof ConfigError, `${name}=${value}`);
+    t.regex(String((err as Error).message), new RegExp(`^Invalid ${name}: `), `${name}=${value}`);
+  }
+});

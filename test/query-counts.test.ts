@@ -27,10 +27,11 @@ const BUDGET = {
   apiTicket: { auth: 'bearer', max: 4 },
   /**
    * POST /api/tickets, bearer: auth, the requester's and assignee's rows, then in one transaction BEGIN,
-   * the ticket, its items, the audit event, the email and SMS (one insert), the counter, COMMIT. The
-   * answer is built from what the inserts returned: no read after the commit.
+   * the ticket, its items, the audit event, the email and SMS (one insert), the ticket.created webhook
+   * subscribers (one indexed read; the event and its deliveries are written only when there are some),
+   * the counter, COMMIT. The answer is built from what the inserts returned: no read after the commit.
    */
-  create: { auth: 'bearer', max: 9 },
+  create: { auth: 'bearer', max: 10 },
   /** GET /api/dashboard/stats, bearer: auth, the counters table. */
   stats: { auth: 'bearer', max: 2 },
   /** GET /api/inventory/on-hand, bearer: auth, the stock table (one row per SKU, never the ledger). */

@@ -1,11 +1,12 @@
 import test from 'ava';
 import twilio from 'twilio';
-import { issueApiToken } from '../src/features/auth/service.ts';
+import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
 import { receiveCable } from '../src/features/inventory/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { changeStatus, createTicket, deleteTicket, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import { toPrincipal } from '../src/features/users/presenter.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { createSubscription } from '../src/features/webhooks/service.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
 import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
@@ -24,11 +25,15 @@ import { changedTables, snapshot } from './support/snapshot.ts';
  * or for a no-JavaScript form the 303 back with an error flash) and no row changes.
  */
 
-/** Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin"). */
+/**
+ * Who may call a route. "creator" and "assignee" include admins (DESIGN.md §4: "… or an admin");
+ * "owner" does not (a personal token is its owner's alone).
+ */
 type Who =
   | 'anonymous'
   | 'any user'
   | 'creator'
+  | 'owner'
   | 'assignee'
   | 'admin'
   | 'token link'
@@ -130,6 +135,27 @@ class Fixtures {
     return row.id as number;
   }
 
+  /** A webhook subscription (to an address that needs no WEBHOOK_ALLOW_PRIVATE). */
+  async webhook() {
+    const { subscription } = await createSubscription(
+      app.db,
+      this.as('admin'),
+      { url: `https://hooks.example.test/${unique()}`, events: ['optics_request.created'] },
+      { secretKey: app.config.secretKey, allowPrivate: false },
+      new Date(),
+    );
+    return subscription.id;
+  }
+
+  /** A failed webhook delivery (an admin may send it again). */
+  async failedDelivery() {
+    const id = await this.webhook();
+    await this.opticsRequest();
+    const row = await app.db('webhook_deliveries').where({ subscription_id: id }).first();
+    await app.db('webhook_deliveries').where({ id: row.id }).update({ status: 'failed', last_error: 'receiver said no' });
+    return row.id as number;
+  }
+
   /** A ticket's email notification (it has an HTML part). */
   async emailNotification() {
     const { id } = await this.ticket();
@@ -151,6 +177,17 @@ class Fixtures {
     const browser = new SsoBrowser(app.url, idp.issuer, APP_URL);
     const path = await browser.callbackFor('matrix-sso');
     return { method: 'GET', path, ...(secret ? { client: browser.app } : {}) };
+  }
+
+  /** A personal token of the creator's (only its owner may revoke it; admins neither). */
+  async personalToken() {
+    const { row } = await createPersonalToken(
+      app.db,
+      this.as('creator'),
+      { name: 'matrix', scope: 'read', expires_in_days: 7 },
+      new Date(),
+    );
+    return row.id;
   }
 
   user = () => createUser(app.db);
@@ -230,6 +267,30 @@ const TABLE: Record<string, Case | Case[]> = {
   'GET /auth/oidc/callback': { who: 'sign-in state', request: (f, secret) => f.ssoCallback(secret) },
   'POST /logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/logout', form: {} }) },
   'POST /api/logout': { who: 'anonymous', fresh: true, request: () => ({ method: 'POST', path: '/api/logout' }) },
+
+  // ---- personal tokens: each person their own -----------------------------------------------------
+  'GET /settings/tokens': { who: 'any user', request: () => ({ method: 'GET', path: '/settings/tokens' }) },
+  'GET /api/tokens': { who: 'any user', request: () => ({ method: 'GET', path: '/api/tokens' }) },
+  'POST /settings/tokens': {
+    who: 'any user',
+    request: () => ({ method: 'POST', path: '/settings/tokens', form: { name: 'matrix', scope: 'read', expires_in_days: 7 } }),
+  },
+  'POST /api/tokens': {
+    who: 'any user',
+    request: () => ({ method: 'POST', path: '/api/tokens', json: { name: 'matrix', scope: 'read', expires_in_days: 7 } }),
+  },
+  'POST /settings/tokens/:id/revoke': {
+    who: 'owner',
+    request: async (f) => ({ method: 'POST', path: `/settings/tokens/${await f.personalToken()}/revoke`, form: {} }),
+  },
+  'DELETE /api/tokens/:id': {
+    who: 'owner',
+    request: async (f) => ({ method: 'DELETE', path: `/api/tokens/${await f.personalToken()}` }),
+  },
+
+  // ---- the API's description: anyone --------------------------------------------------------------
+  'GET /api/openapi.json': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/openapi.json' }) },
+  'GET /api/docs': { who: 'anonymous', request: () => ({ method: 'GET', path: '/api/docs' }) },
 
   // ---- users ------------------------------------------------------------------------------------
   'GET /api/users': { who: 'any user', request: () => ({ method: 'GET', path: '/api/users' }) },
@@ -553,6 +614,74 @@ const TABLE: Record<string, Case | Case[]> = {
     who: 'admin',
     request: async (f) => ({ method: 'POST', path: `/api/notifications/${await f.failedNotification()}/retry`, json: {} }),
   },
+  // ---- webhooks: admins -----------------------------------------------------------------------------
+  'GET /admin/webhooks': { who: 'admin', request: () => ({ method: 'GET', path: '/admin/webhooks' }) },
+  'GET /api/webhooks': { who: 'admin', request: () => ({ method: 'GET', path: '/api/webhooks' }) },
+  'POST /admin/webhooks': {
+    who: 'admin',
+    request: (f) => ({
+      method: 'POST',
+      path: '/admin/webhooks',
+      form: { url: `https://hooks.example.test/${f.unique()}`, events: 'stock.low' },
+    }),
+  },
+  'POST /api/webhooks': {
+    who: 'admin',
+    request: (f) => ({
+      method: 'POST',
+      path: '/api/webhooks',
+      json: { url: `https://hooks.example.test/${f.unique()}`, events: ['stock.low'] },
+    }),
+  },
+  'GET /admin/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/admin/webhooks/${await f.webhook()}` }),
+  },
+  'GET /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/webhooks/${await f.webhook()}` }),
+  },
+  'PATCH /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'PATCH', path: `/api/webhooks/${await f.webhook()}`, json: { enabled: false } }),
+  },
+  'POST /admin/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/webhooks/${await f.webhook()}`,
+      form: { url: 'https://hooks.example.test/changed', events: 'ticket.created', enabled: 'true' },
+    }),
+  },
+  'POST /admin/webhooks/:id/secret': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhooks/${await f.webhook()}/secret`, form: {} }),
+  },
+  'POST /api/webhooks/:id/secret': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/webhooks/${await f.webhook()}/secret`, json: {} }),
+  },
+  'DELETE /api/webhooks/:id': {
+    who: 'admin',
+    request: async (f) => ({ method: 'DELETE', path: `/api/webhooks/${await f.webhook()}` }),
+  },
+  'POST /admin/webhooks/:id/delete': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhooks/${await f.webhook()}/delete`, form: {} }),
+  },
+  'GET /api/webhooks/:id/deliveries': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/api/webhooks/${await f.webhook()}/deliveries` }),
+  },
+  'POST /api/webhook-deliveries/:id/redeliver': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/webhook-deliveries/${await f.failedDelivery()}/redeliver`, json: {} }),
+  },
+  'POST /admin/webhook-deliveries/:id/redeliver': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/admin/webhook-deliveries/${await f.failedDelivery()}/redeliver`, form: {} }),
+  },
+
   'POST /api/twilio/sms': {
     who: 'twilio signature',
     request: async (f, secret) => {
@@ -607,6 +736,10 @@ const CALLERS: Record<Who, { allowed: Try[]; denied: Try[] }> = {
       { caller: 'admin', secret: false },
     ],
     denied: ['anonymous', 'user', 'assignee'].map((c) => ({ caller: c as Caller, secret: false })),
+  },
+  owner: {
+    allowed: [{ caller: 'creator', secret: false }],
+    denied: ['anonymous', 'user', 'assignee', 'admin'].map((c) => ({ caller: c as Caller, secret: false })),
   },
   assignee: {
     allowed: [

@@ -26,7 +26,8 @@ export interface Deps {
 export interface AppState {
   requestId: string;
   user?: Principal;
-  auth?: { method: 'session' } | { method: 'token'; tokenId: number };
+  /** How the caller signed in: a session, or a bearer token (sign-in or personal, with its scope). */
+  auth?: { method: 'session' } | { method: 'token'; tokenId: number; kind: 'sign_in' | 'personal'; scope: 'read' | 'write' };
   /** Returns the CSRF token for forms, creating the session secret on first use. */
   csrfToken: () => string;
   /** A kept response's body and its compressed forms (kept-responses.ts; used by compressInMemory). */

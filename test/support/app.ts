@@ -13,6 +13,7 @@ import { type Config, loadConfig, parseDatabaseUrl } from '../../src/config.ts';
 import { createDb, type Db, type DbOptions, isPostgres, migrateLatest } from '../../src/db/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBackgroundWork } from '../../src/worker.ts';
+import { contractEnabled, contractFor } from './contract.ts';
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -123,6 +124,9 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   server.on('request', app.callback());
   // As main.ts does: the worker runs beside the app, never inside createApp.
   const worker = config.workerInProcess ? startBackgroundWork(database.db, logger, config) : undefined;
+  // The API contract's document, asked for now (not awaited: the test goes on at once, as before) so
+  // the first checked call seldom waits for it (client.ts).
+  if (contractEnabled) contractFor(`http://127.0.0.1:${port}`).catch(() => {});
   return {
     url: `http://127.0.0.1:${port}`,
     app,

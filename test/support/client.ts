@@ -1,4 +1,5 @@
 import * as cheerio from 'cheerio';
+import { checkReply } from './contract.ts';
 
 export interface Reply {
   status: number;
@@ -52,6 +53,15 @@ export class Client {
     } catch {
       json = undefined;
     }
+    // Every /api answer is checked against the app's OpenAPI document (test/support/contract.ts), at the
+    // path the server saw (fetch resolves dot segments such as /%2e%2e/ before sending).
+    const sent = new URL(res.url || this.base + path).pathname;
+    await checkReply(this.base, method, sent, {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      json,
+      text,
+    });
     return { status: res.status, headers: res.headers, text, json, $: cheerio.load(text) };
   }
 

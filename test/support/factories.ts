@@ -57,6 +57,20 @@ export async function tokenClient(baseUrl: string, username: string, password = 
   return client.withToken(res.json.access_token);
 }
 
+/**
+ * A client holding a personal token (`scope` read or write) made through POST /api/tokens by `owner`
+ * (a client signed in with a sign-in token or a session); also the token's id.
+ */
+export async function personalTokenClient(
+  owner: Client,
+  scope: 'read' | 'write',
+  spec: { name?: string; expires_in_days?: number } = {},
+): Promise<{ client: Client; id: number; token: string }> {
+  const res = await owner.send('POST', '/api/tokens', { name: spec.name ?? `${scope} token`, scope, ...spec });
+  if (res.status !== 201) throw new Error(`personal token: ${res.status} ${res.text}`);
+  return { client: new Client(owner.base).withToken(res.json.access_token), id: res.json.token.id, token: res.json.access_token };
+}
+
 /** An account made through POST /api/register, as a client makes one: its id and API token. */
 export async function registerThroughApi(
   baseUrl: string,

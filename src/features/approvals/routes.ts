@@ -1,21 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import type { Deps } from '../../http/context.ts';
 import { gone, HttpError } from '../../http/errors.ts';
 import { formValues } from '../../http/forms.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
-import { integer, MAX_ID, optionalText } from '../../lib/schema.ts';
 import { presentTicket } from '../tickets/presenter.ts';
 import type { Settings } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
-import { asDecision, decisionSchema } from './schema.ts';
+import { asDecision, decisionSchema, linkParams, reasonSchema } from './schema.ts';
 import { checkReviewLink, decideByLink, type LinkCheck } from './service.ts';
-
-const linkParams = z.object({ id: integer(1, MAX_ID), token: z.string().min(1).max(200) });
-const reasonSchema = z.object({ reason: optionalText(500), rejection_reason: optionalText(500) });
 
 /** The path review links live under: CSRF-exempt, because the unguessable token is the proof. */
 export const REVIEW_PATH = /^\/tickets\/\d+\/review\/[^/]+$/;

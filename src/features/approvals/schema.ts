@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formRows, integer, MAX_ID, optionalText } from '../../lib/schema.ts';
+import { ticketJson } from '../tickets/schema.ts';
 import type { ApprovedLine } from '../tickets/service.ts';
 
 /** Request shapes of deciding: the review page's form, the ticket page's form, the JSON decision API. */
@@ -38,4 +39,54 @@ export const asDecision = (input: DecisionInput) => ({
     input.decision === 'approve'
       ? input.items?.map((i): ApprovedLine => ({ item_id: i.item_id, approved_quantity: i.approved_quantity, note: i.note }))
       : undefined,
+});
+
+/** A review link's path: the ticket and the link's secret. */
+export const linkParams = z.object({
+  id: integer(1, MAX_ID),
+  token: z.string().min(1).max(200).meta({ description: 'The secret from the review link.' }),
+});
+
+/** The seed's JSON link routes: a reason, in the body or (GET) the query string. */
+export const reasonSchema = z.object({ reason: optionalText(500), rejection_reason: optionalText(500) });
+
+/** What the JSON link routes answer: the decision made now, or the status it already had. */
+export const linkDecisionJson = z.union([
+  z.object({ message: z.string(), status: z.enum(['approved', 'rejected']), ticket: ticketJson }),
+  z
+    .object({ message: z.literal('Ticket already processed'), status: z.string() })
+    .meta({ description: 'Someone decided it first: nothing changed.' }),
+]);
+
+/** Twilio's inbound SMS webhook: the fields the app reads (Twilio sends more, all signed). */
+export const inboundSmsSchema = z.object({
+  From: z.string({ error: 'is required' }).max(40),
+  Body: z.string().max(1600).default(''),
+});
+
+/** What deciding signed in answers: the status it ended in (all lines at 0 is a rejection) and the ticket. */
+export const decisionAnswerJson = z.object({
+  message: z.string(),
+  status: z.enum(['approved', 'rejected']),
+  ticket: ticketJson,
+});
+
+/** SendGrid Inbound Parse's fields the app reads (it sends more): multipart/form-data. */
+export const inboundEmailSchema = z.object({
+  from: z.string().meta({ description: 'The sender: an account’s email, to decide as that account.' }),
+  to: z.string().optional(),
+  cc: z.string().optional(),
+  envelope: z.string().optional().meta({ description: 'JSON: the SMTP envelope.' }),
+  subject: z.string().optional(),
+  text: z.string().optional().meta({ description: 'The reply: “YES” or “NO reason” first.' }),
+  html: z.string().optional(),
+  dkim: z.string().optional(),
+  SPF: z.string().optional(),
+  charsets: z.string().optional().meta({ description: 'JSON: each field’s charset.' }),
+});
+
+/** Every email read is a 200 (else SendGrid sends it again): what became of it. */
+export const inboundEmailAnswerJson = z.object({
+  outcome: z.enum(['decided', 'no_sender', 'no_request', 'unverified', 'not_a_decision', 'refused']),
+  ticketId: z.number().int().optional(),
 });

@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import type { Deps } from '../../http/context.ts';
 import { forbidden } from '../../http/errors.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
@@ -7,17 +6,13 @@ import { parseWith } from '../../http/validate.ts';
 import { normalizePhone } from '../../lib/addresses.ts';
 import { onFirstUse } from '../../lib/on-first-use.ts';
 import type { Settings } from '../tickets/service.ts';
+import { inboundSmsSchema } from './schema.ts';
 import { decideBySms, recordSmsRefusal } from './service.ts';
 import { parseSmsReply, SMS_HELP, smsAnswer } from './sms-reply.ts';
 
 /** Where Twilio posts incoming SMS (the number's "A message comes in" webhook). CSRF-exempt: Twilio signs it. */
 export const TWILIO_SMS_PATH = '/api/twilio/sms';
 export const TWILIO_SMS_PATH_PATTERN = /^\/api\/twilio\/sms$/;
-
-const inbound = z.object({
-  From: z.string({ error: 'is required' }).max(40),
-  Body: z.string().max(1600).default(''),
-});
 
 /** Twilio's SDK, loaded by the first webhook call rather than at start-up (see onFirstUse). */
 const twilioSdk = onFirstUse(async () => (await import('twilio')).default);
@@ -53,7 +48,7 @@ export function smsReplyRoutes({ db, config }: Deps): Router {
       ctx.log.warn({ reason }, 'Twilio webhook refused');
       throw forbidden('This request is not signed by Twilio.');
     }
-    const message = parseWith(inbound, params);
+    const message = parseWith(inboundSmsSchema, params);
     const from = normalizePhone(message.From);
     let answer = SMS_HELP;
     let outcome: string = 'help';

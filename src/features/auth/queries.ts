@@ -5,12 +5,35 @@ export async function insertApiToken(db: Db, userId: number, tokenHash: string, 
   await db('api_tokens').insert({ user_id: userId, token_hash: tokenHash, expires_at: expiresAt, created_at: nowIso() });
 }
 
+export type TokenKind = 'sign_in' | 'personal';
+export type TokenScope = 'read' | 'write';
+
+/** What a request's bearer token says about itself, read with its user. */
+export interface ActiveToken {
+  token_id: number;
+  token_kind: TokenKind;
+  token_scope: TokenScope;
+  token_last_used_at: Date | string | null;
+}
+
 /** The token's user, when the token exists, is not revoked and has not expired. One query. */
-export const findUserByActiveToken = (db: Db, tokenHash: string): Promise<(PublicUserRow & { token_id: number }) | undefined> =>
+export const findUserByActiveToken = (db: Db, tokenHash: string): Promise<(PublicUserRow & ActiveToken) | undefined> =>
   prepared(
     db('api_tokens as t')
       .join('users as u', 'u.id', 't.user_id')
-      .select('u.id', 'u.username', 'u.email', 'u.phone', 'u.role', 'u.created_at', 'u.updated_at', 't.id as token_id')
+      .select(
+        'u.id',
+        'u.username',
+        'u.email',
+        'u.phone',
+        'u.role',
+        'u.created_at',
+        'u.updated_at',
+        't.id as token_id',
+        't.kind as token_kind',
+        't.scope as token_scope',
+        't.last_used_at as token_last_used_at',
+      )
       .where('t.token_hash', tokenHash)
       .whereNull('t.revoked_at')
       .where('t.expires_at', '>', nowIso())
@@ -20,6 +43,76 @@ export const findUserByActiveToken = (db: Db, tokenHash: string): Promise<(Publi
 
 export const revokeApiToken = (db: Db, tokenId: number) =>
   db('api_tokens').where({ id: tokenId }).whereNull('revoked_at').update({ revoked_at: nowIso() });
+
+// ---- personal tokens ------------------------------------------------------------------------------
+
+export interface PersonalTokenRow {
+  id: number;
+  name: string;
+  scope: TokenScope;
+  created_at: Date | string;
+  expires_at: Date | string;
+  last_used_at: Date | string | null;
+}
+
+const PERSONAL_COLUMNS = ['id', 'name', 'scope', 'created_at', 'expires_at', 'last_used_at'];
+
+export async function insertPersonalToken(
+  db: Db,
+  token: { userId: number; tokenHash: string; name: string; scope: TokenScope; expiresAt: string; now: string },
+): Promise<PersonalTokenRow> {
+  const [row] = await db('api_tokens')
+    .insert({
+      user_id: token.userId,
+      token_hash: token.tokenHash,
+      kind: 'personal',
+      name: token.name,
+      scope: token.scope,
+      expires_at: token.expiresAt,
+      created_at: token.now,
+    })
+    .returning(PERSONAL_COLUMNS);
+  return row as PersonalTokenRow;
+}
+
+/** A user's personal tokens that still work (not revoked, not expired), newest first. */
+export const listPersonalTokens = (db: Db, userId: number, now: string): Promise<PersonalTokenRow[]> =>
+  db('api_tokens')
+    .select(PERSONAL_COLUMNS)
+    .where({ user_id: userId, kind: 'personal' })
+    .whereNull('revoked_at')
+    .where('expires_at', '>', now)
+    .orderBy('id', 'desc');
+
+export async function countPersonalTokens(db: Db, userId: number, now: string): Promise<number> {
+  const row = await db('api_tokens')
+    .where({ user_id: userId, kind: 'personal' })
+    .whereNull('revoked_at')
+    .where('expires_at', '>', now)
+    .count({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0);
+}
+
+/** Revokes one of the user's working personal tokens; false when there is none with that id. */
+export async function revokePersonalToken(db: Db, userId: number, tokenId: number, now: string): Promise<boolean> {
+  const changed = await db('api_tokens')
+    .where({ id: tokenId, user_id: userId, kind: 'personal' })
+    .whereNull('revoked_at')
+    .where('expires_at', '>', now)
+    .update({ revoked_at: now });
+  return changed > 0;
+}
+
+/**
+ * Notes a use: a conditional update that writes only when the stored time is older than `before`, so
+ * a busy token costs one write a minute, and two requests at once write once.
+ */
+export const touchToken = (db: Db, tokenId: number, now: string, before: string) =>
+  db('api_tokens')
+    .where({ id: tokenId })
+    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', before))
+    .update({ last_used_at: now });
 
 export interface SessionRow {
   data: string;

@@ -1,8 +1,25 @@
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Db } from '../../db/index.ts';
+import type { Principal } from '../../http/context.ts';
+import { conflict, notFound } from '../../http/errors.ts';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from '../../lib/crypto.ts';
 import { findUserForSignIn, type PublicUserRow } from '../users/service.ts';
-import { deleteExpiredSessions, deleteExpiredTokens, insertApiToken, revokeApiToken } from './queries.ts';
+import {
+  type ActiveToken,
+  countPersonalTokens,
+  deleteExpiredSessions,
+  deleteExpiredTokens,
+  insertApiToken,
+  insertPersonalToken,
+  listPersonalTokens,
+  type PersonalTokenRow,
+  revokeApiToken,
+  revokePersonalToken,
+  touchToken,
+} from './queries.ts';
+import type { NewTokenInput } from './schema.ts';
+
+export type { PersonalTokenRow } from './queries.ts';
 
 type Done = (err: unknown, user?: PublicUserRow | false) => void;
 
@@ -78,4 +95,55 @@ export async function revokeToken(db: Db, tokenId: number): Promise<void> {
 export async function deleteExpiredSignIns(db: Db, now: Date): Promise<void> {
   await deleteExpiredSessions(db, now);
   await deleteExpiredTokens(db, now);
+}
+
+// ---- personal tokens ------------------------------------------------------------------------------
+
+/** Personal tokens start with this, so a secret scanner (or a person) can tell one in a log or a repo. */
+export const PERSONAL_TOKEN_PREFIX = 'ctp_';
+/** Working personal tokens one account may hold: enough for every integration, not an unbounded table. */
+export const MAX_PERSONAL_TOKENS = 50;
+/** last_used_at is written at most this often per token: a busy integration costs one write a minute. */
+export const TOKEN_USE_GRANULARITY_MS = 60_000;
+
+/**
+ * A personal token for `user`: named, `read` or `write`, expiring after `expires_in_days` (at most a
+ * year). The token exists in plain text only in the answer; the table keeps its sha256. The cap is
+ * checked before the insert, so two creations at the very same moment could pass it by one: it bounds
+ * growth, it guards nothing.
+ */
+export async function createPersonalToken(db: Db, user: Principal, input: NewTokenInput, now: Date) {
+  const at = now.toISOString();
+  if ((await countPersonalTokens(db, user.id, at)) >= MAX_PERSONAL_TOKENS) {
+    throw conflict(`You already have ${MAX_PERSONAL_TOKENS} personal tokens. Revoke one you no longer use first.`);
+  }
+  const token = PERSONAL_TOKEN_PREFIX + randomToken(32);
+  const expiresAt = new Date(now.getTime() + input.expires_in_days * 86_400_000).toISOString();
+  const row = await insertPersonalToken(db, {
+    userId: user.id,
+    tokenHash: sha256(token),
+    name: input.name,
+    scope: input.scope,
+    expiresAt,
+    now: at,
+  });
+  return { token, row };
+}
+
+export const personalTokens = (db: Db, user: Principal, now: Date): Promise<PersonalTokenRow[]> =>
+  listPersonalTokens(db, user.id, now.toISOString());
+
+/** Revokes one of `user`'s personal tokens: it stops working with the next request. 404 when there is no such working token. */
+export async function revokePersonal(db: Db, user: Principal, tokenId: number, now: Date): Promise<void> {
+  if (!(await revokePersonalToken(db, user.id, tokenId, now.toISOString()))) {
+    throw notFound('You have no working personal token with that id.');
+  }
+}
+
+/** Records that a personal token was used now, unless that was already noted within the last minute. */
+export async function notePersonalTokenUse(db: Db, token: ActiveToken, now: Date): Promise<void> {
+  if (token.token_kind !== 'personal') return;
+  const last = token.token_last_used_at ? new Date(token.token_last_used_at).getTime() : 0;
+  if (now.getTime() - last < TOKEN_USE_GRANULARITY_MS) return;
+  await touchToken(db, token.token_id, now.toISOString(), new Date(now.getTime() - TOKEN_USE_GRANULARITY_MS).toISOString());
 }

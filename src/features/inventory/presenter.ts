@@ -1,12 +1,17 @@
 import { toIso } from '../../db/index.ts';
 import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './queries.ts';
+import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
 
 /** `GET /api/inventory/on-hand`: exactly these three keys (DESIGN.md §7). */
-export const presentOnHand = (s: StockRow) => ({ cable_type: s.cable_type, cable_length: s.cable_length, on_hand: s.on_hand });
+export const presentOnHand = (s: StockRow): OnHandJson => ({
+  cable_type: s.cable_type,
+  cable_length: s.cable_length,
+  on_hand: s.on_hand,
+});
 
 /** A SKU with its threshold and flags: the stock page and the threshold API. */
-export const presentStock = (s: StockRow) => ({
+export const presentStock = (s: StockRow): StockJson => ({
   cable_type: s.cable_type,
   cable_length: s.cable_length,
   on_hand: s.on_hand,
@@ -16,33 +21,33 @@ export const presentStock = (s: StockRow) => ({
   last_alert_at: toIso(s.last_alert_at),
 });
 
-export const presentReceiptItem = (item: ReceiptItemRow) => ({
+export const presentReceiptItem = (item: ReceiptItemRow): ReceiptJson['items'][number] => ({
   cable_type: item.cable_type,
   cable_length: item.cable_length,
   quantity: item.quantity,
 });
 
-export const presentReceipt = (receipt: ReceiptRow, items: ReceiptItemRow[]) => ({
+export const presentReceipt = (receipt: ReceiptRow, items: ReceiptItemRow[]): ReceiptJson => ({
   id: receipt.id,
   vendor: receipt.vendor,
   po_number: receipt.po_number,
   notes: receipt.notes,
   items: items.map(presentReceiptItem),
   received_by: { id: receipt.received_by_id, username: receipt.received_by_username },
-  created_at: toIso(receipt.created_at),
-  updated_at: toIso(receipt.updated_at),
+  created_at: toIso(receipt.created_at) as string,
+  updated_at: toIso(receipt.updated_at) as string,
 });
 
-export const presentMovement = (m: MovementRow) => ({
+export const presentMovement = (m: MovementRow): MovementJson => ({
   id: m.id,
   movement_type: m.movement_type,
   source_type: m.source_type,
   source_id: m.source_id,
   actor_user_id: m.actor_user_id,
-  actor: m.actor_user_id ? { id: m.actor_user_id, username: m.actor_username } : null,
+  actor: m.actor_user_id ? { id: m.actor_user_id, username: m.actor_username ?? 'deleted user' } : null,
   cable_type: m.cable_type,
   cable_length: m.cable_length,
   quantity_delta: m.quantity_delta,
   notes: m.notes,
-  created_at: toIso(m.created_at),
+  created_at: toIso(m.created_at) as string,
 });

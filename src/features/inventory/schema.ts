@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
+import { isoTime, personRef } from '../../http/openapi.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
@@ -84,3 +85,57 @@ export const receiptsQuerySchema = z.object({
   cursor: optionalParam(integer(1, MAX_ID)),
 });
 export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;
+
+// ---- the JSON answers: presenter.ts returns these shapes, openapi.ts documents them -------------------
+
+/** `GET /api/inventory/on-hand`: exactly these three keys (DESIGN.md §7). */
+export const onHandJson = z
+  .object({ cable_type: z.string(), cable_length: z.string(), on_hand: z.number().int() })
+  .meta({ id: 'OnHand' });
+export type OnHandJson = z.infer<typeof onHandJson>;
+
+export const stockJson = z
+  .object({
+    cable_type: z.string(),
+    cable_length: z.string(),
+    on_hand: z.number().int(),
+    reorder_threshold: z.number().int().nullable(),
+    shortfall: z.boolean().meta({ description: 'On hand is below zero (a fulfilment took more than there was).' }),
+    low_stock: z.boolean().meta({ description: 'On hand is at or below the reorder threshold.' }),
+    last_alert_at: isoTime.nullable().meta({ description: 'When admins were last emailed about this SKU.' }),
+  })
+  .meta({ id: 'Stock' });
+export type StockJson = z.infer<typeof stockJson>;
+
+export const receiptItemJson = z.object({ cable_type: z.string(), cable_length: z.string(), quantity: z.number().int() });
+
+export const receiptJson = z
+  .object({
+    id: z.number().int(),
+    vendor: z.string(),
+    po_number: z.string().nullable(),
+    notes: z.string().nullable(),
+    items: z.array(receiptItemJson),
+    received_by: personRef,
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .meta({ id: 'Receipt' });
+export type ReceiptJson = z.infer<typeof receiptJson>;
+
+export const movementJson = z
+  .object({
+    id: z.number().int(),
+    movement_type: z.enum(MOVEMENT_TYPES),
+    source_type: z.enum(SOURCE_TYPES),
+    source_id: z.number().int().nullable().meta({ description: 'The receipt or ticket (null for an adjustment).' }),
+    actor_user_id: z.number().int().nullable(),
+    actor: personRef.nullable(),
+    cable_type: z.string(),
+    cable_length: z.string(),
+    quantity_delta: z.number().int().meta({ description: 'Signed: + into stock, - out of it.' }),
+    notes: z.string().nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'Movement' });
+export type MovementJson = z.infer<typeof movementJson>;

@@ -4,6 +4,7 @@ import { conflict, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import { adminContacts } from '../users/service.ts';
+import { emitEvent } from '../webhooks/service.ts';
 import {
   addToStock,
   claimLowStockAlert,
@@ -115,8 +116,9 @@ async function applyMovements(
 }
 
 /**
- * One email to every admin when stock falls to or below a SKU's reorder threshold, at most once per
- * SKU per 24 hours (claimed by a conditional update in this transaction, so racing movements send one).
+ * One email to every admin (and a stock.low webhook per SKU) when stock falls to or below a SKU's
+ * reorder threshold, at most once per SKU per 24 hours (claimed by a conditional update in this
+ * transaction, so racing movements send one).
  */
 async function alertLowStock(trx: Trx, changes: StockChange[], appUrl: string): Promise<void> {
   const now = new Date();
@@ -127,6 +129,15 @@ async function alertLowStock(trx: Trx, changes: StockChange[], appUrl: string): 
     if (await claimLowStockAlert(trx, stock.sku_key, now.toISOString(), cutoff)) low.push(stock);
   }
   if (low.length === 0) return;
+  for (const s of low) {
+    const data = {
+      cable_type: s.cable_type,
+      cable_length: s.cable_length,
+      on_hand: s.on_hand,
+      reorder_threshold: s.reorder_threshold as number,
+    };
+    await emitEvent(trx, 'stock.low', data, now);
+  }
   const admins = await adminContacts(trx);
   const skus = low.map((s) => ({ label: skuLabel(s), on_hand: s.on_hand, threshold: s.reorder_threshold }));
   const data = { skus, link: `${appUrl}/inventory` };

@@ -1,13 +1,14 @@
 import { toIso } from '../../db/index.ts';
 import { maskAddress } from '../../lib/addresses.ts';
 import type { NotificationRow } from './queries.ts';
+import type { NotificationJson, NotificationPreviewJson } from './schema.ts';
 import type { NotificationPreview } from './service.ts';
 
 /**
  * The JSON shape of a notification-log row. The recipient is masked (a***@example.com, +1******1234);
  * the log never carries message bodies (they hold review links): only one row's preview does.
  */
-export function presentNotification(row: NotificationRow) {
+export function presentNotification(row: NotificationRow): NotificationJson {
   return {
     id: row.id,
     status: row.status,
@@ -23,9 +24,9 @@ export function presentNotification(row: NotificationRow) {
     provider_message_id: row.provider_message_id,
     error_message: row.error_message,
     next_attempt_at: row.status === 'queued' ? toIso(row.next_attempt_at) : null,
-    created_at: toIso(row.created_at),
+    created_at: toIso(row.created_at) as string,
     sent_at: toIso(row.sent_at),
-    updated_at: toIso(row.updated_at),
+    updated_at: toIso(row.updated_at) as string,
   };
 }
 
@@ -37,7 +38,7 @@ export type PresentedNotification = ReturnType<typeof presentNotification>;
  * configuration (null when no provider is configured for the channel); `html` is null for SMS and
  * text-only email.
  */
-export function presentPreview({ row, message, from }: NotificationPreview) {
+export function presentPreview({ row, message, from }: NotificationPreview): NotificationPreviewJson {
   return {
     ...presentNotification(row),
     message: {

@@ -1,8 +1,9 @@
 import { toIso } from '../../db/index.ts';
 import type { OpticsEventRow, OpticsRequestRow } from './queries.ts';
+import type { OpticsEventJson, OpticsRequestJson } from './schema.ts';
 
 /** Optics request JSON (issue #6): exactly these fields, people as {id, username}. */
-export function presentOpticsRequest(row: OpticsRequestRow) {
+export function presentOpticsRequest(row: OpticsRequestRow): OpticsRequestJson {
   return {
     id: row.id,
     part_number: row.part_number,
@@ -20,14 +21,14 @@ export function presentOpticsRequest(row: OpticsRequestRow) {
     updated_at: toIso(row.updated_at) as string,
   };
 }
-export type OpticsRequestJson = ReturnType<typeof presentOpticsRequest>;
+export type { OpticsRequestJson };
 
-export const presentOpticsEvent = (event: OpticsEventRow) => ({
+export const presentOpticsEvent = (event: OpticsEventRow): OpticsEventJson => ({
   id: event.id,
   action: event.action,
-  actor: event.actor_user_id === null ? null : { id: event.actor_user_id, username: event.actor_username },
+  actor: event.actor_user_id === null ? null : { id: event.actor_user_id, username: event.actor_username ?? 'deleted user' },
   from_status: event.from_status,
   to_status: event.to_status,
   note: event.note,
-  created_at: toIso(event.created_at),
+  created_at: toIso(event.created_at) as string,
 });

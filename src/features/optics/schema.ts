@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
+import { isoTime, personRef } from '../../http/openapi.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
 import { integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { OPTICS_ACTIONS, OPTICS_STATUSES, OTHER } from './states.ts';
@@ -17,6 +18,20 @@ const asBody = (input: unknown): Body => (input && typeof input === 'object' && 
 const submissionFields = z.object({
   quantity: integer(1, MAX_QUANTITY),
   requester_name: text(MAX_REQUESTER_NAME),
+});
+
+/**
+ * The JSON body parseSubmission reads, from the parts it runs (for the API's description): the part is
+ * matched against the current list, so its schema can only say "a listed part or Other".
+ */
+export const submissionBody = submissionFields.extend({
+  selected_part: z
+    .string()
+    .min(1)
+    .meta({ description: `A part from GET /api/optics-parts (any case), or "${OTHER}".` }),
+  other_part: text(MAX_OTHER_PART)
+    .optional()
+    .meta({ description: `The part number when selected_part is "${OTHER}" (required then, ignored otherwise).` }),
 });
 
 export interface OpticsSubmission {
@@ -99,3 +114,41 @@ export const partSchema = z.object({
       message: `must be at most ${MAX_PART_NUMBER} characters once lower-cased`,
     }),
 });
+
+// ---- the JSON answers: presenter.ts returns these shapes, openapi.ts documents them -------------------
+
+export const opticsEventJson = z
+  .object({
+    id: z.number().int(),
+    action: z.enum(['submitted', ...OPTICS_ACTIONS]),
+    actor: personRef.nullable(),
+    from_status: z.enum(OPTICS_STATUSES).nullable(),
+    to_status: z.enum(OPTICS_STATUSES),
+    note: z.string().nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'OpticsEvent' });
+export type OpticsEventJson = z.infer<typeof opticsEventJson>;
+
+export const opticsRequestJson = z
+  .object({
+    id: z.number().int(),
+    part_number: z.string().meta({ description: 'What is ordered: the listed part, or other_part for Other.' }),
+    selected_part: z.string(),
+    other_part: z.string().nullable(),
+    quantity: z.number().int(),
+    requester_name: z.string(),
+    status: z.enum(OPTICS_STATUSES),
+    admin_note: z.string().nullable(),
+    requested_by: personRef,
+    decided_by: personRef.nullable(),
+    decided_at: isoTime.nullable(),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .meta({ id: 'OpticsRequest' });
+export type OpticsRequestJson = z.infer<typeof opticsRequestJson>;
+
+export const opticsRequestDetailJson = opticsRequestJson
+  .extend({ events: z.array(opticsEventJson) })
+  .meta({ id: 'OpticsRequestDetail' });

@@ -2,8 +2,10 @@ import { type Db, isUniqueViolation, nowIso } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { conflict, forbidden, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
+import { emitEvent } from '../webhooks/service.ts';
 import { type AlertSettings, notifyDecided, notifySubmitted } from './messages.ts';
 import { canDecide, canManageParts, canView } from './policy.ts';
+import { presentOpticsRequest } from './presenter.ts';
 import {
   deletePart,
   eventsFor,
@@ -51,8 +53,8 @@ export async function removePart(db: Db, actor: Principal, partNumber: string): 
 const missing = () => notFound('No optics request with that id.');
 
 /**
- * Stores a request and, in the same transaction, the alert emails and the audit row: a request
- * exists exactly when its alerts do.
+ * Stores a request and, in the same transaction, the alert emails, the webhook and the audit row: a
+ * request exists exactly when its alerts do.
  */
 export async function submitOpticsRequest(
   db: Db,
@@ -65,6 +67,7 @@ export async function submitOpticsRequest(
     const id = await insertRequest(trx, { ...input, requested_by_id: requester.id }, now);
     const request = (await findRequest(trx, id)) as OpticsRequestRow;
     await notifySubmitted(trx, request, settings);
+    await emitEvent(trx, 'optics_request.created', { optics_request: presentOpticsRequest(request) }, new Date(now));
     await insertEvent(trx, {
       optics_request_id: id,
       action: 'submitted',

@@ -1,8 +1,10 @@
 import { toIso } from '../../db/index.ts';
 import type { EventRow, ItemRow, ListRow } from './queries.ts';
+import type { TicketJson } from './schema.ts';
+import type { StoredStatus } from './states.ts';
 
 /** Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token. */
-export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventRow[]) {
+export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventRow[]): TicketJson {
   const first = items[0];
   return {
     id: ticket.id,
@@ -20,8 +22,8 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
     assigned_to_id: ticket.assigned_to_id,
     created_by: { id: ticket.created_by_id, username: ticket.created_by_username },
     assigned_to: { id: ticket.assigned_to_id, username: ticket.assigned_to_username },
-    created_at: toIso(ticket.created_at),
-    updated_at: toIso(ticket.updated_at),
+    created_at: toIso(ticket.created_at) as string,
+    updated_at: toIso(ticket.updated_at) as string,
     deleted_at: toIso(ticket.deleted_at),
     deleted_by_id: ticket.deleted_by_id,
     ...(events ? { events: events.map(presentEvent) } : {}),
@@ -29,7 +31,7 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
 }
 
 /** An item: what was asked (`quantity`) and, once approved, what was granted (`approved_quantity`, 0 = dropped). */
-export const presentItem = (item: ItemRow) => ({
+export const presentItem = (item: ItemRow): TicketJson['items'][number] => ({
   id: item.id,
   cable_type: item.cable_type,
   cable_length: item.cable_length,
@@ -39,15 +41,17 @@ export const presentItem = (item: ItemRow) => ({
   approval_note: item.approval_note ?? null,
 });
 
-export const presentEvent = (event: EventRow) => ({
+export const presentEvent = (event: EventRow): NonNullable<TicketJson['events']>[number] => ({
   id: event.id,
   type: event.event_type,
-  actor: event.actor_user_id ? { id: event.actor_user_id, username: event.actor_username } : null,
-  via: event.via,
-  from_status: event.from_status,
-  to_status: event.to_status,
+  actor: event.actor_user_id ? { id: event.actor_user_id, username: event.actor_username ?? 'deleted user' } : null,
+  via: event.via as NonNullable<TicketJson['events']>[number]['via'],
+  from_status: event.from_status as StoredStatus | null,
+  to_status: event.to_status as StoredStatus | null,
   note: event.note,
-  acting_as: event.acting_as ?? null,
-  on_behalf_of: event.on_behalf_of_id ? { id: event.on_behalf_of_id, username: event.on_behalf_of_username } : null,
-  created_at: toIso(event.created_at),
+  acting_as: (event.acting_as ?? null) as NonNullable<TicketJson['events']>[number]['acting_as'],
+  on_behalf_of: event.on_behalf_of_id
+    ? { id: event.on_behalf_of_id, username: event.on_behalf_of_username ?? 'deleted user' }
+    : null,
+  created_at: toIso(event.created_at) as string,
 });

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { badRequest } from '../../http/errors.ts';
+import { isoTime, personRef } from '../../http/openapi.ts';
 import { type Body, fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 import { PRIORITIES, STATUSES } from './states.ts';
+
+const STORED_STATUSES = [...STATUSES, 'deleted'] as const;
 
 export const MAX_ITEMS = 50;
 
@@ -22,7 +25,9 @@ const priority = z.preprocess(
 );
 
 const fieldsSchema = z.object({
-  assigned_to_id: integer(1, MAX_ID),
+  assigned_to_id: integer(1, MAX_ID).meta({
+    description: 'Who approves: someone other than the requester, unless an admin files it.',
+  }),
   priority,
   location: text(200),
   notes: optionalText(2000),
@@ -44,6 +49,13 @@ const newTicketFields = fieldsSchema.extend({
 
 /** A new request as the tickets service takes it. */
 export type TicketInput = z.infer<typeof newTicketFields> & { items: ItemInput[] };
+
+/**
+ * The JSON bodies parseNewTicket and parseTicketEdit read, composed of the very parts they run (for
+ * the API's description; old clients may also send one item's fields at the top level instead of items).
+ */
+export const newTicketBody = newTicketFields.extend({ items: itemsSchema });
+export const ticketEditBody = fieldsSchema.partial().extend({ items: itemsSchema.optional() });
 
 function collect<T>(schema: z.ZodType<T>, value: unknown, prefix: string, errors: Record<string, string>): T | undefined {
   const result = schema.safeParse(value);
@@ -116,7 +128,8 @@ export const hasEditFields = (body: Body) => EDITABLE.some((k) => body[k] !== un
 export const statusChangeSchema = z.object({
   status: z
     .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be text') })
-    .refine((s) => (STATUSES as readonly string[]).includes(s), `must be one of ${STATUSES.join(', ')}`),
+    .refine((s) => (STATUSES as readonly string[]).includes(s), `must be one of ${STATUSES.join(', ')}`)
+    .meta({ enum: [...STATUSES] }),
   rejection_reason: optionalText(500),
   reason: optionalText(500),
   note: optionalText(500),
@@ -136,3 +149,83 @@ export const listQuerySchema = z.object({
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 export const includeDeletedQuery = z.object({ include_deleted: queryFlag });
+
+// ---- the JSON answers: presenter.ts returns these shapes, openapi.ts documents them -------------------
+
+export const ticketItemJson = z
+  .object({
+    id: z.number().int().meta({ description: 'The item, for approving it with another quantity (items[].item_id).' }),
+    cable_type: z.string(),
+    cable_length: z.string(),
+    cable_gauge: z.string().nullable(),
+    quantity: z.number().int().meta({ description: 'What was asked for.' }),
+    approved_quantity: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'What the approver granted (0: dropped; null: not decided).' }),
+    approval_note: z.string().nullable(),
+  })
+  .meta({ id: 'TicketItem' });
+
+export const ticketEventJson = z
+  .object({
+    id: z.number().int(),
+    type: z.string().meta({ description: 'created, status_changed, edited, deleted, restored, link_resent, sms_refused' }),
+    actor: personRef.nullable(),
+    via: z
+      .enum(['review link', 'api', 'sms', 'email'])
+      .nullable()
+      .meta({ description: 'How a status change arrived (null: the app’s pages).' }),
+    from_status: z.enum(STORED_STATUSES).nullable(),
+    to_status: z.enum(STORED_STATUSES).nullable(),
+    note: z.string().nullable(),
+    acting_as: z.enum(['delegate', 'escalation']).nullable().meta({ description: 'When someone decided in another’s place.' }),
+    on_behalf_of: personRef.nullable().meta({ description: 'Whose place that was.' }),
+    created_at: isoTime,
+  })
+  .meta({ id: 'TicketEvent' });
+
+export const ticketJson = z
+  .object({
+    id: z.number().int(),
+    status: z.enum(STORED_STATUSES),
+    priority: z.enum(PRIORITIES),
+    location: z.string(),
+    notes: z.string().nullable(),
+    rejection_reason: z.string().nullable(),
+    cable_type: z.string().nullable().meta({ description: 'The first item’s, for clients of one item per request.' }),
+    cable_length: z.string().nullable(),
+    cable_gauge: z.string().nullable(),
+    quantity: z.number().int().nullable(),
+    items: z.array(ticketItemJson),
+    created_by_id: z.number().int(),
+    assigned_to_id: z.number().int(),
+    created_by: personRef,
+    assigned_to: personRef,
+    created_at: isoTime,
+    updated_at: isoTime,
+    deleted_at: isoTime.nullable(),
+    deleted_by_id: z.number().int().nullable(),
+    events: z.array(ticketEventJson).optional().meta({ description: 'The timeline, oldest first (one ticket only).' }),
+  })
+  .meta({ id: 'Ticket' });
+export type TicketJson = z.infer<typeof ticketJson>;
+
+/** An answer to a change: what happened, and the ticket as it now is. */
+export const ticketChangeJson = z.object({ message: z.string(), ticket: ticketJson });
+
+/** `GET /api/dashboard/stats`: requests per status (deleted ones counted as archived). */
+export const ticketStatsJson = z
+  .object({
+    total_tickets: z.number().int().meta({ description: 'Requests not deleted.' }),
+    pending_approval: z.number().int(),
+    approved: z.number().int(),
+    rejected: z.number().int(),
+    in_progress: z.number().int(),
+    fulfilled: z.number().int(),
+    closed: z.number().int(),
+    archived: z.number().int().meta({ description: 'Deleted requests (restorable).' }),
+  })
+  .meta({ id: 'TicketStats' });
+export type TicketStats = z.infer<typeof ticketStatsJson>;

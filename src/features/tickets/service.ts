@@ -6,8 +6,10 @@ import { keysetPage } from '../../lib/keyset.ts';
 import { replyAddress } from '../../lib/reply-address.ts';
 import { consumeForFulfilment } from '../inventory/service.ts';
 import { actingApprover, peopleAndAwayByIds, personById } from '../users/service.ts';
+import { emitEvent } from '../webhooks/service.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
 import { canChangeStatus, canDelete, canEdit, canMoveTo, canPurge, canResendLink, canRestore } from './policy.ts';
+import { presentTicket } from './presenter.ts';
 import {
   deleteItems,
   type EventRow,
@@ -27,7 +29,7 @@ import {
   statusCounts,
   type TicketRow,
 } from './queries.ts';
-import type { TicketEdit, TicketInput } from './schema.ts';
+import type { TicketEdit, TicketInput, TicketStats } from './schema.ts';
 import { type ListFilter, listTickets } from './search.ts';
 
 export { type EventRow, findTicket, type ItemRow, type NewEvent, type TicketRow } from './queries.ts';
@@ -90,6 +92,12 @@ async function requireAssignee(db: Db | Trx, id: number, creator: { id: number; 
   if (!(await personById(db, id))) throw noSuchAssignee();
 }
 
+/** The creator's and assignee's names as a ticket row carries them. */
+const namesOf = (people: Map<number, { username: string }>, creator: Principal, assignee: { username: string }) => ({
+  created_by_username: people.get(creator.id)?.username ?? creator.username,
+  assigned_to_username: assignee.username,
+});
+
 /**
  * Creates a request: ticket, items, audit event, messages and counters in one transaction. Returns the
  * review link and the ticket with its items as stored (what a GET of it shows), so the API's answer
@@ -142,17 +150,18 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       people,
       replyAddressFor(settings, ticketId),
     );
+    await emitEvent(
+      trx,
+      'ticket.created',
+      () => ({ ticket: presentTicket({ ...row, id: ticketId, ...namesOf(people, creator, assignee) }, items) }),
+      new Date(now),
+    );
     // Last: every request filed at once updates this one counter row, and holds its lock until commit.
     await moveCount(trx, null, 'pending_approval');
     return { row, items };
   });
   const id = Number(created.row.id);
-  const ticket: ListRow = {
-    ...created.row,
-    id,
-    created_by_username: people.get(creator.id)?.username ?? creator.username,
-    assigned_to_username: assignee.username,
-  };
+  const ticket: ListRow = { ...created.row, id, ...namesOf(people, creator, assignee) };
   return { id, reviewUrl: reviewUrl(settings.appUrl, id, token), ticket, items: created.items, assigneeAway: assignee.away };
 }
 
@@ -175,7 +184,7 @@ export async function listTicketPage(db: Db, filter: ListFilter, versioned?: { k
   return { tickets, nextCursor, version, unchanged };
 }
 
-export async function dashboardStats(db: Db) {
+export async function dashboardStats(db: Db): Promise<TicketStats> {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   let archived = 0;
   for (const row of await statusCounts(db)) {
@@ -345,6 +354,17 @@ async function applyMove(trx: Trx, ticket: TicketRow, asked: Status, mover: Move
   }
   const granted = items.map((i) => ({ ...i, granted: quantityToTake(i) }));
   await notifyStatusChange(trx, ticket, granted, to, mover.actorId, reason, settings.appUrl);
+  await emitEvent(trx, 'ticket.status_changed', async () => {
+    const [moved, actor] = await Promise.all([findTicket(trx, ticket.id), personById(trx, mover.actorId)]);
+    return {
+      ticket: presentTicket(moved as TicketRow, items),
+      from_status: ticket.status,
+      to_status: to,
+      changed_by: actor ? { id: actor.id, username: actor.username } : null,
+      via: mover.via ?? null,
+      reason,
+    };
+  });
   return to;
 }
 

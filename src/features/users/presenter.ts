@@ -1,9 +1,10 @@
 import { toIso } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import type { PublicUserRow } from './queries.ts';
+import type { DelegationJson, UserJson } from './schema.ts';
 
 /** The JSON shape of a user. The phone number is shown to its owner and to admins only. */
-export function presentUser(user: PublicUserRow, viewer?: Principal) {
+export function presentUser(user: PublicUserRow, viewer?: Principal): UserJson {
   const mayseePhone = viewer && (viewer.id === user.id || viewer.role === 'admin');
   return {
     id: user.id,
@@ -11,7 +12,7 @@ export function presentUser(user: PublicUserRow, viewer?: Principal) {
     email: user.email,
     ...(mayseePhone ? { phone: user.phone } : {}),
     role: user.role,
-    created_at: toIso(user.created_at),
+    created_at: toIso(user.created_at) as string,
   };
 }
 
@@ -26,7 +27,7 @@ export const toPrincipal = (u: Pick<PublicUserRow, 'id' | 'username' | 'email' |
 export const presentDelegation = (
   d: { delegate_id: number; delegate_username: string; away_from: Date | string; away_until: Date | string } | undefined,
   now: Date,
-) =>
+): DelegationJson | null =>
   d
     ? {
         delegate: { id: d.delegate_id, username: d.delegate_username },

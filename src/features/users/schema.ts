@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTime, personRef } from '../../http/openapi.ts';
 import { integer, MAX_ID, optionalParam, optionalText, text } from '../../lib/schema.ts';
 
 export const roleSchema = z.enum(['user', 'admin'], { error: 'must be user or admin' });
@@ -61,3 +62,27 @@ export const delegationSchema = z
     path: ['delegate'],
   });
 export type DelegationBody = z.infer<typeof delegationSchema>;
+
+/** A user as the API shows one: the phone number only to its owner and to admins. */
+export const userJson = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    email: z.string(),
+    phone: z.string().nullable().optional().meta({ description: 'Shown to the account’s owner and to admins only.' }),
+    role: z.enum(['user', 'admin']),
+    created_at: isoTime,
+  })
+  .meta({ id: 'User' });
+export type UserJson = z.infer<typeof userJson>;
+
+/** Someone's delegation while away: who decides for them, from when until when (the end excluded). */
+export const delegationJson = z
+  .object({
+    delegate: personRef,
+    away_from: isoTime,
+    away_until: isoTime.meta({ description: 'The moment it ends (a day sent as away_until ends at the next midnight).' }),
+    active: z.boolean().meta({ description: 'The period has begun and not yet ended.' }),
+  })
+  .meta({ id: 'Delegation' });
+export type DelegationJson = z.infer<typeof delegationJson>;
