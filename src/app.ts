@@ -47,10 +47,17 @@ const describe = () => (apiDocument ??= describeApi(version));
 
 /**
  * Unsafe requests never keyed by Idempotency-Key: responses that carry an access token or start a
- * session (sign-in, registration, sign-out) are not stored, and the webhooks (Twilio's SMS replies,
- * SendGrid's inbound email) carry their own proof instead.
+ * session (sign-in, registration, sign-out) or show a secret once (a personal API token, a webhook's
+ * signing secret) are not stored, and the webhooks (Twilio's SMS replies, SendGrid's inbound email)
+ * carry their own proof instead.
  */
-const NOT_KEYED = [/^\/(api\/)?(login|register|logout)$/, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN];
+const NOT_KEYED = [
+  /^\/(api\/)?(login|register|logout)$/,
+  /^\/(settings|api)\/tokens$/,
+  /^\/(admin|api)\/webhooks(\/\d+\/secret)?$/,
+  TWILIO_SMS_PATH_PATTERN,
+  INBOUND_EMAIL_PATH_PATTERN,
+];
 /** The seed's JSON review-link routes: like the review page, the token in the path is the proof. */
 const REVIEW_API_PATH = /^\/api\/tickets\/\d+\/(approve|reject)\/[^/]+$/;
 

@@ -328,6 +328,25 @@ test.serial('sign-in, registration and sign-out are never keyed: each gives its 
   t.is(await keyRows(), before);
 });
 
+test.serial('answers that show a secret once are never kept: a personal token, a webhook secret', async (t) => {
+  const before = await keyRows();
+  const boss = await tokenClient(app.url, admin.username);
+  const key = randomUUID();
+  const token = () => api.send('POST', '/api/tokens', { name: 'phone', scope: 'read', expires_in_days: 30 }, withKey(key));
+  const [a, b] = [await token(), await token()];
+  t.is(a.status, 201);
+  t.is(b.status, 201);
+  t.not(a.json.token, b.json.token, 'each answer is its own, never a kept one');
+  const hook = await boss.send(
+    'POST',
+    '/api/webhooks',
+    { url: 'https://hooks.example.test/cable', events: ['ticket.created'] },
+    withKey(randomUUID()),
+  );
+  t.is(hook.status, 201);
+  t.is(await keyRows(), before, 'no response holding a secret was stored');
+});
+
 test.serial('requests without a key are not keyed at all', async (t) => {
   const before = await keyRows();
   await api.send('POST', '/api/tickets', ticketBody('No Key'));
