@@ -31,9 +31,16 @@ interface Rig {
 
 async function rig(
   t: ExecutionContext,
-  opts: { env?: Record<string, string>; clock?: () => Date; accounts?: Record<string, IdpAccount> } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: () => Date;
+    accounts?: Record<string, IdpAccount>;
+    /** The provider is down before the app starts (the app's discovery ahead of the first sign-in fails too). */
+    providerDown?: boolean;
+  } = {},
 ): Promise<Rig> {
   const idp = await startIdp();
+  if (opts.providerDown) idp.down(true);
   const app = await startApp(idp.env({ OIDC_ADMIN_GROUPS: 'cable-admins', ...opts.env }), {
     appUrlFromPort: true,
     clock: opts.clock,
@@ -344,9 +351,8 @@ test('sign-out ends the local session and sends the browser to the provider’s 
 });
 
 test('a provider that is down: the sign-in page says so, password sign-in works, and it is tried again later', async (t) => {
-  const r = await rig(t, { accounts: { 'sub-alice': alice } });
+  const r = await rig(t, { accounts: { 'sub-alice': alice }, providerDown: true });
   await createUser(r.app.db, { username: 'boss', role: 'admin' });
-  r.idp.down(true);
   const client = new Client(r.app.url);
   const reply = await client.get('/auth/oidc');
   t.is(reply.status, 503);
