@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config.ts';
 import { createDb, migrateLatest } from './db/index.ts';
 import { probeIssuer } from './features/auth/oidc.ts';
+import { applyServerTimeouts } from './http/server-timeouts.ts';
 import { createLogger } from './logger.ts';
 import { exitOnMissingEscalationUser } from './start-checks.ts';
 import { startBackgroundWork } from './worker.ts';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info({ port: config.port, url: config.appUrl }, 'listening');
   });
-  server.keepAliveTimeout = 65_000;
+  applyServerTimeouts(server);
 
   // WORKER_IN_PROCESS=false when a separate `npm run worker` delivers notifications and runs timed work.
   const worker = config.workerInProcess ? startBackgroundWork(db, logger, config) : undefined;

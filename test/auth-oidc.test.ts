@@ -404,6 +404,15 @@ test('start-up: an issuer that is no OpenID provider stops the app; one that doe
   });
   const gone = await probeIssuer(settings(`http://127.0.0.1:${await freePort()}`));
   t.deepEqual(gone, { ok: false, fatal: false, reason: 'ECONNREFUSED' });
+  // One that accepts the connection and never answers: a warning saying so in words.
+  const silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    silent.closeAllConnections();
+    silent.close();
+  });
+  const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  t.deepEqual(await probeIssuer(settings(silentUrl), 1), { ok: false, fatal: false, reason: 'timed out' });
 });
 
 test('OIDC variables are checked at start with one line naming the variable', (t) => {

@@ -24,10 +24,13 @@ let people: Awaited<ReturnType<typeof cast>>;
 const cast = (a: TestApp) =>
   buildCast(a, { hook_admin: { role: 'admin' }, hook_tech: {}, hook_stock: {}, hook_admin2: { role: 'admin' } });
 
+/** Long enough for a receiver on a busy test machine, short enough to wait for a timeout once. */
+const TIMEOUT_MS = 2000;
+
 test.before(async () => {
   app = await startApp({
     WEBHOOK_ALLOW_PRIVATE: 'true',
-    WEBHOOK_TIMEOUT_MS: '400',
+    WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
     WEBHOOK_MAX_ATTEMPTS: '3',
     WEBHOOK_DISABLE_AFTER: '2',
   });
@@ -131,7 +134,11 @@ test.serial('no subscriber: no event row, and the change costs nothing more', as
 
 test.serial('a 5xx and a timeout are retried with backoff; the same webhook-id each time', async (t) => {
   const { receiver, hook } = await subscribed(t, ['ticket.created']);
-  receiver.answer({ status: 500, body: 'down for a moment' }, { status: 200, body: 'late', delayMs: 1500 }, { status: 204 });
+  receiver.answer(
+    { status: 500, body: 'down for a moment' },
+    { status: 200, body: 'late', delayMs: TIMEOUT_MS + 1500 },
+    { status: 204 },
+  );
   const clock = manualClock();
   const worker = webhookWorker(app, { clock: clock.now, random: () => 0.5 });
   await newTicket();
@@ -159,7 +166,7 @@ test.serial('a 5xx and a timeout are retried with backoff; the same webhook-id e
     ],
   );
   t.is(row?.attempts_log[0].response_excerpt, 'down for a moment');
-  t.regex(row?.attempts_log[1].error, /No answer within 400 ms/);
+  t.regex(row?.attempts_log[1].error, new RegExp(`No answer within ${TIMEOUT_MS} ms`));
   t.is(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 1);
   t.is(receiver.verified(hook.secret).length, 3, 'each attempt freshly signed');
 });

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig, parseDatabaseUrl } from '../../src/config.ts';
 import { createDb, type Db, type DbOptions, isPostgres, migrateLatest } from '../../src/db/index.ts';
+import { applyServerTimeouts } from '../../src/http/server-timeouts.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBackgroundWork } from '../../src/worker.ts';
 import { contractEnabled, contractFor } from './contract.ts';
@@ -115,7 +116,8 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     : await freshDatabase(logger, { preparedStatements: parsed.databasePreparedStatements });
   await migrateLatest(database.db);
   // Listening first, so the app may be told its own address.
-  const server = createServer();
+  // The production server's timeouts (main.ts): a test client's pooled connection is never closed under it.
+  const server = applyServerTimeouts(createServer());
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const ownUrl = options.appUrlFromPort ? { APP_URL: `http://127.0.0.1:${port}` } : {};
@@ -155,7 +157,7 @@ export async function startReplica(app: TestApp): Promise<{ url: string; close()
       ? createDb({ client: 'pg', url: process.env.TEST_DATABASE_URL }, { schema, poolMax: 5, logger: app.logger })
       : app.db;
   const replica = createApp({ config: app.config, db, logger: app.logger });
-  const server = replica.listen(0, '127.0.0.1');
+  const server = applyServerTimeouts(replica.listen(0, '127.0.0.1'));
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {

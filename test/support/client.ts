@@ -35,7 +35,11 @@ export class Client {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = this.cookieHeader();
     if (this.token && !headers.authorization) headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(this.base + path, { method, headers, body: init.body, redirect: 'manual' });
+    const res = await fetch(this.base + path, { method, headers, body: init.body, redirect: 'manual' }).catch((err: Error) => {
+      // undici says only "fetch failed": name the request and the socket's reason (ECONNRESET, ...).
+      const cause = err.cause as { code?: string; message?: string } | undefined;
+      throw new Error(`${method} ${path}: ${err.message} (${cause?.code ?? cause?.message ?? 'no cause'})`, { cause: err });
+    });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(';');
       const eq = pair?.indexOf('=') ?? -1;

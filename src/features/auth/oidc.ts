@@ -56,15 +56,18 @@ const isLoopbackHttp = (url: URL) => url.protocol === 'http:';
 function networkReason(err: unknown): string {
   const e = err as {
     name?: string;
-    code?: string;
+    code?: unknown;
     message?: string;
-    cause?: { code?: string; message?: string; status?: number };
+    cause?: { name?: string; code?: unknown; message?: string; status?: number };
   };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
+  // A timeout arrives as the error itself or as its cause (a DOMException whose numeric code means nothing to a reader).
+  const timedOut = (name?: string) => name === 'TimeoutError' || name === 'AbortError';
+  if (timedOut(e?.name) || timedOut(e?.cause?.name)) return 'timed out';
   if (e?.cause && typeof e.cause === 'object' && 'status' in e.cause && typeof e.cause.status === 'number') {
     return `HTTP ${e.cause.status}`;
   }
-  return e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? 'no answer';
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  return text(e?.cause?.code) ?? text(e?.code) ?? text(e?.cause?.message) ?? text(e?.message) ?? 'no answer';
 }
 
 /** A discovery failure that is the issuer's own answer (wrong URL, not an OpenID provider), not an outage. */
@@ -252,11 +255,11 @@ export class OidcClient {
   }
 }
 
-function discover(settings: OidcSettings): Promise<client.Configuration> {
+function discover(settings: OidcSettings, timeoutSeconds = TIMEOUT_SECONDS): Promise<client.Configuration> {
   const issuer = new URL(settings.issuer);
   return client.discovery(issuer, settings.clientId, undefined, client.None(), {
     execute: isLoopbackHttp(issuer) ? [client.allowInsecureRequests] : [],
-    timeout: TIMEOUT_SECONDS,
+    timeout: timeoutSeconds,
   });
 }
 
@@ -299,9 +302,9 @@ export type IssuerProbe = { ok: true } | { ok: false; fatal: boolean; reason: st
  * differently, is a configuration error (fatal); one that does not answer is only a warning (the
  * sign-in page shows the error until it does).
  */
-export async function probeIssuer(settings: OidcSettings): Promise<IssuerProbe> {
+export async function probeIssuer(settings: OidcSettings, timeoutSeconds = TIMEOUT_SECONDS): Promise<IssuerProbe> {
   try {
-    await discover(settings);
+    await discover(settings, timeoutSeconds);
     return { ok: true };
   } catch (err) {
     return isConfigurationAnswer(err)
