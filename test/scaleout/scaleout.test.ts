@@ -117,7 +117,10 @@ test.serial('replicas behind HAProxy and PgBouncer: faults during mixed traffic 
     await c.bouncer.start();
     faults.push({ name: 'pgbouncer back', at: traffic.elapsed() });
   };
-  await Promise.all([traffic.run(ms), schedule()]);
+  const faultsDone = schedule();
+  traffic.holdUntil(faultsDone, FAULT_WINDOW_MS);
+  await Promise.all([traffic.run(ms), faultsDone]);
+  const trafficMs = traffic.elapsed();
 
   // ---- drain: the workers deliver what the traffic queued
   const open = async () =>
@@ -160,9 +163,9 @@ test.serial('replicas behind HAProxy and PgBouncer: faults during mixed traffic 
         .filter((x) => x.at >= f.at - 500 && x.at <= f.at + FAULT_WINDOW_MS)
         .map((x) => `${x.op} ${x.status} at +${x.at - f.at} ms`),
     }));
-  const figures = { faults, counts: report.counts, failures: byWindow, checks };
+  const figures = { trafficMs, faults, counts: report.counts, failures: byWindow, checks };
   writeResults(figures);
-  t.log(JSON.stringify({ ...report.counts, failures: fiveXx.length, duplicateSends: checks.duplicateSends, faults }));
+  t.log(JSON.stringify({ trafficMs, ...report.counts, failures: fiveXx.length, duplicateSends: checks.duplicateSends, faults }));
 });
 
 interface Invariants {
@@ -225,6 +228,18 @@ function writeResults(figures: object): void {
   const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-scaleout.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ host: `${os.hostname()} (${os.cpus().length} CPUs)`, at: new Date().toISOString(), seconds: TRAFFIC_SECONDS, ...figures }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        host: `${os.hostname()} (${os.cpus().length} CPUs, load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')})`,
+        at: new Date().toISOString(),
+        seconds: TRAFFIC_SECONDS,
+        ...figures,
+      },
+      null,
+      2,
+    )}\n`,
   );
 }

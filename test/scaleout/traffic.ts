@@ -81,6 +81,7 @@ export class Traffic {
   private readonly random: () => number;
   private started = 0;
   private deadline = 0;
+  private holding = false;
   private sequence = 0;
   private readonly browsers: { tech?: Browser; approver?: Browser } = {};
 
@@ -90,6 +91,22 @@ export class Traffic {
 
   elapsed(): number {
     return Date.now() - this.started;
+  }
+
+  /**
+   * The traffic goes on past its duration until `done` settles, then `tailMs` more: on a slow host a
+   * fault scheduled late (after a slow restart) still meets traffic, and its window is watched.
+   */
+  holdUntil(done: Promise<unknown>, tailMs: number): void {
+    this.holding = true;
+    void done.finally(() => {
+      this.deadline = Math.max(this.deadline, Date.now() + tailMs);
+      this.holding = false;
+    });
+  }
+
+  private get going(): boolean {
+    return this.holding || Date.now() < this.deadline;
   }
 
   private count(op: string) {
@@ -189,7 +206,7 @@ export class Traffic {
 
   private async techLoop(tech: Person) {
     const mine: number[] = [];
-    while (Date.now() < this.deadline) {
+    while (this.going) {
       const r = this.random();
       if (r < 0.45) {
         const marker = `so:${tech.user.username}:${this.sequence++}`;
@@ -277,7 +294,7 @@ export class Traffic {
   }
 
   private async approverLoop(approver: Person) {
-    while (Date.now() < this.deadline) {
+    while (this.going) {
       const r = this.random();
       const status = r < 0.55 ? 'pending_approval' : r < 0.8 ? 'approved' : 'in_progress';
       const list = await this.api(approver, 'GET', `/api/tickets?filter=assigned&status=${status}&limit=10`);
@@ -316,7 +333,7 @@ export class Traffic {
 
   private async browserTechLoop() {
     const browser = this.browsers.tech as Browser;
-    while (Date.now() < this.deadline) {
+    while (this.going) {
       const form = await this.browserStep(browser, 'browser form', 'GET', '/tickets/new');
       if (form?.status === 200) {
         const $ = cheerio.load(form.text);
@@ -343,7 +360,7 @@ export class Traffic {
 
   private async browserApproverLoop() {
     const browser = this.browsers.approver as Browser;
-    while (Date.now() < this.deadline) {
+    while (this.going) {
       await this.browserStep(browser, 'browser dashboard', 'GET', this.random() < 0.5 ? '/' : '/?filter=assigned');
       await this.pause();
     }
