@@ -47,7 +47,9 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      await self.registration.navigationPreload?.enable();
+      // No navigation preload: most pages on a technician's path come from here (a copy, or the page
+      // a post brought back), and a preload would fetch each of them again over the slow link.
+      await self.registration.navigationPreload?.disable();
       const names = await caches.keys();
       // Saved pages of an old version name its files: each is fetched again from this one, or dropped.
       for (const name of names.filter((n) => n.startsWith('pages-') && n !== PAGES)) {
@@ -167,7 +169,7 @@ async function page(event, url) {
   const early = handed?.to === url.pathname + url.search && Date.now() - handed.at < 9e3 && handed.res;
   handed = null;
   const network = (async () => {
-    const res = early || (await event.preloadResponse) || (await fetch(event.request));
+    const res = early || (await fetch(event.request));
     // The sign-in page itself (not a redirect): no one is signed in here.
     if (signIn && res.ok && !res.redirected)
       event.waitUntil(keep(SIGN_IN, res.clone(), STATIC).then(() => FieldQueue.setMe(null)));
