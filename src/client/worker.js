@@ -3,7 +3,9 @@
  * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page
  * too) from its install, and answers pages from the network first. It keeps a copy of the pages worth
  * reading offline (the request lists, the forms) and shows it when the network fails (marked with its
- * time) or is slow (see page()). A form post to /tickets or /optics that cannot reach the server is
+ * time) or is slow (see page()); the request form and the sign-in page come from their copies at
+ * once. A form post is sent so that the server answers with the page it leads to, one round trip
+ * instead of two (formPost). A form post to /tickets or /optics that cannot reach the server is
  * queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved pages again
  * and deletes the old caches, so no page or stylesheet of the old version is served.
  */
