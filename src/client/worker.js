@@ -216,6 +216,8 @@ async function formPost(req, url) {
     const headers = new Headers(req.headers);
     headers.set('x-follow-redirect', 1);
     const res = await fetch(url, { method: 'POST', headers, body: await req.blob(), redirect: 'manual' });
+    // Its token refused (the cookie it was bound to is gone): the sign-in page's copy is no use any more.
+    if (url.pathname === SIGN_IN && res.status === 403) await (await caches.open(STATIC)).delete(SIGN_IN);
     const to = res.status === 200 && res.headers.get('content-location');
     if (!to) return res;
     handed = { to, res, at: Date.now() };

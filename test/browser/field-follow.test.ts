@@ -143,15 +143,7 @@ test.serial('signed out, the sign-in page comes from the worker’s copy, and si
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/login$/);
   // The worker keeps the sign-in page as it arrives.
-  const end = Date.now() + 10_000;
-  while (
-    !(await page.evaluate(
-      `caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.match('/login'))))).then((hits) => hits.some(Boolean))`,
-    ))
-  ) {
-    if (Date.now() > end) throw new Error('the sign-in page was not kept');
-    await page.waitForTimeout(100);
-  }
+  await signInPageKept(page);
 
   const getsBefore = logged('GET', '/login').length;
   const copy = await landing(page, /^\/login$/, () => page.goto(`${app.url}/login`));
@@ -168,6 +160,43 @@ test.serial('signed out, the sign-in page comes from the worker’s copy, and si
   // Signed in, /login is the server's to answer (it sends a signed-in visitor on to the list).
   await page.goto(`${app.url}/login`);
   await page.waitForURL(`${app.url}/`);
+  await context.close();
+});
+
+/** Waits until the worker keeps its copy of the sign-in page. */
+async function signInPageKept(page: Page): Promise<void> {
+  const end = Date.now() + 10_000;
+  const kept = `caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.match('/login'))))).then((hits) => hits.some(Boolean))`;
+  while (!(await page.evaluate(kept))) {
+    if (Date.now() > end) throw new Error('the sign-in page was not kept');
+    await page.waitForTimeout(100);
+  }
+}
+
+test.serial('the sign-in page’s copy whose cookie is gone is refused once, then fetched again, and signs in', async (t) => {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, app.url, 'fran');
+  await controlled(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login$/);
+  await signInPageKept(page);
+  // Cookies cleared, the worker's caches kept (a browser setting can do that).
+  await context.clearCookies();
+  const copy = await landing(page, /^\/login$/, () => page.goto(`${app.url}/login`));
+  t.true(copy.fromServiceWorker());
+  await page.getByLabel('Username or email').fill('fran');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await t.notThrowsAsync(page.getByText('This form has expired').waitFor());
+  // The copy is dropped: the sign-in page comes from the server again, with a token that holds.
+  const gets = logged('GET', '/login').length;
+  await page.goto(`${app.url}/login`);
+  t.is(logged('GET', '/login').length, gets + 1, 'fetched from the server');
+  await page.getByLabel('Username or email').fill('fran');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await landing(page, /^\/$/, () => page.getByRole('button', { name: 'Sign in' }).click());
+  t.is(await page.locator('body').getAttribute('data-user-name'), 'fran');
   await context.close();
 });
 
