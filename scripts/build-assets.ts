@@ -23,7 +23,14 @@ const names = readdirSync(clientDir).filter((name) => name.endsWith('.js'));
 for (const name of names) {
   const source = readFileSync(path.join(clientDir, name), 'utf8');
   // Browsers with service workers, IndexedDB and ?. (Chrome and Android 90+, Safari 15+, Firefox 100+).
-  const { code } = transformSync(source, { minify: true, target: ['chrome90', 'safari15', 'firefox100'], loader: 'js' });
+  // The worker's code is not in a function of its own like the others: wrapped in one (iife), its
+  // top-level names are its own and are shortened too.
+  const { code } = transformSync(source, {
+    minify: true,
+    target: ['chrome90', 'safari15', 'firefox100'],
+    loader: 'js',
+    format: name === 'worker.js' ? 'iife' : undefined,
+  });
   writeFileSync(path.join(scripts, name), code);
 }
 console.log(`public/vendor/htmx.min.js copied from htmx.org; public/js/ minified from src/client (${names.join(', ')})`);

@@ -35,6 +35,7 @@ import { loadAssets } from './http/assets.ts';
 import { compressInMemory } from './http/compress.ts';
 import type { Deps } from './http/context.ts';
 import { csrfProtection } from './http/csrf.ts';
+import { followRedirects } from './http/follow-redirect.ts';
 import { idempotency } from './http/idempotency.ts';
 import { errorHandler, requestLogger, securityHeaders } from './http/middleware.ts';
 import { createViews } from './http/views.ts';
@@ -98,6 +99,8 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
   app.use(compress({ threshold: 1024 }));
   app.use(compressInMemory({ threshold: 1024 }));
   app.use(errorHandler);
+  // A form post from the service worker gets the page its 303 names at once (src/http/follow-redirect.ts).
+  app.use(followRedirects);
   app.use(deps.assets.middleware);
   // Probes answer before sessions and body parsing: they must not depend on the session store.
   app.use(healthRoutes(deps).routes());
@@ -113,7 +116,8 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
   );
   // Review links carry their own secret; Twilio's webhook is signed (X-Twilio-Signature) instead;
   // SendGrid's Inbound Parse posts with the inbound email secret.
-  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN]));
+  // The sign-in form's token is bound to a cookie of its own (src/http/csrf.ts), so a saved copy works.
+  app.use(csrfProtection(SESSION_COOKIE, [REVIEW_PATH, TWILIO_SMS_PATH_PATTERN, INBOUND_EMAIL_PATH_PATTERN], [/^\/login$/]));
   app.use(loadPrincipal);
   app.use(idempotency({ exclude: NOT_KEYED, linkPaths: [REVIEW_PATH, REVIEW_API_PATH] }));
 

@@ -66,10 +66,12 @@ test('pages opened at once after signing in share one CSRF secret: every form th
 test('signing in issues a new session id; the one from before sign-in signs no one in', async (t) => {
   const user = await createUser(app.db);
   const browser = new Client(app.url);
-  await browser.get('/login');
+  // A session from before sign-in (the registration page starts one for its CSRF token; the sign-in
+  // page's token has a cookie of its own).
+  await browser.get('/register');
   const before = new Map(browser.cookies);
   const beforeId = before.get(SESSION);
-  t.truthy(beforeId, 'the sign-in page starts a session for its CSRF token');
+  t.truthy(beforeId, 'the registration page starts a session for its CSRF token');
   t.is((await sessionRow(beforeId))?.user_id, null);
 
   const res = await browser.submit('/login', '/login', { username: user.username, password: PASSWORD });
@@ -111,11 +113,16 @@ test('the session cookie is httpOnly, SameSite=Lax, not Secure outside productio
 test('in production the session cookie is Secure (behind a TLS proxy)', async (t) => {
   const prod = await startApp({ NODE_ENV: 'production', TRUST_PROXY: 'true' });
   t.teardown(() => prod.close());
-  const res = await new Client(prod.url).get('/login', { 'x-forwarded-proto': 'https' });
+  const res = await new Client(prod.url).get('/register', { 'x-forwarded-proto': 'https' });
   t.is(res.status, 200);
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`));
   t.regex(cookie ?? '', /;\s*secure/i);
   t.regex(cookie ?? '', /;\s*httponly/i);
+  // The sign-in form's own cookie (its CSRF secret) too.
+  const signIn = await new Client(prod.url).get('/login', { 'x-forwarded-proto': 'https' });
+  const own = signIn.headers.getSetCookie().find((c) => c.startsWith('ct_signin='));
+  t.regex(own ?? '', /;\s*secure/i);
+  t.regex(own ?? '', /;\s*httponly/i);
   t.is(res.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
 });
 
@@ -127,7 +134,7 @@ test('in production, sign-in works when TLS ends at a proxy that is not trusted 
   const browser = new Client(prod.url);
   const page = await browser.get('/login');
   t.is(page.status, 200);
-  t.regex(page.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`)) ?? '', /;\s*secure/i);
+  t.regex(page.headers.getSetCookie().find((c) => c.startsWith('ct_signin=')) ?? '', /;\s*secure/i);
   const signIn = await browser.submit('/login', '/login', { username: user.username, password: PASSWORD });
   t.is(signIn.status, 303);
   t.regex(signIn.headers.getSetCookie().find((c) => c.startsWith(`${SESSION}=`)) ?? '', /;\s*secure/i);

@@ -3,7 +3,9 @@
  * precache list, the drafts page). It keeps the app's files and the drafts page (its offline page
  * too) from its install, and answers pages from the network first. It keeps a copy of the pages worth
  * reading offline (the request lists, the forms) and shows it when the network fails (marked with its
- * time) or is slow (see page()). A form post to /tickets or /optics that cannot reach the server is
+ * time) or is slow (see page()); the request form and the sign-in page come from their copies at
+ * once. A form post is sent so that the server answers with the page it leads to, one round trip
+ * instead of two (formPost). A form post to /tickets or /optics that cannot reach the server is
  * queued (queue.js) instead of lost. A new version keeps its own files, fetches the saved pages again
  * and deletes the old caches, so no page or stylesheet of the old version is served.
  */
@@ -16,11 +18,18 @@ const FORM = '/tickets/new';
 const FORM_WAIT_MS = 300;
 const FORM_FRESH_MS = 3_600_000;
 const QUEUED_FORMS = ['/tickets', '/optics'];
+/**
+ * The sign-in page, kept (with the version's files) and shown from here while the phone is signed
+ * out: nothing on it is news, and its CSRF token is bound to a cookie that lasts 30 days from each
+ * time the page is made (src/http/csrf.ts), so a copy younger than a day still signs in.
+ */
+const SIGN_IN = '/login';
+const SIGN_IN_FRESH_MS = 86_400_000;
 /** Pages kept for offline reading; a draft being edited (?draft=) opens its form's copy. */
 function savedKey(url) {
   const search = url.search.startsWith('?draft=') ? '' : url.search;
   if (url.pathname === '/' && (search === '' || search === '?filter=mine')) return `/${search}`;
-  if ((url.pathname === '/tickets/new' || url.pathname === '/optics') && search === '') return url.pathname;
+  if ((url.pathname === FORM || url.pathname === '/optics') && search === '') return url.pathname;
 }
 
 self.addEventListener('install', (event) => {
@@ -40,7 +49,9 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      await self.registration.navigationPreload?.enable();
+      // No navigation preload: most pages on a technician's path come from here (a copy, or the page
+      // a post brought back), and a preload would fetch each of them again over the slow link.
+      await self.registration.navigationPreload?.disable();
       const names = await caches.keys();
       // Saved pages of an old version name its files: each is fetched again from this one, or dropped.
       for (const name of names.filter((n) => n.startsWith('pages-') && n !== PAGES)) {
@@ -69,14 +80,14 @@ self.addEventListener('sync', (event) => {
   if (event.tag === 'send-drafts') {
     event.waitUntil(
       FieldQueue.flush().then((result) => {
-        if (result === 'offline') throw new Error('Still offline: the browser tries again later.');
+        if (result === 'offline') throw new Error('offline'); // the browser tries again later
       }),
     );
   }
 });
 
 /** Keeps a copy of a page with the time it was saved (a flash message is for once, not for the copy). */
-async function keep(key, res) {
+async function keep(key, res, cache = PAGES) {
   const headers = new Headers({ 'x-saved-at': new Date().toISOString() });
   for (const name of [
     'content-type',
@@ -88,13 +99,16 @@ async function keep(key, res) {
     if (res.headers.has(name)) headers.set(name, res.headers.get(name));
   }
   const html = (await res.text()).replace(/<p class="flash \w+" role="status">[^<]*<\/p>\n?/, '');
-  await (await caches.open(PAGES)).put(key, new Response(html, { headers }));
+  await (await caches.open(cache)).put(key, new Response(html, { headers }));
 }
 
 /** Fetches a page again and keeps it, when it is a real answer (not a sign-in redirect). */
-async function refresh(key) {
-  const res = await fetch(key);
-  if (res.ok && !res.redirected) await keep(key, res);
+let loading;
+function refresh(key) {
+  loading = fetch(key)
+    .then((res) => res.ok && !res.redirected && keep(key, res))
+    .catch(() => {});
+  return loading;
 }
 
 /**
@@ -111,8 +125,8 @@ async function served(res, note) {
 }
 
 /** The saved copy of a page; `offline`: say when it was saved (it is not merely a fast answer). */
-async function savedCopy(key, offline) {
-  const hit = await caches.match(key, { cacheName: PAGES });
+async function savedCopy(key, offline, hit) {
+  hit ??= await saved(key);
   if (!hit) return;
   const at = `${hit.headers.get('x-saved-at').slice(0, 16).replace('T', ' ')} UTC`;
   return served(
@@ -123,26 +137,48 @@ async function savedCopy(key, offline) {
 
 /** Without a connection and without a copy: the drafts page, which lists the pages saved here. */
 async function offlinePage(url) {
-  const page = await caches.match(drafts, { cacheName: STATIC });
+  const page = await saved(drafts, STATIC);
   if (!page || url.pathname === drafts) return page || Response.error();
   return served(page, 'There is no connection, and that page is not saved on this phone.');
 }
 
 /**
  * A page: the network first; its saved copy when the network fails or is slower than the page's wait;
- * the drafts page when there is no copy. The request form waits FORM_WAIT_MS only: its copy is as good
- * as a fresh one (the same session, a new key each time), and the network's answer replaces it for
- * next time. A saved list of requests brings the form along, so it can be filled without signal
- * even when it was never opened by itself.
+ * the drafts page when there is no copy. The request form's copy is as good as a fresh one (the same
+ * session, a new key each time): shown at once while younger than FORM_FRESH_MS, else after
+ * FORM_WAIT_MS. A saved list of requests brings the form along, so it can be filled without signal
+ * even when it was never opened by itself. A page a form's post brought back (formPost) is shown
+ * as it came; the sign-in page is shown from its copy while no one is signed in here.
  */
 async function page(event, url) {
   const key = savedKey(url);
+  const signIn = url.pathname === SIGN_IN && !url.search;
+  if (key === FORM) {
+    // A copy younger than FORM_FRESH_MS is shown at once (fetched again behind it when older than a
+    // minute); a fetch of it under way (after the list) is waited for rather than made twice.
+    await Promise.race([loading, pause(NETWORK_WAIT_MS)]);
+    const hit = await saved(FORM);
+    if (!older(hit, FORM_FRESH_MS)) {
+      if (older(hit, 6e4)) event.waitUntil(refresh(FORM));
+      return savedCopy(FORM, !navigator.onLine, hit);
+    }
+  }
+  if (signIn && !(await FieldQueue.me().catch(() => 1))) {
+    const hit = await saved(SIGN_IN, STATIC);
+    if (!older(hit, SIGN_IN_FRESH_MS)) return hit;
+  }
+  // The page a form's post brought back for this address (formPost), if this is its GET.
+  const early = handed?.to === url.pathname + url.search && Date.now() - handed.at < 9e3 && handed.res;
+  handed = null;
   const network = (async () => {
-    const res = (await event.preloadResponse) || (await fetch(event.request));
+    const res = early || (await fetch(event.request));
+    // The sign-in page itself (not a redirect): no one is signed in here.
+    if (signIn && res.ok && !res.redirected)
+      event.waitUntil(keep(SIGN_IN, res.clone(), STATIC).then(() => FieldQueue.setMe(null)));
     // Only the plain page is saved (not ?draft=), and only a real answer (not a sign-in redirect).
     if (key && key === url.pathname + url.search && res.ok && res.type === 'basic' && !res.redirected) {
       event.waitUntil(keep(key, res.clone()));
-      if (key === '/' && !(await fresh(FORM))) event.waitUntil(refresh(FORM).catch(() => {}));
+      if (key === '/' && older(await saved(FORM), FORM_FRESH_MS)) event.waitUntil(refresh(FORM));
     }
     // These pages redirect only to sign in: the session is over, and so are its copies.
     if (key && res.type === 'opaqueredirect') event.waitUntil(caches.delete(PAGES));
@@ -152,18 +188,17 @@ async function page(event, url) {
   try {
     if (!key) return await network;
     const wait = key === FORM ? FORM_WAIT_MS : NETWORK_WAIT_MS;
-    const first = await Promise.race([network, new Promise((resolve) => setTimeout(resolve, wait))]);
+    const first = await Promise.race([network, pause(wait)]);
     return first || (await savedCopy(key, key !== FORM)) || (await network);
   } catch {
     return (await savedCopy(key, true)) || offlinePage(url);
   }
 }
 
-/** Whether a saved copy of `key` is younger than FORM_FRESH_MS. */
-async function fresh(key) {
-  const hit = await caches.match(key, { cacheName: PAGES });
-  return hit && Date.now() - Date.parse(hit.headers.get('x-saved-at')) < FORM_FRESH_MS;
-}
+const saved = (key, cacheName = PAGES) => caches.match(key, { cacheName });
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Whether a saved copy is missing or at least `ms` old. */
+const older = (hit, ms) => !hit || Date.now() - Date.parse(hit.headers.get('x-saved-at')) >= ms;
 
 /**
  * A form sent without JavaScript's help (or as the signal dropped). Signing in or out forgets the
@@ -171,11 +206,22 @@ async function fresh(key) {
  * queued for the account the pages were made for, with the form's Idempotency-Key: if it did reach the
  * server, the resend gets the first answer back.
  */
+let handed;
 async function formPost(req, url) {
   if (/^\/(login|logout|register)$/.test(url.pathname)) await caches.delete(PAGES);
   const copy = QUEUED_FORMS.includes(url.pathname) ? req.clone() : null;
   try {
-    return await fetch(req);
+    // The server answers with the page its 303 names (src/http/follow-redirect.ts): one round trip,
+    // not two. The browser is sent there and gets that page from here (page()).
+    const headers = new Headers(req.headers);
+    headers.set('x-follow-redirect', 1);
+    const res = await fetch(url, { method: 'POST', headers, body: await req.blob(), redirect: 'manual' });
+    // Its token refused (the cookie it was bound to is gone): the sign-in page's copy is no use any more.
+    if (url.pathname === SIGN_IN && res.status === 403) await (await caches.open(STATIC)).delete(SIGN_IN);
+    const to = res.status === 200 && res.headers.get('content-location');
+    if (!to) return res;
+    handed = { to, res, at: Date.now() };
+    return Response.redirect(to, 303);
   } catch {
     const user = copy && (await FieldQueue.me());
     if (user) {
