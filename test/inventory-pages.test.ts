@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { csvCell } from '../src/features/inventory/csv.ts';
+import { csvCell } from '../src/lib/csv.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
