@@ -96,6 +96,16 @@ test.serial('GET /reports and /reports/:name.csv', async (t) => {
   });
 });
 
+test.serial('GET /tickets.csv with the dashboard filters', async (t) => {
+  await fuzz(t, app.db, {
+    name: 'GET /tickets.csv',
+    client: adminPage,
+    audience: 'html',
+    numRuns: 100,
+    requests: api('GET', fc.constant('/tickets.csv'), { query: ['filter', 'status', 'q', 'include_deleted', 'limit', 'cursor'] }),
+  });
+});
+
 test.after('figures', (t) => {
   t.log(`${fuzzTally.cases} cases over ${fuzzTally.endpoints} endpoint groups (seed ${FUZZ_SEED})`);
 });

@@ -465,6 +465,7 @@ const TABLE: Record<string, Case | Case[]> = {
     },
   },
 
+  'GET /tickets.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets.csv' }) },
   // ---- reports: turnaround, lead time and requests for everyone signed in (their own), inventory for admins
   'GET /reports': { who: 'any user', request: () => ({ method: 'GET', path: '/reports' }) },
   'GET /api/reports/turnaround': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reports/turnaround' }) },
