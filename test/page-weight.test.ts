@@ -4,7 +4,14 @@ import test from 'ava';
 import * as cheerio from 'cheerio';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
-import { buildConsumption, buildReceipt, buildTimedRequest, createUser, signedInClient, tokenClient } from './support/factories.ts';
+import {
+  buildConsumption,
+  buildReceipt,
+  buildTimedRequest,
+  createUser,
+  signedInClient,
+  tokenClient,
+} from './support/factories.ts';
 import { rawRequest } from './support/raw.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -249,7 +256,9 @@ test('the reports page, 26 weeks of figures, first visit at most 40 KB; each cha
       });
     }
   }
-  await buildReceipt(app, { items: cables.map((cable_type, n) => ({ cable_type, cable_length: '100ft', quantity: 50 + n * 30 })) });
+  await buildReceipt(app, {
+    items: cables.map((cable_type, n) => ({ cable_type, cable_length: '100ft', quantity: 50 + n * 30 })),
+  });
   await buildConsumption(
     app,
     Array.from({ length: 6 * 8 * 3 }, (_, n) => ({

@@ -30,6 +30,7 @@ export interface Chart {
 /** What is used of the element Plot returns (linkedom's). */
 interface SvgNode {
   querySelector(selector: string): { remove(): void } | null;
+  querySelectorAll(selector: string): Iterable<{ removeAttribute(name: string): void }>;
   setAttribute(name: string, value: string): void;
   outerHTML: string;
 }
@@ -46,6 +47,12 @@ function draw(title: string, options: Plot.PlotOptions): string {
     ...options,
   }) as unknown as SvgNode;
   svg.querySelector('style')?.remove();
+  // The chart is one image (role img, its title as label; the figures are in the table under it):
+  // Plot's labels on its marks' groups are not allowed inside it, and would be read as noise.
+  for (const node of svg.querySelectorAll('g[aria-label], g[aria-description]')) {
+    node.removeAttribute('aria-label');
+    node.removeAttribute('aria-description');
+  }
   svg.setAttribute('role', 'img');
   svg.setAttribute('font-size', String(FONT));
   return svg.outerHTML;
