@@ -205,7 +205,8 @@ export async function* exportTicketRows(db: Db, filter: Omit<ListFilter, 'limit'
     f = { ...f, idFloor: Math.max(0, (newest?.id ?? 0) - SHORT_SEARCH_WINDOW) };
   }
   if (isPostgres(db)) {
-    const stream = exportRowsQuery(db, f).stream({ highWaterMark: 1000 }) as unknown as Readable;
+    // pg-query-stream reads the cursor batchSize rows at a time.
+    const stream = exportRowsQuery(db, f).stream({ batchSize: 1000, highWaterMark: 1000 }) as unknown as Readable;
     try {
       for await (const row of stream) yield row as ExportRow;
     } finally {
