@@ -59,6 +59,15 @@ async function generate(): Promise<Record<string, number>> {
   // One connection for the load: generate.ts sets session options on it.
   const loader = createDb({ client: 'pg', url: `${base}/${name}` }, { poolMax: 1 });
   await generateData(loader, true, tickets, log);
+  await loader.destroy();
+  await topUp();
+  log(`generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return counts();
+}
+
+/** The ledger topped up to --movements rows (also on a kept database a run stopped before this). */
+async function topUp() {
+  const loader = createDb({ client: 'pg', url: `${base}/${name}` }, { poolMax: 1 });
   const { n } = (await loader('inventory_movements').count({ n: '*' }).first()) as { n: string };
   const extra = movements - Number(n);
   if (extra > 0) {
@@ -73,6 +82,7 @@ async function generate(): Promise<Record<string, number>> {
     }[];
     const end = Math.floor(Date.now() / 1000) - 86_400;
     const span = 3 * 365 * 86_400;
+    await loader.raw(`DROP TABLE IF EXISTS bench_skus`);
     await loader.raw(`CREATE TEMP TABLE bench_skus (n int PRIMARY KEY, sku_key text, cable_type text, cable_length text)`);
     await loader('bench_skus').insert(skus.map((s, n) => ({ n, ...s })));
     for (let lo = 1; lo <= extra; lo += 1_000_000) {
@@ -80,9 +90,9 @@ async function generate(): Promise<Record<string, number>> {
       // Spread evenly over three years, SKUs by a hash of the row number, 1-8 pieces.
       await loader.raw(`INSERT INTO inventory_movements (movement_type, source_type, source_id, source_line, actor_user_id, sku_key,
           cable_type, cable_length, quantity_delta, notes, created_at)
-        SELECT 'consumption', 'ticket_fulfillment', NULL, i, 1, s.sku_key, s.cable_type, s.cable_length, -1 - (i * 7919) % 8, NULL,
+        SELECT 'consumption', 'ticket_fulfillment', NULL, i, 1, s.sku_key, s.cable_type, s.cable_length, -1 - (i::bigint * 7919) % 8, NULL,
           to_timestamp(${end - span} + (i::bigint * ${span}) / ${extra})
-        FROM generate_series(${lo}, ${hi}) AS i JOIN bench_skus s ON s.n = (i * 2654435761) % ${skus.length}`);
+        FROM generate_series(${lo}, ${hi}) AS i JOIN bench_skus s ON s.n = (i::bigint * 2654435761) % ${skus.length}`);
       log(`    ${hi} / ${extra}`);
     }
     await loader.raw('SET session_replication_role = DEFAULT');
@@ -92,8 +102,6 @@ async function generate(): Promise<Record<string, number>> {
     await loader.raw('VACUUM (ANALYZE) report_daily_consumption');
   }
   await loader.destroy();
-  log(`generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  return counts();
 }
 
 async function counts() {
@@ -171,6 +179,7 @@ async function ticketsCsv() {
 
 try {
   log(`database ${name}`);
+  if (args.reuse) await topUp();
   const data = args.reuse ? await counts() : await generate();
   log(`rows: ${JSON.stringify(data)}`);
   log(`reports (${runs} runs each after 3 warm-ups):`);
