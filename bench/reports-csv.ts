@@ -26,7 +26,10 @@ const sink = new Writable({
   },
 });
 const t0 = performance.now();
-await pipeline(csvStream(TICKETS_CSV_HEADER, exportTicketRows(db, { viewerId: 1, filter: 'all', includeDeleted: false }), ticketCsvCells), sink);
+await pipeline(
+  csvStream(TICKETS_CSV_HEADER, exportTicketRows(db, { viewerId: 1, filter: 'all', includeDeleted: false }), ticketCsvCells),
+  sink,
+);
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);

@@ -106,7 +106,15 @@ async function topUp() {
 
 async function counts() {
   const out: Record<string, number> = {};
-  for (const table of ['tickets', 'ticket_items', 'ticket_events', 'inventory_movements', 'report_ticket_timings', 'report_daily_consumption', 'inventory_stock']) {
+  for (const table of [
+    'tickets',
+    'ticket_items',
+    'ticket_events',
+    'inventory_movements',
+    'report_ticket_timings',
+    'report_daily_consumption',
+    'inventory_stock',
+  ]) {
     const { n } = (await db(table).count({ n: '*' }).first()) as { n: string };
     out[table] = Number(n);
   }
@@ -124,8 +132,15 @@ async function timed(label: string, work: () => Promise<unknown>) {
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  const row = { scenario: label, p50_ms: round(quantile(ms, 0.5)), p95_ms: round(quantile(ms, 0.95)), max_ms: round(ms.at(-1) as number) };
-  log(`  ${label.padEnd(58)} p50 ${String(row.p50_ms).padStart(7)} ms  p95 ${String(row.p95_ms).padStart(7)} ms  ${row.p50_ms < 500 ? 'ok' : 'OVER 500 ms'}`);
+  const row = {
+    scenario: label,
+    p50_ms: round(quantile(ms, 0.5)),
+    p95_ms: round(quantile(ms, 0.95)),
+    max_ms: round(ms.at(-1) as number),
+  };
+  log(
+    `  ${label.padEnd(58)} p50 ${String(row.p50_ms).padStart(7)} ms  p95 ${String(row.p95_ms).padStart(7)} ms  ${row.p50_ms < 500 ? 'ok' : 'OVER 500 ms'}`,
+  );
   return row;
 }
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -160,11 +175,21 @@ async function reports(): Promise<unknown[]> {
 
 /** The CSV in a child process (bench/reports-csv.ts): its RSS is the export's alone. */
 async function ticketsCsv() {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', 'reports-csv.ts'), `${base}/${name}`], {
-    encoding: 'utf8',
-    maxBuffer: 1024 * 1024,
-  });
-  const r = JSON.parse(out.trim().split('\n').at(-1) as string) as { rows: number; seconds: number; bytes: number; rss_before: number; rss_peak: number };
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'bench', 'reports-csv.ts'), `${base}/${name}`],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024,
+    },
+  );
+  const r = JSON.parse(out.trim().split('\n').at(-1) as string) as {
+    rows: number;
+    seconds: number;
+    bytes: number;
+    rss_before: number;
+    rss_peak: number;
+  };
   const result = {
     rows: r.rows,
     seconds: round(r.seconds),
@@ -173,7 +198,9 @@ async function ticketsCsv() {
     rss_before_mb: round(r.rss_before / 1e6),
     rss_peak_mb: round(r.rss_peak / 1e6),
   };
-  log(`  tickets CSV: ${result.rows} rows in ${result.seconds} s = ${result.rows_per_second} rows/s, ${result.megabytes} MB; RSS ${result.rss_before_mb} -> peak ${result.rss_peak_mb} MB (a process of its own)`);
+  log(
+    `  tickets CSV: ${result.rows} rows in ${result.seconds} s = ${result.rows_per_second} rows/s, ${result.megabytes} MB; RSS ${result.rss_before_mb} -> peak ${result.rss_peak_mb} MB (a process of its own)`,
+  );
   return result;
 }
 
@@ -188,7 +215,14 @@ try {
   const pgVersion = ((await db.raw('show server_version')).rows[0] as { server_version: string }).server_version;
   const result = {
     date: new Date().toISOString(),
-    host: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load_average_1_5_15: os.loadavg().map((n) => round(n)), memory_gb: Math.round(os.totalmem() / 1e9), node: process.version, postgres: pgVersion },
+    host: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.cpus().length,
+      load_average_1_5_15: os.loadavg().map((n) => round(n)),
+      memory_gb: Math.round(os.totalmem() / 1e9),
+      node: process.version,
+      postgres: pgVersion,
+    },
     data,
     reports: reportRows,
     tickets_csv: csv,

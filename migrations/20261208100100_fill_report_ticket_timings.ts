@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 
 const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
 
-const DECISION = "e.event_type = 'status_changed' AND e.from_status = 'pending_approval' AND e.to_status IN ('approved', 'rejected')";
+const DECISION =
+  "e.event_type = 'status_changed' AND e.from_status = 'pending_approval' AND e.to_status IN ('approved', 'rejected')";
 const COLUMNS = `(ticket_id, requester_id, requested_at, status, decided_at, decided_by_id, decision, approved_at, fulfilled_at,
   reminders, escalations)`;
 

@@ -333,7 +333,11 @@ test.serial('the fill migration gives the rows the triggers keep (tickets filed 
   await fill.up(app.db);
   const after = await app.db('report_ticket_timings').select().orderBy('ticket_id');
   const plain = (rows: Record<string, unknown>[]) =>
-    rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : String(v)])));
+    rows.map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : String(v)]),
+      ),
+    );
   t.true(before.length > 10);
   t.deepEqual(plain(after), plain(before));
 });
