@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import knexFactory from 'knex';
-import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
+import { createDb, migrateLatest } from '../src/db/index.ts';
 import { chartOf } from '../src/features/reports/charts.ts';
 import { presentReport } from '../src/features/reports/presenter.ts';
 import { REPORT_NAMES, type ReportName } from '../src/features/reports/schema.ts';
