@@ -117,6 +117,8 @@ export async function spreads(
     'r.reminders',
     'r.escalations',
   );
+  // Lead time shows no approvers: not grouped by them.
+  const byApprover = m === 'turnaround';
   // Median and p90 from one sort per group: percentile_cont of an array of fractions.
   const raw: (Omit<SpreadRow, 'median' | 'p90'> & {
     week: string | null;
@@ -128,11 +130,11 @@ export async function spreads(
     async (trx) =>
       (
         await trx.raw(
-          `select ${weekText('week')} as week, decided_by_id, grouping(week, decided_by_id) as g,
+          `select ${weekText('week')} as week, ${byApprover ? 'decided_by_id, grouping(week, decided_by_id)' : 'null::int as decided_by_id, 1 + 2 * grouping(week)'} as g,
           count(*)::int as requests, count(hours)::int as count,
           percentile_cont(array[0.5, 0.9]) within group (order by hours) as pct,
           sum(reminders)::int as reminders, sum(escalations)::int as escalations
-        from (?) as t group by grouping sets ((week), ${m === 'turnaround' ? '(decided_by_id), ' : ''}())`,
+        from (?) as t group by grouping sets ((week), ${byApprover ? '(decided_by_id), ' : ''}())`,
           [inner],
         )
       ).rows,
