@@ -14,7 +14,8 @@
  *     process of its own (bench/reports-csv.ts): rows per second and that process's peak RSS.
  * Goals: every report p50 < 500 ms; the CSV >= 50,000 rows/s with RSS < 200 MB.
  * Writes bench/results/<date>-postgres-reports-<tickets>.json. --keep keeps the database (its name is
- * printed); --reuse <name> measures a kept one again without generating.
+ * printed); --reuse <name> measures a kept one again without generating; --label x is appended to the
+ * results file's name; --skip-csv leaves the CSV out.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
     'skip-csv': { type: 'boolean', default: false },
+    label: { type: 'string' },
     'pg-url': { type: 'string', default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432' },
   },
 });
@@ -166,8 +168,8 @@ async function reports(): Promise<unknown[]> {
   rows.push(await timed('turnaround, admin, a year', run(boss, 'turnaround', { from: day(365) })));
   rows.push(await timed('consumption, admin, three years', run(boss, 'consumption', { from: day(3 * 365) })));
   rows.push(
-    await timed('the /reports page: all five with charts, admin', async () => {
-      for (const report of REPORT_NAMES) await run(boss, report, {})();
+    await timed('the /reports page: all five with charts at once, admin', async () => {
+      await Promise.all(REPORT_NAMES.map((report) => run(boss, report, {})()));
     }),
   );
   return rows;
@@ -229,7 +231,10 @@ try {
   };
   const dir = path.join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}-postgres-reports-${tickets}.json`);
+  const file = path.join(
+    dir,
+    `${result.date.slice(0, 10)}-postgres-reports-${tickets}${args.label ? `-${args.label.replace(/\W+/g, '-')}` : ''}.json`,
+  );
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   log(`written ${path.relative(projectRoot, file)}`);
 } finally {

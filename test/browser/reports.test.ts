@@ -78,7 +78,10 @@ for (const [name, viewport] of [
       t.is(await page.locator('script').count(), 0);
       await screenshot(page, `reports-${name}`);
       // Each report's chart and legend alone, to look at closely.
-      await page.locator('main > section').first().screenshot({ path: `test-results/reports-${name}-filters.png` });
+      await page
+        .locator('main > section')
+        .first()
+        .screenshot({ path: `test-results/reports-${name}-filters.png` });
       await page.locator('#turnaround').screenshot({ path: `test-results/reports-${name}-turnaround.png` });
       const figures = page.locator('section.report figure');
       for (let n = 0; n < (await figures.count()); n++) {
