@@ -554,6 +554,9 @@ export async function generateData(db: Knex, pg: boolean, tickets: number, log: 
   );
 
   if (pg) {
+    // The triggers that keep the reports' summaries (migrations 20261208200000, ...200) do not fire
+    // under session_replication_role = replica: the summaries are filled here from what was loaded.
+    await step('report summaries', () => fillReportSummaries(db, chunks));
     await step(`indexes (${dropped.length} rebuilt)`, async () => {
       for (const index of dropped) await db.raw(index.def);
     });
@@ -606,4 +609,42 @@ export async function queueNotifications(db: Knex, pg: boolean, count: number, t
       NULL, NULL, NULL, NULL, ${sql.ts(String(now))}, ${sql.ts(String(now))}
     FROM (SELECT i, 1 + ${sql.h('i', 2)} % ${scale.approvers} AS uid, 1 + ${sql.h('i', 1)} % ${tickets} AS t FROM g) x
       JOIN users u ON u.id = x.uid`);
+}
+
+const DECISION = "event_type = 'status_changed' AND from_status = 'pending_approval' AND to_status IN ('approved', 'rejected')";
+
+/**
+ * PostgreSQL: report_ticket_timings and report_daily_consumption as their triggers would have left them,
+ * from the loaded events and ledger, set-based (one pass over each ticket range's events).
+ */
+export async function fillReportSummaries(db: Knex, chunks: [number, number][]): Promise<void> {
+  for (const [lo, hi] of chunks) {
+    await db.raw(`INSERT INTO report_ticket_timings (ticket_id, requester_id, requested_at, status, decided_at, decided_by_id,
+        decision, approved_at, fulfilled_at, reminders, escalations)
+      SELECT t.id, t.created_by_id, t.created_at, t.status, e.decided_at, e.decided_by_id, e.decision, e.approved_at, e.fulfilled_at,
+        coalesce(e.reminders, 0), coalesce(e.escalations, 0)
+      FROM tickets t LEFT JOIN (
+        SELECT ticket_id,
+          min(created_at) FILTER (WHERE ${DECISION}) AS decided_at,
+          (array_agg(actor_user_id ORDER BY id) FILTER (WHERE ${DECISION}))[1] AS decided_by_id,
+          (array_agg(to_status ORDER BY id) FILTER (WHERE ${DECISION}))[1] AS decision,
+          min(created_at) FILTER (WHERE event_type = 'status_changed' AND to_status = 'approved') AS approved_at,
+          min(created_at) FILTER (WHERE event_type = 'status_changed' AND to_status = 'fulfilled') AS fulfilled_at,
+          count(*) FILTER (WHERE event_type = 'reminded') AS reminders,
+          count(*) FILTER (WHERE event_type = 'escalated') AS escalations
+        FROM ticket_events WHERE ticket_id BETWEEN ${lo} AND ${hi} GROUP BY ticket_id
+      ) e ON e.ticket_id = t.id
+      WHERE t.id BETWEEN ${lo} AND ${hi}
+      ON CONFLICT (ticket_id) DO NOTHING`);
+  }
+  await fillDailyConsumption(db);
+}
+
+/** PostgreSQL: report_daily_consumption from the whole ledger (replacing what it held). */
+export async function fillDailyConsumption(db: Knex): Promise<void> {
+  await db.raw('DELETE FROM report_daily_consumption');
+  await db.raw(`INSERT INTO report_daily_consumption (day, sku_key, type_key, cable_type, cable_length, quantity)
+    SELECT (created_at AT TIME ZONE 'UTC')::date, sku_key, min(lower(btrim(cable_type))), min(cable_type), min(cable_length), -sum(quantity_delta)
+    FROM inventory_movements WHERE movement_type = 'consumption'
+    GROUP BY 1, sku_key`);
 }

@@ -6,6 +6,7 @@ import { healthOperations } from './features/health/openapi.ts';
 import { inventoryOperations } from './features/inventory/openapi.ts';
 import { notificationOperations } from './features/notifications/openapi.ts';
 import { opticsOperations } from './features/optics/openapi.ts';
+import { reportOperations } from './features/reports/openapi.ts';
 import { ticketOperations } from './features/tickets/openapi.ts';
 import { userOperations } from './features/users/openapi.ts';
 import { webhookEventDocs, webhookHeaders, webhookOperations } from './features/webhooks/openapi.ts';
@@ -25,6 +26,11 @@ const TAGS = [
   { name: 'Approvals', description: 'Deciding from outside the app: review links and SMS replies.' },
   { name: 'Inventory', description: 'Stock on hand, receiving, the ledger and adjustments.' },
   { name: 'Optics', description: 'Optics part requests and the parts list.' },
+  {
+    name: 'Reports',
+    description:
+      'Turnaround, lead time, requests per week, consumption and days of cover; UTC weeks and months. Inventory figures are for admins.',
+  },
   { name: 'Users', description: 'Accounts, roles, and delegates while away.' },
   { name: 'Notifications', description: 'The outbox of emails and SMS (admins).' },
   {
@@ -55,6 +61,7 @@ export function describeApi(version: string): OpenApiDocument {
       ...approvalOperations,
       ...inventoryOperations,
       ...opticsOperations,
+      ...reportOperations,
       ...userOperations,
       ...notificationOperations,
       ...webhookOperations,

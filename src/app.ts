@@ -27,6 +27,7 @@ import { createMetrics } from './features/metrics/registry.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
 import { notificationRoutes } from './features/notifications/routes.ts';
 import { opticsRoutes } from './features/optics/routes.ts';
+import { reportRoutes } from './features/reports/routes.ts';
 import { ticketRoutes } from './features/tickets/routes.ts';
 import { delegationRoutes } from './features/users/delegation-routes.ts';
 import { userRoutes } from './features/users/routes.ts';
@@ -137,6 +138,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     decisionRoutes(deps),
     inventoryRoutes(deps),
     opticsRoutes(deps),
+    reportRoutes(deps),
     notificationRoutes(deps),
     smsReplyRoutes(deps),
     emailReplyRoutes(deps),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { csvCell } from '../src/features/inventory/csv.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { csvCell } from '../src/lib/csv.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
 import { inventoryCast, signedInClient } from './support/factories.ts';

@@ -1,9 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { brotliCompressSync } from 'node:zlib';
 import test from 'ava';
 import * as cheerio from 'cheerio';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
-import { createUser, signedInClient, tokenClient } from './support/factories.ts';
+import {
+  buildConsumption,
+  buildReceipt,
+  buildTimedRequest,
+  createUser,
+  signedInClient,
+  tokenClient,
+} from './support/factories.ts';
 import { rawRequest } from './support/raw.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -21,6 +29,7 @@ import { createTicket, driveTo } from './support/tickets.ts';
  *   - the sign-in page's first visit with what the worker fetches as it installs (the manifest, the
  *     worker, the drafts page; the assets it keeps come from the HTTP cache): <= 30 KB.
  * The API reference (issue 23): /api/docs (every operation on one page) with its assets <= 30 KB, the page <= 20 KB.
+ * Reports (issue 25): /reports with its assets <= 40 KB on a first visit; each chart's SVG <= 15 KB brotli.
  * No timing here: sizes only. When a budget is missed, make the page lighter; do not raise it.
  */
 const KB = 1024;
@@ -224,4 +233,51 @@ test('the service worker and the app scripts are at most 6 KB brotli; a first vi
   const total = visit.total + installing.reduce((sum, p) => sum + p.bytes, 0);
   t.log(`sign-in first visit with the worker installing: ${total} B\n${describe([...visit.parts, ...installing])}`);
   t.true(total <= 30 * KB, `${total} B > 30 KB`);
+});
+
+test('the reports page, 26 weeks of figures, first visit at most 40 KB; each chart at most 15 KB brotli', async (t) => {
+  const boss = await createUser(app.db, { role: 'admin' });
+  const approvers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => createUser(app.db)));
+  const cables = ['Cat6', 'Cat6a', 'Fiber OM4', 'Coax RG6', 'Cat5e', 'Fiber OS2', 'Patch Cat6', 'HDMI'];
+  // 26 weeks, five requests a week, decided by six approvers after 1..40 hours, some fulfilled.
+  for (let week = 0; week < 26; week++) {
+    for (let k = 0; k < 5; k++) {
+      const filed = new Date(Date.UTC(2026, 5, 8 + week * 7 + k, 8 + k));
+      const decided = new Date(filed.getTime() + (1 + ((week * 5 + k) % 40)) * 3_600_000);
+      const approver = approvers[(week + k) % approvers.length] as (typeof approvers)[number];
+      await buildTimedRequest(app, {
+        creator: boss,
+        assignee: approver,
+        filed: filed.toISOString(),
+        items: [{ cable_type: cables[(week + k) % cables.length] as string }],
+        decided: { at: decided.toISOString(), to: k === 4 ? 'rejected' : 'approved' },
+        fulfilled: k < 3 ? new Date(decided.getTime() + (k + 1) * 20 * 3_600_000).toISOString() : undefined,
+        reminders: k % 2,
+      });
+    }
+  }
+  await buildReceipt(app, {
+    items: cables.map((cable_type, n) => ({ cable_type, cable_length: '100ft', quantity: 50 + n * 30 })),
+  });
+  await buildConsumption(
+    app,
+    Array.from({ length: 6 * 8 * 3 }, (_, n) => ({
+      at: new Date(Date.UTC(2026, 5 + Math.floor(n / 24), 1 + (n % 24))).toISOString(),
+      cable_type: cables[n % cables.length] as string,
+      quantity: 1 + (n % 7),
+    })),
+  );
+  const client = await signedInClient(app.url, boss.username);
+  const cookie = { cookie: client.cookieHeader() };
+  const visit = await firstVisit('/reports?from=2026-06-08&to=2026-12-06', cookie);
+  t.log(`/reports, first visit: ${visit.total} B\n${describe(visit.parts)}`);
+  const $ = cheerio.load(visit.html);
+  t.is($('svg.chart').length, 5, 'every report has its chart');
+  t.is($('script[src]').length, 0, 'no script');
+  $('svg.chart').each((n, el) => {
+    const brotli = brotliCompressSync(Buffer.from($.html(el))).length;
+    t.log(`chart ${n + 1} (${$(el).attr('aria-label')}): ${$.html(el).length} B, ${brotli} B brotli`);
+    t.true(brotli <= 15 * KB, `chart ${n + 1}: ${brotli} B brotli > 15 KB`);
+  });
+  t.true(visit.total <= 40 * KB, `${visit.total} B > 40 KB\n${describe(visit.parts)}`);
 });

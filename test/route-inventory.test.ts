@@ -465,6 +465,19 @@ const TABLE: Record<string, Case | Case[]> = {
     },
   },
 
+  'GET /tickets.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/tickets.csv' }) },
+  // ---- reports: turnaround, lead time and requests for everyone signed in (their own), inventory for admins
+  'GET /reports': { who: 'any user', request: () => ({ method: 'GET', path: '/reports' }) },
+  'GET /api/reports/turnaround': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reports/turnaround' }) },
+  'GET /api/reports/lead-time': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reports/lead-time' }) },
+  'GET /api/reports/requests': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reports/requests' }) },
+  'GET /api/reports/consumption': { who: 'admin', request: () => ({ method: 'GET', path: '/api/reports/consumption' }) },
+  'GET /api/reports/cover': { who: 'admin', request: () => ({ method: 'GET', path: '/api/reports/cover' }) },
+  'GET /reports/turnaround.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/reports/turnaround.csv' }) },
+  'GET /reports/lead-time.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/reports/lead-time.csv' }) },
+  'GET /reports/requests.csv': { who: 'any user', request: () => ({ method: 'GET', path: '/reports/requests.csv' }) },
+  'GET /reports/consumption.csv': { who: 'admin', request: () => ({ method: 'GET', path: '/reports/consumption.csv' }) },
+  'GET /reports/cover.csv': { who: 'admin', request: () => ({ method: 'GET', path: '/reports/cover.csv' }) },
   // ---- inventory: on-hand for everyone signed in, the rest for admins ---------------------------
   'GET /api/inventory/on-hand': { who: 'any user', request: () => ({ method: 'GET', path: '/api/inventory/on-hand' }) },
   'GET /inventory': { who: 'any user', request: () => ({ method: 'GET', path: '/inventory' }) },

@@ -219,3 +219,108 @@ export async function inventoryCast(app: TestApp) {
     stockApi: stockkeeper.api,
   };
 }
+
+// ---- reports ------------------------------------------------------------------------------------
+
+export interface TimedRequestSpec {
+  creator: PublicUserRow;
+  assignee: PublicUserRow;
+  /** When it was filed (ISO, UTC). */
+  filed: string;
+  items?: { cable_type: string; cable_length?: string; quantity?: number }[];
+  /** First decision: when, by whom (default the assignee), and which. */
+  decided?: { at: string; by?: PublicUserRow; to?: 'approved' | 'rejected' };
+  /** Fulfilled at (after an approval, with in_progress an hour... at the same time). */
+  fulfilled?: string;
+  reminders?: number;
+  escalations?: number;
+}
+
+/**
+ * A request with its audit trail written at the times a report test chooses (the services write
+ * "now"): the ticket row, its items, then its events in order, as the services insert them, so the
+ * database's report triggers see exactly what they see from the app.
+ */
+export async function buildTimedRequest(app: TestApp, spec: TimedRequestSpec): Promise<number> {
+  const { db } = app;
+  const status = spec.fulfilled ? 'fulfilled' : (spec.decided?.to ?? (spec.decided ? 'approved' : 'pending_approval'));
+  const [row] = (await db('tickets').insert(
+    {
+      created_by_id: spec.creator.id,
+      assigned_to_id: spec.assignee.id,
+      status,
+      priority: 'medium',
+      location: 'Report fixture',
+      search_text: 'report fixture',
+      created_at: spec.filed,
+      updated_at: spec.filed,
+    },
+    ['id'],
+  )) as { id: number }[];
+  const id = Number(row?.id);
+  const items = spec.items ?? [{ cable_type: 'Cat6' }];
+  await db('ticket_items').insert(
+    items.map((item, n) => ({
+      ticket_id: id,
+      position: n,
+      cable_type: item.cable_type,
+      cable_length: item.cable_length ?? '100ft',
+      quantity: item.quantity ?? 1,
+    })),
+  );
+  const event = (at: string, fields: Record<string, unknown>) =>
+    db('ticket_events').insert({ ticket_id: id, created_at: at, ...fields });
+  await event(spec.filed, { event_type: 'created', actor_user_id: spec.creator.id, to_status: 'pending_approval' });
+  const reminderAt = spec.decided?.at ?? spec.filed;
+  for (let n = 0; n < (spec.reminders ?? 0); n++) await event(reminderAt, { event_type: 'reminded' });
+  for (let n = 0; n < (spec.escalations ?? 0); n++) await event(reminderAt, { event_type: 'escalated' });
+  if (spec.decided) {
+    const to = spec.decided.to ?? 'approved';
+    const by = spec.decided.by ?? spec.assignee;
+    await event(spec.decided.at, {
+      event_type: 'status_changed',
+      actor_user_id: by.id,
+      from_status: 'pending_approval',
+      to_status: to,
+    });
+    if (spec.fulfilled) {
+      await event(spec.fulfilled, {
+        event_type: 'status_changed',
+        actor_user_id: by.id,
+        from_status: 'approved',
+        to_status: 'in_progress',
+      });
+      await event(spec.fulfilled, {
+        event_type: 'status_changed',
+        actor_user_id: by.id,
+        from_status: 'in_progress',
+        to_status: 'fulfilled',
+      });
+    }
+  }
+  return id;
+}
+
+/**
+ * Consumption rows in the ledger at chosen times (the ledger is append-only: rows are only inserted),
+ * as the fulfilment writes them; the stock's on hand is not touched (set it with buildReceipt).
+ */
+export async function buildConsumption(
+  app: TestApp,
+  rows: { at: string; cable_type: string; cable_length?: string; quantity: number }[],
+) {
+  for (const r of rows) {
+    const length = r.cable_length ?? '100ft';
+    await app.db('inventory_movements').insert({
+      movement_type: 'consumption',
+      source_type: 'ticket_fulfillment',
+      source_id: null,
+      source_line: counter++,
+      sku_key: `${r.cable_type.trim().toLowerCase()}|${length.trim().toLowerCase()}`,
+      cable_type: r.cable_type,
+      cable_length: length,
+      quantity_delta: -r.quantity,
+      created_at: r.at,
+    });
+  }
+}

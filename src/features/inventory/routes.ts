@@ -7,8 +7,8 @@ import { requireAdmin, requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { csvStream } from '../../lib/csv.ts';
 import { idParam } from '../../lib/schema.ts';
-import { csvStream } from './csv.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
 import {

@@ -176,5 +176,7 @@ export const listData = (query: ListQuery, page: ListPage) => ({
   labels: STATUS_LABELS,
   statuses: STATUSES,
   append: Boolean(query.cursor),
+  /** Every request of this filter as a CSV (not just the page). */
+  csvHref: listHref('/tickets.csv', { ...query, limit: undefined, cursor: undefined }),
   shortSearchWindow: isShortSearch(query.q) ? SHORT_SEARCH_WINDOW : undefined,
 });

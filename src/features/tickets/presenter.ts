@@ -1,6 +1,8 @@
 import { toIso } from '../../db/index.ts';
+import type { Cell } from '../../lib/csv.ts';
 import type { EventRow, ItemRow, ListRow } from './queries.ts';
 import type { TicketJson } from './schema.ts';
+import type { ExportRow } from './search.ts';
 import type { StoredStatus } from './states.ts';
 
 /** Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token. */
@@ -55,3 +57,40 @@ export const presentEvent = (event: EventRow): NonNullable<TicketJson['events']>
     : null,
   created_at: toIso(event.created_at) as string,
 });
+
+/** The list's CSV (/tickets.csv): one line per item, the ticket's fields repeated; times in UTC. */
+export const TICKETS_CSV_HEADER = [
+  'id',
+  'created_at_utc',
+  'updated_at_utc',
+  'status',
+  'priority',
+  'requester',
+  'assignee',
+  'location',
+  'item',
+  'cable_type',
+  'cable_length',
+  'cable_gauge',
+  'quantity',
+  'approved_quantity',
+  'notes',
+];
+
+export const ticketCsvCells = (r: ExportRow): Cell[] => [
+  r.id,
+  toIso(r.created_at),
+  toIso(r.updated_at),
+  r.status,
+  r.priority,
+  r.created_by_username,
+  r.assigned_to_username,
+  r.location,
+  r.item_position === null ? null : r.item_position + 1,
+  r.item_cable_type,
+  r.item_cable_length,
+  r.item_cable_gauge,
+  r.item_quantity,
+  r.item_approved_quantity,
+  r.notes,
+];

@@ -6,11 +6,12 @@ import { handleForm, refusalAsFlash, respondItemRow, rowEdit } from '../../http/
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
+import { csvStream } from '../../lib/csv.ts';
 import { idParam } from '../../lib/schema.ts';
 import { offerToDelegate } from '../approvals/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
 import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
-import { presentTicket } from './presenter.ts';
+import { presentTicket, TICKETS_CSV_HEADER, ticketCsvCells } from './presenter.ts';
 import {
   hasEditFields,
   includeDeletedQuery,
@@ -25,6 +26,7 @@ import {
   createTicket,
   deleteTicket,
   editTicket,
+  exportTicketRows,
   getTicketDetail,
   purgeTicket,
   resendReviewLink,
@@ -152,6 +154,23 @@ export function ticketRoutes(deps: Deps): Router {
       if (page.nextCursor) ctx.set('Link', `<${listHref('/api/tickets', query, page.nextCursor)}>; rel="next"`);
       respond(ctx, { json: page.tickets.map(({ ticket, items }) => presentTicket(ticket, items)) });
     });
+  });
+
+  // The list's filters as a CSV of every matching ticket, one line per item (the dashboard links it).
+  router.get('/tickets.csv', async (ctx) => {
+    const viewer = requireUser(ctx);
+    const query = validQuery(ctx, listQuerySchema);
+    const rows = exportTicketRows(db, {
+      viewerId: viewer.id,
+      filter: query.filter,
+      status: query.status,
+      q: query.q,
+      includeDeleted: query.include_deleted,
+    });
+    ctx.set('Content-Disposition', `attachment; filename="requests-${new Date().toISOString().slice(0, 10)}.csv"`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.body = csvStream(TICKETS_CSV_HEADER, rows, ticketCsvCells);
   });
 
   // ---- one ticket -------------------------------------------------------------------------------

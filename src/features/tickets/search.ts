@@ -403,3 +403,49 @@ export async function listTickets(q: Q, filter: ListFilter, versioned?: { known?
   }
   return { tickets: listed, version, unchanged: false };
 }
+
+/** One line of the list's export: a ticket's fields and people with one of its items (none: item fields null). */
+export interface ExportRow {
+  id: number;
+  status: string;
+  priority: string;
+  location: string;
+  notes: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_username: string;
+  assigned_to_username: string;
+  item_position: number | null;
+  item_cable_type: string | null;
+  item_cable_length: string | null;
+  item_cable_gauge: string | null;
+  item_quantity: number | null;
+  item_approved_quantity: number | null;
+}
+
+/** Tickets per statement when the export reads in batches (SQLite, which has no cursor to stream from). */
+export const EXPORT_BATCH = 500;
+
+/**
+ * The list's export (/tickets.csv): every ticket the list's filters choose, not a page, newest first,
+ * one row per item with the people's names (listTicketsWithItemsQuery's columns). The search is the
+ * list's condition without the index planning (planning is about finding one page early; an export
+ * reads every match): the whole pattern on the search text, and a short search within the newest
+ * SHORT_SEARCH_WINDOW (`idFloor`), as the list. With `batch`, only the batch.limit tickets below
+ * batch.cursor (reading in batches by id, where no cursor streams).
+ */
+export function exportRowsQuery(
+  q: Q,
+  f: Omit<ListFilter, 'limit' | 'cursor'>,
+  batch?: { limit: number; cursor?: number },
+): Knex.QueryBuilder {
+  const tickets = filteredTickets(q, { ...f, limit: (batch?.limit ?? 1) - 1, cursor: batch?.cursor });
+  if (!batch) tickets.clear('limit');
+  if (f.q) {
+    tickets.whereRaw(searchLike('t.search_text'), [likePattern(f.q)]);
+    if (f.idFloor !== undefined) tickets.where('t.id', '>', f.idFloor);
+  }
+  return withPeople(q.select(PAGE_COLUMNS).from(tickets.as('p')), 'p')
+    .leftJoin('ticket_items as i', 'i.ticket_id', 'p.id')
+    .orderBy(LIST_ORDER);
+}

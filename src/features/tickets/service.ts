@@ -1,4 +1,5 @@
-import { type Db, nowIso, prepared, type Trx } from '../../db/index.ts';
+import type { Readable } from 'node:stream';
+import { type Db, isPostgres, nowIso, prepared, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, conflict, forbidden, gone, notFound } from '../../http/errors.ts';
 import { newLinkSecret } from '../../lib/crypto.ts';
@@ -30,7 +31,15 @@ import {
   type TicketRow,
 } from './queries.ts';
 import type { TicketEdit, TicketInput, TicketStats } from './schema.ts';
-import { type ListFilter, listTickets } from './search.ts';
+import {
+  EXPORT_BATCH,
+  type ExportRow,
+  exportRowsQuery,
+  isShortSearch,
+  type ListFilter,
+  listTickets,
+  SHORT_SEARCH_WINDOW,
+} from './search.ts';
 
 export { type EventRow, findTicket, type ItemRow, type NewEvent, type TicketRow } from './queries.ts';
 
@@ -182,6 +191,37 @@ export async function listTicketPage(db: Db, filter: ListFilter, versioned?: { k
   const { tickets: listed, version, unchanged } = await listTickets(db, filter, versioned);
   const { rows: tickets, nextCursor } = keysetPage(listed, filter.limit, (t) => t.ticket.id);
   return { tickets, nextCursor, version, unchanged };
+}
+
+/**
+ * Every ticket of a list's filters with its items, newest first, as rows arrive from the database:
+ * streamed through a cursor on PostgreSQL (pg-query-stream), read EXPORT_BATCH tickets at a time by id
+ * on SQLite. Memory stays the same whatever the number of tickets.
+ */
+export async function* exportTicketRows(db: Db, filter: Omit<ListFilter, 'limit' | 'cursor'>): AsyncGenerator<ExportRow> {
+  let f = filter;
+  if (f.q && isShortSearch(f.q)) {
+    const newest = (await db('tickets').max('id as id').first()) as { id: number | null } | undefined;
+    f = { ...f, idFloor: Math.max(0, (newest?.id ?? 0) - SHORT_SEARCH_WINDOW) };
+  }
+  if (isPostgres(db)) {
+    // pg-query-stream reads the cursor batchSize rows at a time.
+    const stream = exportRowsQuery(db, f).stream({ batchSize: 1000, highWaterMark: 1000 }) as unknown as Readable;
+    try {
+      for await (const row of stream) yield row as ExportRow;
+    } finally {
+      stream.destroy();
+    }
+    return;
+  }
+  let cursor: number | undefined;
+  for (;;) {
+    const rows: ExportRow[] = await exportRowsQuery(db, f, { limit: EXPORT_BATCH, cursor });
+    yield* rows;
+    const ids = new Set(rows.map((r) => r.id));
+    if (ids.size < EXPORT_BATCH) return;
+    cursor = rows.at(-1)?.id;
+  }
 }
 
 export async function dashboardStats(db: Db): Promise<TicketStats> {

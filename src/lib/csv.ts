@@ -17,11 +17,23 @@ export function csvCell(value: Cell): string {
 
 export const csvLine = (cells: Cell[]): string => `${cells.map(csvCell).join(',')}\r\n`;
 
+/** Lines per chunk of a CSV stream: one chunk per line costs more in stream machinery than the line. */
+const LINES_PER_CHUNK = 200;
+
 /** A header line and then one line per row, produced as the rows arrive (nothing is held whole). */
 export function csvStream<T>(header: string[], rows: AsyncIterable<T> | Iterable<T>, toCells: (row: T) => Cell[]): Readable {
-  async function* lines() {
-    yield csvLine(header);
-    for await (const row of rows) yield csvLine(toCells(row));
+  async function* chunks() {
+    let chunk = csvLine(header);
+    let lines = 1;
+    for await (const row of rows) {
+      chunk += csvLine(toCells(row));
+      if (++lines >= LINES_PER_CHUNK) {
+        yield chunk;
+        chunk = '';
+        lines = 0;
+      }
+    }
+    if (chunk) yield chunk;
   }
-  return Readable.from(lines());
+  return Readable.from(chunks());
 }

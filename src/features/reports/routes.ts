@@ -1,0 +1,113 @@
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Deps } from '../../http/context.ts';
+import { requireUser } from '../../http/guards.ts';
+import { pageHref } from '../../http/links.ts';
+import { respond } from '../../http/respond.ts';
+import { validQuery } from '../../http/validate.ts';
+import { csvLine } from '../../lib/csv.ts';
+import { STATUS_LABELS } from '../tickets/states.ts';
+import { listAccounts } from '../users/service.ts';
+import { chartOf } from './charts.ts';
+import { canSeeReport } from './policy.ts';
+import { presentReport, REPORT_STATUSES, reportCsv } from './presenter.ts';
+import { REPORT_NAMES, type ReportName, type ReportQuery, reportQuerySchema } from './schema.ts';
+import { listReportLocations, type ReportFilters, runReport, settleFilters } from './service.ts';
+
+/** What each report is called on the page and in its CSV file's name. */
+export const REPORT_TITLES: Record<ReportName, string> = {
+  turnaround: 'Approval turnaround',
+  'lead-time': 'Fulfilment lead time',
+  requests: 'Requests per week',
+  consumption: 'Consumption per month',
+  cover: 'Days of cover',
+};
+
+/** Up to this many accounts, the approver filter is a list to pick from; past it, an account id. */
+const APPROVER_CHOICES_MAX = 100;
+
+/** The filters' query string, only what was given: the shareable part of every report URL. */
+const filtersHref = (base: string, q: ReportQuery) =>
+  pageHref(base, { from: q.from, to: q.to, cable_type: q.cable_type, approver: q.approver, location: q.location });
+
+export function reportRoutes(deps: Deps): Router {
+  const { db } = deps;
+  const router = new Router();
+  const now = () => deps.clock?.() ?? new Date();
+
+  const filtersOf = async (ctx: Context) => {
+    const viewer = requireUser(ctx);
+    const query = validQuery(ctx, reportQuerySchema);
+    return { viewer, query, filters: await settleFilters(db, viewer, query, now()) };
+  };
+
+  const report = async (ctx: Context, name: ReportName) => {
+    const { viewer, query, filters } = await filtersOf(ctx);
+    return { viewer, query, filters, report: presentReport(await runReport(db, viewer, name, filters, now()), filters) };
+  };
+
+  router.get('/reports', async (ctx) => {
+    const { viewer, query, filters } = await filtersOf(ctx);
+    const names = REPORT_NAMES.filter((name) => canSeeReport(viewer, name));
+    // The reports at once: on PostgreSQL each on its own connection of the pool.
+    const reports = await Promise.all(
+      names.map(async (name) => {
+        const presented = presentReport(await runReport(db, viewer, name, filters, now()), filters);
+        return {
+          name,
+          title: REPORT_TITLES[name],
+          data: presented,
+          chart: chartOf(presented),
+          csvHref: filtersHref(`/reports/${name}.csv`, query),
+          jsonHref: filtersHref(`/api/reports/${name}`, query),
+        };
+      }),
+    );
+    const accounts = await listAccounts(db, APPROVER_CHOICES_MAX + 1);
+    respond(ctx, {
+      page: 'reports/page',
+      title: 'Reports',
+      data: {
+        reports,
+        query,
+        filters,
+        values: valuesOf(filters, query),
+        approvers: accounts.length > APPROVER_CHOICES_MAX ? undefined : accounts,
+        locations: await listReportLocations(db),
+        isAdmin: viewer.role === 'admin',
+        statusLabels: STATUS_LABELS,
+        statuses: REPORT_STATUSES,
+        shareHref: filtersHref('/reports', { ...query, from: filters.from, to: filters.to }),
+      },
+      json: Object.fromEntries(reports.map((r) => [r.name, r.data])),
+    });
+  });
+
+  for (const name of REPORT_NAMES) {
+    router.get(`/api/reports/${name}`, async (ctx) => {
+      const { report: presented } = await report(ctx, name);
+      ctx.body = presented;
+    });
+
+    router.get(`/reports/${name}.csv`, async (ctx) => {
+      const { report: presented, filters } = await report(ctx, name);
+      const { header, rows } = reportCsv(presented);
+      ctx.set('Content-Disposition', `attachment; filename="${name}-${filters.from}-to-${filters.to}.csv"`);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.body = Readable.from([csvLine(header), ...rows.map(csvLine)]);
+    });
+  }
+
+  return router;
+}
+
+/** The filter form's values: what was asked, with the dates the report settled on. */
+const valuesOf = (f: ReportFilters, q: ReportQuery) => ({
+  from: f.from,
+  to: f.to,
+  cable_type: q.cable_type ?? '',
+  approver: q.approver ?? '',
+  location: f.location,
+});

@@ -1,0 +1,124 @@
+import test from 'ava';
+import type { Browser } from 'playwright-core';
+import { startApp, type TestApp } from '../support/app.ts';
+import { axeViolations, launchBrowser, openPage, PHONE, screenshot, signIn } from '../support/browser.ts';
+import { buildConsumption, buildReceipt, buildTimedRequest, createUser } from '../support/factories.ts';
+
+/**
+ * The reports on a 390 px phone and a desktop: reached from the navigation, charts drawn (SVG, no
+ * script), no CSP violation, axe clean, nothing wider than the phone; the filters change the URL.
+ */
+
+const DESKTOP = { width: 1280, height: 900 };
+const RANGE = 'from=2026-09-07&to=2026-12-06';
+
+let app: TestApp;
+let browser: Browser;
+test.before(async () => {
+  app = await startApp();
+  browser = await launchBrowser();
+  const boss = await createUser(app.db, { username: 'rita', role: 'admin' });
+  const approvers = await Promise.all(
+    ['ann.approver', 'bob.approver', 'cy.approver'].map((username) => createUser(app.db, { username })),
+  );
+  const cables = ['Cat6', 'Cat6a', 'Fiber OM4', 'Coax RG6', 'Cat5e', 'Fiber OS2', 'HDMI'];
+  for (let week = 0; week < 13; week++) {
+    for (let k = 0; k < 4; k++) {
+      const filed = new Date(Date.UTC(2026, 8, 7 + week * 7 + k, 8 + k));
+      const decided = new Date(filed.getTime() + (1 + ((week * 7 + k * 5) % 30)) * 3_600_000);
+      await buildTimedRequest(app, {
+        creator: boss,
+        assignee: approvers[(week + k) % 3] as (typeof approvers)[number],
+        filed: filed.toISOString(),
+        items: [{ cable_type: cables[(week + k) % cables.length] as string }],
+        decided: week === 12 && k === 3 ? undefined : { at: decided.toISOString(), to: k === 3 ? 'rejected' : 'approved' },
+        fulfilled: k < 2 && week < 12 ? new Date(decided.getTime() + (k + 1) * 26 * 3_600_000).toISOString() : undefined,
+        reminders: k === 2 ? 1 : 0,
+      });
+    }
+  }
+  await buildReceipt(app, {
+    items: cables.map((cable_type, n) => ({ cable_type, cable_length: '100ft', quantity: 20 + n * 25 })),
+  });
+  await buildConsumption(
+    app,
+    Array.from({ length: 3 * 7 * 3 }, (_, n) => ({
+      at: new Date(Date.UTC(2026, 8 + Math.floor(n / 21), 1 + (n % 21))).toISOString(),
+      cable_type: cables[n % cables.length] as string,
+      quantity: 1 + (n % 5),
+    })),
+  );
+  // Recent use, so days of cover show against today whatever day the test runs.
+  await buildConsumption(
+    app,
+    cables.map((cable_type, n) => ({
+      at: new Date(Date.now() - (n + 1) * 86_400_000).toISOString(),
+      cable_type,
+      quantity: 2 + n,
+    })),
+  );
+});
+test.after.always(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+for (const [name, viewport] of [
+  ['phone', PHONE],
+  ['desktop', DESKTOP],
+] as const) {
+  test.serial(`the reports page on a ${name}`, async (t) => {
+    const { page, problems, close } = await openPage(browser, viewport);
+    try {
+      await signIn(page, app.url, 'rita');
+      await page.getByRole('link', { name: 'Reports' }).click();
+      await page.waitForURL(`${app.url}/reports`);
+      await page.goto(`${app.url}/reports?${RANGE}`);
+      t.is(await page.locator('svg.chart').count(), 5);
+      t.is(await page.locator('script').count(), 0);
+      await screenshot(page, `reports-${name}`);
+      // Each report's chart and legend alone, to look at closely.
+      await page
+        .locator('main > section')
+        .first()
+        .screenshot({ path: `test-results/reports-${name}-filters.png` });
+      await page.locator('#turnaround').screenshot({ path: `test-results/reports-${name}-turnaround.png` });
+      const figures = page.locator('section.report figure');
+      for (let n = 0; n < (await figures.count()); n++) {
+        await figures.nth(n).screenshot({ path: `test-results/reports-${name}-chart-${n + 1}.png` });
+      }
+      t.deepEqual(await axeViolations(page), [], `axe on reports (${name})`);
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      t.true(width <= viewport.width, `no sideways scroll: ${width} px`);
+      // Each chart fits its card: drawn 480 px wide, scaled down on a phone.
+      const widths = (await page.evaluate(
+        "[...document.querySelectorAll('svg.chart')].map((e) => e.getBoundingClientRect().width)",
+      )) as number[];
+      for (const box of widths) {
+        t.true(box <= Math.min(480, viewport.width), `chart ${box} px wide`);
+      }
+      // The filters are a plain GET form: the URL says what is shown.
+      await page.getByLabel('Cable type', { exact: true }).fill('Cat6');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/cable_type=Cat6/);
+      t.regex(page.url(), /from=2026-09-07&to=2026-12-06/);
+      t.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+}
+
+test.serial('printed: filters hidden, charts and tables kept', async (t) => {
+  const { page, close } = await openPage(browser, DESKTOP);
+  try {
+    await signIn(page, app.url, 'rita');
+    await page.goto(`${app.url}/reports?${RANGE}`);
+    await page.emulateMedia({ media: 'print' });
+    t.false(await page.locator('form.report-filters').isVisible());
+    t.true(await page.locator('#turnaround svg.chart').isVisible());
+    await screenshot(page, 'reports-print');
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,343 @@
+import test from 'ava';
+import { percentile } from '../src/features/reports/service.ts';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
+import { startApp, type TestApp } from './support/app.ts';
+import type { Client } from './support/client.ts';
+import {
+  buildCast,
+  buildConsumption,
+  buildReceipt,
+  buildRequest,
+  buildTimedRequest,
+  signedInClient,
+} from './support/factories.ts';
+
+/**
+ * The reports on small fixtures whose figures are worked out by hand below, on SQLite and PostgreSQL
+ * (the two compute medians and percentiles differently: in JS and with percentile_cont). The app's
+ * clock is fixed at Thursday 2027-01-14 12:00 UTC; the range is three UTC weeks across the new year.
+ */
+
+const NOW = new Date('2027-01-14T12:00:00.000Z');
+const RANGE = 'from=2026-12-21&to=2027-01-10';
+
+let app: TestApp;
+let boss: Client;
+let techApi: Client;
+let techPage: Client;
+let bossPage: Client;
+let ann: PublicUserRow;
+let bob: PublicUserRow;
+let tech: PublicUserRow;
+
+test.before(async () => {
+  app = await startApp({}, { clock: () => NOW });
+  const cast = await buildCast(app, { boss: { role: 'admin' }, tech: {}, ann: {}, bob: {}, other: {} });
+  ({ user: ann } = cast.ann);
+  ({ user: bob } = cast.bob);
+  ({ user: tech } = cast.tech);
+  boss = cast.boss.api;
+  techApi = cast.tech.api;
+  [bossPage, techPage] = await Promise.all([signedInClient(app.url, 'boss'), signedInClient(app.url, 'tech')]);
+  const other = cast.other.user;
+  const r = (spec: Omit<Parameters<typeof buildTimedRequest>[1], 'creator' | 'assignee'> & { creator?: PublicUserRow }) =>
+    buildTimedRequest(app, { creator: other, assignee: ann, ...spec });
+  // Week of Monday 2026-12-21: 1, 2, 3, 4 and 10 hours.
+  await r({
+    filed: '2026-12-21T08:00:00.000Z',
+    decided: { at: '2026-12-21T09:00:00.000Z', by: ann },
+    fulfilled: '2026-12-22T09:00:00.000Z',
+  });
+  await r({
+    creator: tech,
+    filed: '2026-12-22T10:00:00.000Z',
+    decided: { at: '2026-12-22T12:00:00.000Z', by: ann },
+    fulfilled: '2026-12-22T18:00:00.000Z',
+  });
+  await r({ filed: '2026-12-23T00:00:00.000Z', decided: { at: '2026-12-23T03:00:00.000Z', by: bob, to: 'rejected' } });
+  await r({
+    filed: '2026-12-24T00:00:00.000Z',
+    decided: { at: '2026-12-24T04:00:00.000Z', by: bob },
+    reminders: 2,
+    items: [{ cable_type: 'Cat6A' }],
+  });
+  // Sunday 23:30 UTC is still the week of the 21st, whatever the time zone of whoever looks.
+  await r({
+    filed: '2026-12-27T23:30:00.000Z',
+    decided: { at: '2026-12-28T09:30:00.000Z', by: bob },
+    reminders: 1,
+    escalations: 1,
+  });
+  // Week of 2026-12-28: 4 hours across the new year; one still pending with a reminder.
+  await r({
+    filed: '2026-12-31T22:00:00.000Z',
+    decided: { at: '2027-01-01T02:00:00.000Z', by: ann },
+    fulfilled: '2027-01-02T02:00:00.000Z',
+  });
+  await r({ creator: tech, filed: '2027-01-03T12:00:00.000Z', reminders: 1 });
+  // Outside the range (a minute before, just after), and a deleted one inside: none count.
+  await r({ filed: '2026-12-20T23:59:00.000Z', decided: { at: '2026-12-21T23:59:00.000Z', by: ann } });
+  await r({ filed: '2027-01-11T00:00:00.000Z', decided: { at: '2027-01-12T00:00:00.000Z', by: ann } });
+  const gone = await r({ filed: '2026-12-22T00:00:00.000Z', decided: { at: '2026-12-24T02:00:00.000Z', by: ann } });
+  await app.db('tickets').where({ id: gone }).update({ status: 'deleted', status_before_delete: 'approved' });
+  await app.db('ticket_events').insert({
+    ticket_id: gone,
+    event_type: 'deleted',
+    from_status: 'approved',
+    to_status: 'deleted',
+    created_at: '2026-12-25T00:00:00.000Z',
+  });
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+test.serial('percentile interpolates between ranks as percentile_cont does', (t) => {
+  t.is(percentile([], 0.5), null);
+  t.is(percentile([7], 0.9), 7);
+  t.is(percentile([1, 2, 3, 4, 10], 0.5), 3);
+  t.is(Number(percentile([1, 2, 3, 4, 10], 0.9)?.toFixed(6)), 7.6);
+  t.is(percentile([1, 2, 3, 4, 4, 10], 0.5), 3.5);
+});
+
+test.serial('approval turnaround: median and p90 hours by UTC week and by approver, follow-ups counted', async (t) => {
+  const res = await boss.get(`/api/reports/turnaround?${RANGE}`);
+  t.is(res.status, 200, res.text);
+  const r = res.json;
+  t.deepEqual(r.filters, {
+    from: '2026-12-21',
+    to: '2027-01-10',
+    cable_type: null,
+    approver: null,
+    location: 'all',
+    timezone: 'UTC',
+    scope: 'all',
+  });
+  t.deepEqual(r.weeks, [
+    { week: '2026-12-21', requests: 5, decided: 5, count: 5, median_hours: 3, p90_hours: 7.6, reminders: 3, escalations: 1 },
+    { week: '2026-12-28', requests: 2, decided: 1, count: 1, median_hours: 4, p90_hours: 4, reminders: 1, escalations: 0 },
+    { week: '2027-01-04', requests: 0, decided: 0, count: 0, median_hours: null, p90_hours: null, reminders: 0, escalations: 0 },
+  ]);
+  t.deepEqual(r.overall, { requests: 7, decided: 6, count: 6, median_hours: 3.5, p90_hours: 7, reminders: 4, escalations: 1 });
+  t.deepEqual(r.approvers, [
+    {
+      approver: { id: bob.id, username: 'bob' },
+      decided: 3,
+      count: 3,
+      median_hours: 4,
+      p90_hours: 8.8,
+      reminders: 3,
+      escalations: 1,
+    },
+    {
+      approver: { id: ann.id, username: 'ann' },
+      decided: 3,
+      count: 3,
+      median_hours: 2,
+      p90_hours: 3.6,
+      reminders: 0,
+      escalations: 0,
+    },
+  ]);
+});
+
+test.serial('filters: approver, cable type (case and spaces ignored)', async (t) => {
+  const byAnn = (await boss.get(`/api/reports/turnaround?${RANGE}&approver=${ann.id}`)).json;
+  t.deepEqual(
+    byAnn.weeks.map((w: { median_hours: number | null; p90_hours: number | null }) => [w.median_hours, w.p90_hours]),
+    [
+      [1.5, 1.9],
+      [4, 4],
+      [null, null],
+    ],
+  );
+  const cat6a = (await boss.get(`/api/reports/turnaround?${RANGE}&cable_type=${encodeURIComponent(' CAT6a ')}`)).json;
+  t.deepEqual(cat6a.overall, { requests: 1, decided: 1, count: 1, median_hours: 4, p90_hours: 4, reminders: 2, escalations: 0 });
+});
+
+test.serial('fulfilment lead time: approval to fulfilment by week filed', async (t) => {
+  const r = (await boss.get(`/api/reports/lead-time?${RANGE}`)).json;
+  t.deepEqual(r.weeks, [
+    { week: '2026-12-21', count: 2, median_hours: 15, p90_hours: 22.2 },
+    { week: '2026-12-28', count: 1, median_hours: 24, p90_hours: 24 },
+    { week: '2027-01-04', count: 0, median_hours: null, p90_hours: null },
+  ]);
+  t.deepEqual(r.overall, { count: 3, median_hours: 24, p90_hours: 24 });
+});
+
+test.serial('requests per week by the status they are in now; deleted ones left out', async (t) => {
+  const r = (await boss.get(`/api/reports/requests?${RANGE}`)).json;
+  const zero = { pending_approval: 0, approved: 0, rejected: 0, in_progress: 0, fulfilled: 0, closed: 0 };
+  t.deepEqual(r.weeks, [
+    { week: '2026-12-21', total: 5, by_status: { ...zero, approved: 2, rejected: 1, fulfilled: 2 } },
+    { week: '2026-12-28', total: 2, by_status: { ...zero, pending_approval: 1, fulfilled: 1 } },
+    { week: '2027-01-04', total: 0, by_status: zero },
+  ]);
+});
+
+test.serial('someone who is not an admin sees their own requests only, and no inventory figures', async (t) => {
+  const r = (await techApi.get(`/api/reports/turnaround?${RANGE}`)).json;
+  t.is(r.filters.scope, 'own');
+  t.deepEqual(r.overall, { requests: 2, decided: 1, count: 1, median_hours: 2, p90_hours: 2, reminders: 1, escalations: 0 });
+  for (const name of ['consumption', 'cover']) {
+    const res = await techApi.get(`/api/reports/${name}`);
+    t.is(res.status, 403, name);
+    t.regex(res.json.error, /admin/);
+    t.is((await techPage.get(`/reports/${name}.csv`)).status, 403);
+  }
+  const page = await techPage.get(`/reports?${RANGE}`);
+  t.is(page.status, 200);
+  t.deepEqual(
+    page
+      .$('section.report')
+      .map((_, el) => page.$(el).attr('id'))
+      .get(),
+    ['turnaround', 'lead-time', 'requests'],
+  );
+  t.regex(page.$('main').text(), /your own requests/);
+});
+
+test.serial(
+  'consumption per UTC month by cable type, across a year boundary; days of cover at the last 90 days’ rate',
+  async (t) => {
+    await buildReceipt(app, {
+      items: [
+        { cable_type: 'Cat6', cable_length: '100ft', quantity: 48 },
+        { cable_type: 'Cat5e', cable_length: '100ft', quantity: 7 },
+        { cable_type: 'Fiber', cable_length: '10m', quantity: 5 },
+      ],
+    });
+    await buildConsumption(app, [
+      { at: '2026-11-30T23:59:59.000Z', cable_type: 'Cat6', quantity: 5 },
+      { at: '2026-12-01T00:00:00.000Z', cable_type: 'Cat6', quantity: 3 },
+      { at: '2026-12-31T23:00:00.000Z', cable_type: 'cat6 ', quantity: 2 },
+      { at: '2027-01-01T00:30:00.000Z', cable_type: 'Cat6', quantity: 4 },
+      { at: '2027-01-02T08:00:00.000Z', cable_type: 'Cat5e', quantity: 7 },
+      { at: '2027-01-12T08:00:00.000Z', cable_type: 'Cat6', quantity: 10 },
+      // Before the 90-day window (2026-10-17 .. 2027-01-14) and the range: in neither.
+      { at: '2026-10-16T23:59:59.000Z', cable_type: 'Cat6', quantity: 1000 },
+    ]);
+    const c = (await boss.get('/api/reports/consumption?from=2026-11-01&to=2027-01-10')).json;
+    t.deepEqual(c.months, [
+      { month: '2026-11', location: 'All stock', cable_type: 'Cat6', quantity: 5 },
+      { month: '2026-12', location: 'All stock', cable_type: 'Cat6', quantity: 5 },
+      { month: '2027-01', location: 'All stock', cable_type: 'Cat5e', quantity: 7 },
+      { month: '2027-01', location: 'All stock', cable_type: 'Cat6', quantity: 4 },
+    ]);
+    const cover = (await boss.get('/api/reports/cover')).json;
+    t.is(cover.window_days, 90);
+    t.deepEqual(cover.skus, [
+      {
+        location: 'All stock',
+        cable_type: 'Cat5e',
+        cable_length: '100ft',
+        on_hand: 7,
+        consumed: 7,
+        per_day: 0.078,
+        days_of_cover: 90,
+      },
+      {
+        location: 'All stock',
+        cable_type: 'Cat6',
+        cable_length: '100ft',
+        on_hand: 48,
+        consumed: 24,
+        per_day: 0.267,
+        days_of_cover: 180,
+      },
+      {
+        location: 'All stock',
+        cable_type: 'Fiber',
+        cable_length: '10m',
+        on_hand: 5,
+        consumed: 0,
+        per_day: 0,
+        days_of_cover: null,
+      },
+    ]);
+    const csv = await bossPage.get('/reports/cover.csv');
+    t.is(csv.status, 200);
+    t.regex(String(csv.headers.get('content-type')), /text\/csv/);
+    t.is(csv.text.split('\r\n')[1], 'All stock,Cat5e,100ft,7,7,0.078,90');
+  },
+);
+
+test.serial('a request fulfilled through the app is counted: the triggers see the services’ writes', async (t) => {
+  await buildReceipt(app, { items: [{ cable_type: 'Coax', cable_length: '50ft', quantity: 20 }] });
+  const { id } = await buildRequest(app, {
+    status: 'fulfilled',
+    items: [{ cable_type: 'Coax', cable_length: '50ft', quantity: 3 }],
+  });
+  const today = new Date().toISOString().slice(0, 10);
+  const c = (await boss.get(`/api/reports/consumption?from=${today}&to=${today}&cable_type=coax`)).json;
+  t.deepEqual(
+    c.months.map((m: { cable_type: string; quantity: number }) => [m.cable_type, m.quantity]),
+    [['Coax', 3]],
+  );
+  const row = await app.db('report_ticket_timings').where({ ticket_id: id }).first();
+  t.is(row.status, 'fulfilled');
+  t.truthy(row.decided_at && row.approved_at && row.fulfilled_at);
+});
+
+test.serial('bad filters are 400s with a sentence, nothing run', async (t) => {
+  for (const [query, field] of [
+    ['from=2027-02-30', 'from'],
+    ['from=yesterday', 'from'],
+    ['from=2027-01-10&to=2027-01-01', 'from'],
+    ['from=2020-01-01&to=2027-01-01', 'from'],
+    ['approver=abc', 'approver'],
+    ['location=7', 'location'],
+    ['location=../x', 'location'],
+  ] as const) {
+    const res = await boss.get(`/api/reports/turnaround?${query}`);
+    t.is(res.status, 400, query);
+    t.truthy(res.json.fields?.[field], `${query}: ${res.text}`);
+  }
+});
+
+test.serial('the page: UTC said, a chart per report with its table, CSV and JSON links, no script', async (t) => {
+  const page = await bossPage.get(`/reports?${RANGE}`);
+  t.is(page.status, 200);
+  const $ = page.$;
+  t.regex($('main').text(), /UTC/);
+  t.is($('section.report').length, 5);
+  t.is($('script').length, 0, 'no script at all on the reports page');
+  const charts = $('svg.chart');
+  t.true(charts.length >= 4);
+  t.is($('svg.chart style').length, 0, 'no inline style (CSP)');
+  charts.each((_, el) => {
+    t.is($(el).attr('role'), 'img');
+    t.truthy($(el).attr('aria-label'));
+  });
+  t.is($('#turnaround table caption').first().text(), 'Turnaround per week filed');
+  t.is($('#turnaround tbody tr').first().find('td').eq(2).text(), '3.0');
+  t.is($('#turnaround a[download]').attr('href'), `/reports/turnaround.csv?${RANGE}`);
+  t.is($('nav[aria-label=Main] a[href="/reports"]').attr('aria-current'), 'page');
+  // The share link pins the dates the page settled on.
+  t.is($('a[href^="/reports?from="]').attr('href'), `/reports?${RANGE}`);
+  const csv = await bossPage.get(`/reports/turnaround.csv?${RANGE}`);
+  t.is(csv.text.split('\r\n')[0], 'group,week_utc,approver,requests,decided,median_hours,p90_hours,reminders,escalations');
+  t.is(csv.text.split('\r\n')[1], 'week,2026-12-21,,5,5,3,7.6,3,1');
+});
+
+test.serial('CSV cells that a spreadsheet would run are text', async (t) => {
+  await buildConsumption(app, [{ at: '2027-01-05T00:00:00.000Z', cable_type: '=HYPERLINK("x")', quantity: 1 }]);
+  const csv = await bossPage.get('/reports/consumption.csv?from=2027-01-05&to=2027-01-05');
+  t.true(csv.text.includes(`'=HYPERLINK(""x"")`), csv.text);
+});
+
+test.serial('the fill migration gives the rows the triggers keep (tickets filed before the migration)', async (t) => {
+  const before = await app.db('report_ticket_timings').select().orderBy('ticket_id');
+  await app.db('report_ticket_timings').delete();
+  const fill = await import('../migrations/20261208200100_fill_report_ticket_timings.ts');
+  await fill.up(app.db);
+  const after = await app.db('report_ticket_timings').select().orderBy('ticket_id');
+  const plain = (rows: Record<string, unknown>[]) =>
+    rows.map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : String(v)]),
+      ),
+    );
+  t.true(before.length > 10);
+  t.deepEqual(plain(after), plain(before));
+});
