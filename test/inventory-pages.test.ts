@@ -237,7 +237,7 @@ test.serial(
     const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
     t.deepEqual(
       onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-      [{ cable_type: type, cable_length: '1m', on_hand: 5 }],
+      [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
     );
   },
 );
@@ -480,7 +480,7 @@ test.serial('the adjustment form: take out with the direction switch, errors bes
   const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
   t.deepEqual(
     onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-    [{ cable_type: type, cable_length: '1m', on_hand: 5 }],
+    [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
   );
 });
 
@@ -503,7 +503,15 @@ test.serial('the ticket page shows the on-hand of each item and flags a shortfal
     ],
   });
   const page = await techPage.get(`/tickets/${ticket.id}`);
-  t.is(page.$('#ticket table.items thead th').last().text(), 'On hand');
+  t.deepEqual(
+    page
+      .$('#ticket table.items thead th')
+      .map((_, th) => page.$(th).text())
+      .get()
+      .slice(-3),
+    ['On hand', 'Reserved', 'Available'],
+  );
+  t.is(page.$('#ticket .source-location').text(), 'Main warehouse');
   const cells = page
     .$('#ticket table.items tbody td.on-hand')
     .map((_, td) => page.$(td).text().trim())
@@ -520,6 +528,14 @@ test.serial('the ticket page shows the on-hand of each item and flags a shortfal
   );
   t.is(approved.status, 200);
   t.is(approved.$('#ticket table.items tbody td.on-hand').length, 4);
+  // Approval reserved each line at the source: reserved and available show it.
+  const column = (cls: string) =>
+    approved
+      .$(`#ticket table.items tbody td.${cls}`)
+      .map((_, td) => approved.$(td).text().trim())
+      .get();
+  t.deepEqual(column('reserved'), ['4', '4', '4', '1']);
+  t.deepEqual(column('available'), ['6', '-1', '-1', '-1']);
 
   // Once fulfilled, the stock has gone out: the column shows what is left, with no shortfall flag.
   t.is((await stockApi.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'in_progress' })).status, 200);

@@ -31,6 +31,7 @@ const movement = {
   movement_type: 'adjustment',
   source_type: 'manual_adjustment',
   source_id: null,
+  location_id: 1,
   actor_user_id: 1,
   actor: { id: 1, username: 'boss' },
   cable_type: 'Cat6',
@@ -39,7 +40,7 @@ const movement = {
   notes: 'Damaged in the van',
   created_at: TIME,
 };
-const onHand = { cable_type: 'Cat6', cable_length: '100ft', on_hand: 37 };
+const onHand = { cable_type: 'Cat6', cable_length: '100ft', on_hand: 37, reserved: 5, available: 32 };
 
 export const inventoryOperations: ApiOperation[] = [
   {
