@@ -116,7 +116,7 @@ test.serial('the admin sees flags, thresholds as forms, and can set one without 
   ]);
   await adjust(short, '1m', -4, 'Miscount');
   const page = await adminPage.get('/inventory');
-  t.is(page.$('nav.subnav a').length, 4);
+  t.is(page.$('nav.subnav a').length, 7, 'on hand, receiving, ledger, adjust, transfers, reorder, locations');
   t.is(rowOf(page, short).find('.flag-short').text(), 'Shortfall');
   t.is(rowOf(page, short).find('td.num strong').text(), '-3');
   t.is(rowOf(page, low).find('.flag-low').length, 0);
@@ -360,11 +360,12 @@ test.serial(
       'quantity_delta',
       'actor',
       'notes',
+      'location',
     ]);
     const body = rows.slice(1);
     t.true(
-      body.every((r) => r.length === 10 && r[3] === 'manual_adjustment'),
-      'the filter applies; every row has 10 cells',
+      body.every((r) => r.length === 11 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse'),
+      'the filter applies; every row has 11 cells, the location last',
     );
     const mine = body.filter((r) => r[5] === type);
     t.deepEqual(
@@ -411,11 +412,11 @@ test.serial('the on-hand CSV: what the page shows, quoted and defused', async (t
   t.is(res.status, 200);
   t.regex(res.headers.get('content-disposition') ?? '', /^attachment; filename="on-hand-\d{4}-\d\d-\d\d\.csv"$/);
   const rows = parseCsv(res.text);
-  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold']);
+  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available']);
   const find = (type: string) => rows.find((r) => r[0] === type);
-  t.deepEqual(find(plain), [plain, '1m', '3', '']);
-  t.deepEqual(find(comma), [comma, '2"', '4', '']);
-  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '']);
+  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3']);
+  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4']);
+  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5']);
 });
 
 test.serial('csvCell: quoting and the formula guard, cell by cell', (t) => {

@@ -50,9 +50,10 @@ export const inventoryOperations: ApiOperation[] = [
     access: 'user',
     summary: 'Cable on hand per SKU',
     description:
-      'A SKU is a cable type and length, compared case- and space-insensitively. Empty SKUs only with include_zero=true.',
+      'A SKU is a cable type and length, compared case- and space-insensitively. Empty SKUs only with include_zero=true. With location_id, that location’s rows; without, the totals across locations. available = on_hand - reserved (what approved requests hold).',
     query: onHandQuerySchema,
     responses: { 200: { description: 'On hand per SKU.', schema: z.array(onHandJson), example: [onHand] } },
+    errors: { 404: 'No location with that id.' },
   },
   {
     method: 'patch',

@@ -74,7 +74,12 @@ export const thresholdSchema = z.object({
 });
 export type ThresholdInput = z.infer<typeof thresholdSchema>;
 
-export const onHandQuerySchema = z.object({ include_zero: queryFlag });
+export const onHandQuerySchema = z.object({
+  include_zero: queryFlag,
+  location_id: optionalParam(integer(1, MAX_ID)).meta({
+    description: 'One location’s stock; without it, the totals across every location.',
+  }),
+});
 
 export const movementsQuerySchema = z.object({
   location_id: optionalParam(integer(1, MAX_ID)),
