@@ -358,3 +358,29 @@ test.serial(
     for (const r of rows) t.is(r.available, r.on_hand - r.reserved);
   },
 );
+
+test.serial('a suggestion opening emits reorder.suggested to subscribers, once', async (t) => {
+  const sub = await admin.send('POST', '/api/webhooks', {
+    url: 'https://hooks.example.test/reorder',
+    events: ['reorder.suggested'],
+  });
+  t.is(sub.status, 201, sub.text);
+  const type = sku('Hook');
+  const site = await newLocation({ name: sku('Site'), kind: 'site' });
+  const rule = { location_id: site.id, cable_type: type, cable_length: '1m', min_quantity: 3, max_quantity: 9 };
+  await admin.send('POST', '/api/inventory/reorder-rules', rule);
+  await admin.send('POST', '/api/inventory/reorder-rules', rule);
+  const events = await app.db('webhook_events').where({ event_type: 'reorder.suggested' });
+  const mine = events.map((e) => JSON.parse(e.payload)).filter((p) => p.data.cable_type === type);
+  t.is(mine.length, 1);
+  t.like(mine[0].data, {
+    kind: 'transfer',
+    location: { id: site.id },
+    from_location: { id: mainId, name: 'Main warehouse' },
+    quantity: 9,
+    on_hand: 0,
+    reserved: 0,
+    min_quantity: 3,
+    max_quantity: 9,
+  });
+});

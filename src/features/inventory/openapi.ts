@@ -69,7 +69,15 @@ export const inventoryOperations: ApiOperation[] = [
         schema: z.object({ message: z.string(), stock: stockJson }),
         example: {
           message: 'Reorder threshold saved',
-          stock: { ...onHand, reorder_threshold: 20, shortfall: false, low_stock: false, last_alert_at: null },
+          stock: {
+            cable_type: 'Cat6',
+            cable_length: '100ft',
+            on_hand: 37,
+            reorder_threshold: 20,
+            shortfall: false,
+            low_stock: false,
+            last_alert_at: null,
+          },
         },
       },
     },
