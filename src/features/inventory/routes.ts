@@ -8,7 +8,7 @@ import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
-import { allLocations, getLocation, vansOf } from '../locations/service.ts';
+import { allLocations, getLocation } from '../locations/service.ts';
 import { csvStream } from './csv.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
@@ -98,10 +98,11 @@ export function inventoryRoutes(deps: Deps): Router {
       key: skuKey(s.cable_type, s.cable_length),
     }));
     const locations = await allLocations(db);
-    const location = locationId === undefined ? undefined : await getLocation(db, locationId);
+    const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
+    if (locationId !== undefined && !location) await getLocation(db, locationId);
     const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map(presentOnHand) : undefined;
     // A technician who holds a van sees its stock first.
-    const vans = location ? [] : await vansOf(db, viewer.id);
+    const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
     const myVans = await Promise.all(
       vans.map(async (van) => ({ id: van.id, name: van.name, rows: (await onHandAt(db, van.id, false)).map(presentOnHand) })),
     );

@@ -111,7 +111,11 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
   const people = await peopleAndAwayByIds(db, [creator.id, input.assigned_to_id], new Date());
   const assignee = people.get(input.assigned_to_id);
   if (!assignee) throw noSuchAssignee();
-  const source = await usableLocation(db, input.source_location_id, 'source_location_id');
+  // A source the requester picked must exist and be active; the default is read by the insert itself.
+  const picked =
+    input.source_location_id === undefined
+      ? undefined
+      : (await usableLocation(db, input.source_location_id, 'source_location_id')).id;
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
   const created = await db.transaction(async (trx) => {
@@ -125,7 +129,7 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
           location: input.location,
           notes: input.notes,
           search_text: searchText(input.location, input.notes, input.items),
-          source_location_id: source.id,
+          source_location_id: picked ?? trx.raw('(select id from locations where is_default = ?)', [true]),
           ...columns,
           created_at: now,
           updated_at: now,
@@ -143,7 +147,7 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
       to_status: 'pending_approval',
       created_at: now,
     });
-    const facts = { id: ticketId, created_by_id: creator.id, ...input, source_location_id: source.id };
+    const facts = { id: ticketId, created_by_id: creator.id, ...input };
     await notifyReviewNeeded(
       trx,
       facts,
