@@ -1,15 +1,15 @@
 /**
  * `npm run bench:locations -- [ledger|approvals|both] [--movements 10000000] [--baseline <dir>] [--pg-url …]`
  *
- * Stock where it really is (DESIGN.md §12), two measurements on PostgreSQL:
- *   - ledger: 5,000 SKUs x 50 locations (250,000 location_stock rows); the on-hand of one location and
+ * Stock where it really is (DESIGN.md §12), two measurements:
+ *   - ledger (PostgreSQL, --pg-url): 5,000 SKUs x 50 locations (250,000 location_stock rows); the on-hand of one location and
  *     the totals across locations, read through the inventory service (what GET /api/inventory/on-hand
  *     runs), median of 30 reads each, with 100,000 movements in the ledger and again after the ledger
  *     grew to --movements (a single INSERT … SELECT generate_series). Reads must not depend on the
  *     ledger's size: the goal is within 1.5x.
  *   - approvals: POST /api/tickets then PATCH …{status: approved} (which now reserves at the source, in
  *     the decision's transaction) at 8 concurrent clients for 15 s each, on the app as the tests start it
- *     (test/support/app.ts). With --baseline <dir>, the same run on another checkout of the code (the
+ *     (test/support/app.ts: SQLite, or PostgreSQL when TEST_DATABASE_URL is set). With --baseline <dir>, the same run on another checkout of the code (the
  *     commit before locations, exported with `git archive`), interleaved, so both run on this host under
  *     the same conditions; the goal is at most 15 % lower throughput.
  * Results go to bench/results/<date>-locations.json.
@@ -144,7 +144,7 @@ interface FactoriesModule {
 async function approvalRate(root: string, seconds: number, clients = 8) {
   const { startApp } = (await import(path.join(root, 'test/support/app.ts'))) as AppModule;
   const { createUser, tokenClient } = (await import(path.join(root, 'test/support/factories.ts'))) as FactoriesModule;
-  const app = await startApp({ TEST_DATABASE_URL: '' });
+  const app = await startApp();
   try {
     await createUser(app.db, { username: 'bench_boss', role: 'admin' });
     const tech = await createUser(app.db, { username: 'bench_tech' });
