@@ -3,7 +3,14 @@ import type { Config } from '../src/config.ts';
 import { type Db, isPostgres, type Trx } from '../src/db/index.ts';
 import { decideByLink } from '../src/features/approvals/service.ts';
 import { parseReceipt } from '../src/features/inventory/schema.ts';
-import { adjustStock, receiveCable, setReorderThreshold } from '../src/features/inventory/service.ts';
+import {
+  adjustStock,
+  receiveCable,
+  setReorderRule,
+  setReorderThreshold,
+  transferStock,
+} from '../src/features/inventory/service.ts';
+import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { parseSubmission } from '../src/features/optics/schema.ts';
 import { actOnOpticsRequest, partNumbers, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { parseNewTicket } from '../src/features/tickets/schema.ts';
@@ -82,6 +89,23 @@ const RECEIPTS = [
       { cable_type: 'OS2 LC-LC', cable_length: '10 m', quantity: 10 },
     ],
   },
+];
+
+/** What the demo moves out of the warehouse: to each van and the site (ids known once they exist). */
+const LOADS = (
+  van1: number,
+  van2: number,
+  site: number,
+): [number, { cable_type: string; cable_length: string; quantity: number }[]][] => [
+  [
+    van1,
+    [
+      { cable_type: 'OM4 LC-LC', cable_length: '3 m', quantity: 6 },
+      { cable_type: 'Cat5e', cable_length: '50 ft', quantity: 3 },
+    ],
+  ],
+  [van2, [{ cable_type: 'OM4 LC-LC', cable_length: '3 m', quantity: 4 }]],
+  [site, [{ cable_type: 'Cat6A', cable_length: '500 ft', quantity: 1 }]],
 ];
 
 interface DemoTicket {
@@ -261,6 +285,26 @@ async function seedInto(trx: Trx, config: SeedConfig, logger: Logger, credential
     stock,
     { cable_type: 'Cat5e', cable_length: '50 ft', quantity: -2, reason: 'Cycle count: two boxes crushed in the warehouse.' },
     { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock },
+  );
+
+  // Where the stock is: the warehouse, two vans (demo.tech drives the first) and a site.
+  const stockSettings = { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock };
+  const main = await defaultLocation(db);
+  const van1 = await createLocation(db, { name: 'Van 1 (demo.tech)', kind: 'van', holder_user_id: tech.id });
+  const van2 = await createLocation(db, { name: 'Van 2', kind: 'van' });
+  const site = await createLocation(db, { name: 'Site: Building C riser', kind: 'site' });
+  for (const [to, items] of LOADS(van1.id, van2.id, site.id)) {
+    await transferStock(
+      db,
+      stock,
+      { from_location_id: main.id, to_location_id: to, notes: 'Demo data: loading up.', items },
+      stockSettings,
+    );
+  }
+  await setReorderRule(
+    db,
+    { location_id: van1.id, cable_type: 'OM4 LC-LC', cable_length: '3 m', min_quantity: 4, max_quantity: 10, pack_multiple: 2 },
+    stockSettings,
   );
 
   const settings: Settings = {

@@ -4,6 +4,7 @@ import { authOperations } from './features/auth/openapi.ts';
 import { fieldOperations } from './features/field/openapi.ts';
 import { healthOperations } from './features/health/openapi.ts';
 import { inventoryOperations } from './features/inventory/openapi.ts';
+import { locationOperations } from './features/locations/openapi.ts';
 import { notificationOperations } from './features/notifications/openapi.ts';
 import { opticsOperations } from './features/optics/openapi.ts';
 import { reportOperations } from './features/reports/openapi.ts';
@@ -25,6 +26,7 @@ const TAGS = [
   },
   { name: 'Approvals', description: 'Deciding from outside the app: review links and SMS replies.' },
   { name: 'Inventory', description: 'Stock on hand, receiving, the ledger and adjustments.' },
+  { name: 'Locations', description: 'Warehouses, vans and sites; transfers between them; reorder rules and suggestions.' },
   { name: 'Optics', description: 'Optics part requests and the parts list.' },
   {
     name: 'Reports',
@@ -60,6 +62,7 @@ export function describeApi(version: string): OpenApiDocument {
       ...ticketOperations,
       ...approvalOperations,
       ...inventoryOperations,
+      ...locationOperations,
       ...opticsOperations,
       ...reportOperations,
       ...userOperations,

@@ -23,6 +23,7 @@ import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { inventoryRoutes } from './features/inventory/routes.ts';
+import { locationRoutes } from './features/locations/routes.ts';
 import { createMetrics } from './features/metrics/registry.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
 import { notificationRoutes } from './features/notifications/routes.ts';
@@ -137,6 +138,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     approvalRoutes(deps),
     decisionRoutes(deps),
     inventoryRoutes(deps),
+    locationRoutes(deps),
     opticsRoutes(deps),
     reportRoutes(deps),
     notificationRoutes(deps),

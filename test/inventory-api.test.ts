@@ -60,7 +60,11 @@ async function onHand(includeZero = true): Promise<{ cable_type: string; cable_l
   return res.json;
 }
 
-const onHandOf = async (type: string) => (await onHand()).filter((r) => r.cable_type.toLowerCase() === type.toLowerCase());
+/** One SKU's totals as the seed's three fields (reserved and available are checked where approvals reserve). */
+const onHandOf = async (type: string) =>
+  (await onHand())
+    .filter((r) => r.cable_type.toLowerCase() === type.toLowerCase())
+    .map(({ cable_type, cable_length, on_hand }) => ({ cable_type, cable_length, on_hand }));
 
 const count = async (table: string, where: Record<string, unknown> = {}) =>
   Number(((await app.db(table).where(where).count({ n: '*' })) as { n: number | string }[])[0]?.n);
@@ -276,35 +280,43 @@ test.serial('receiving: a body that is not JSON, or not an object, is a 400 and 
 
 // ---- on-hand ------------------------------------------------------------------------------------
 
-test.serial('on-hand: exactly cable_type, cable_length, on_hand; zero rows only with include_zero=true', async (t) => {
-  const type = sku();
-  await receive([{ cable_type: type, cable_length: '3m', quantity: 4 }]);
-  await admin.send('POST', '/api/inventory/adjustments', { cable_type: type, cable_length: '3m', quantity: -4, reason: 'Lost' });
-  const res = await tech.send('GET', '/api/inventory/on-hand');
-  t.is(res.status, 200);
-  t.true(Array.isArray(res.json));
-  t.true(res.json.length > 0);
-  for (const row of res.json) {
-    t.deepEqual(Object.keys(row).sort(), ['cable_length', 'cable_type', 'on_hand']);
-    t.is(typeof row.on_hand, 'number');
-    t.not(row.on_hand, 0);
-  }
-  t.false(
-    res.json.some((r: { cable_type: string }) => r.cable_type === type),
-    'a SKU at zero is left out',
-  );
-  const withZero = await tech.send('GET', '/api/inventory/on-hand?include_zero=true');
-  t.deepEqual(
-    withZero.json.filter((r: { cable_type: string }) => r.cable_type === type),
-    [{ cable_type: type, cable_length: '3m', on_hand: 0 }],
-  );
-  t.is(withZero.json.length, await count('inventory_stock'));
-  for (const bad of ['yes', 'maybe', '2']) {
-    const r = await tech.send('GET', `/api/inventory/on-hand?include_zero=${bad}`);
-    t.is(r.status, 400, bad);
-    t.truthy(r.json.fields.include_zero);
-  }
-});
+test.serial(
+  'on-hand: exactly cable_type, cable_length, on_hand, reserved, available; zero rows only with include_zero=true',
+  async (t) => {
+    const type = sku();
+    await receive([{ cable_type: type, cable_length: '3m', quantity: 4 }]);
+    await admin.send('POST', '/api/inventory/adjustments', {
+      cable_type: type,
+      cable_length: '3m',
+      quantity: -4,
+      reason: 'Lost',
+    });
+    const res = await tech.send('GET', '/api/inventory/on-hand');
+    t.is(res.status, 200);
+    t.true(Array.isArray(res.json));
+    t.true(res.json.length > 0);
+    for (const row of res.json) {
+      t.deepEqual(Object.keys(row).sort(), ['available', 'cable_length', 'cable_type', 'on_hand', 'reserved']);
+      t.is(typeof row.on_hand, 'number');
+      t.not(row.on_hand, 0);
+    }
+    t.false(
+      res.json.some((r: { cable_type: string }) => r.cable_type === type),
+      'a SKU at zero is left out',
+    );
+    const withZero = await tech.send('GET', '/api/inventory/on-hand?include_zero=true');
+    t.deepEqual(
+      withZero.json.filter((r: { cable_type: string }) => r.cable_type === type),
+      [{ cable_type: type, cable_length: '3m', on_hand: 0, reserved: 0, available: 0 }],
+    );
+    t.is(withZero.json.length, await count('inventory_stock'));
+    for (const bad of ['yes', 'maybe', '2']) {
+      const r = await tech.send('GET', `/api/inventory/on-hand?include_zero=${bad}`);
+      t.is(r.status, 400, bad);
+      t.truthy(r.json.fields.include_zero);
+    }
+  },
+);
 
 // ---- the ledger API -----------------------------------------------------------------------------
 
@@ -336,6 +348,7 @@ test.serial('movements: filters, newest first, a keyset cursor in the Link heade
     'cable_type',
     'created_at',
     'id',
+    'location_id',
     'movement_type',
     'notes',
     'quantity_delta',
@@ -422,7 +435,7 @@ test.serial('adjustments: signed non-zero quantity and a reason; each bad field 
     notes: 'Water damage',
     actor: { id: adminUser.id, username: 'boss' },
   });
-  t.deepEqual(res.json.on_hand, { cable_type: type, cable_length: '2m', on_hand: -3 });
+  t.deepEqual(res.json.on_hand, { cable_type: type, cable_length: '2m', on_hand: -3, reserved: 0, available: -3 });
 
   const good = { cable_type: type, cable_length: '2m', quantity: 1, reason: 'Count' };
   const bad: [Record<string, unknown>, string][] = [

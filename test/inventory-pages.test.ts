@@ -116,7 +116,7 @@ test.serial('the admin sees flags, thresholds as forms, and can set one without 
   ]);
   await adjust(short, '1m', -4, 'Miscount');
   const page = await adminPage.get('/inventory');
-  t.is(page.$('nav.subnav a').length, 4);
+  t.is(page.$('nav.subnav a').length, 7, 'on hand, receiving, ledger, adjust, transfers, reorder, locations');
   t.is(rowOf(page, short).find('.flag-short').text(), 'Shortfall');
   t.is(rowOf(page, short).find('td.num strong').text(), '-3');
   t.is(rowOf(page, low).find('.flag-low').length, 0);
@@ -237,7 +237,7 @@ test.serial(
     const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
     t.deepEqual(
       onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-      [{ cable_type: type, cable_length: '1m', on_hand: 5 }],
+      [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
     );
   },
 );
@@ -360,11 +360,12 @@ test.serial(
       'quantity_delta',
       'actor',
       'notes',
+      'location',
     ]);
     const body = rows.slice(1);
     t.true(
-      body.every((r) => r.length === 10 && r[3] === 'manual_adjustment'),
-      'the filter applies; every row has 10 cells',
+      body.every((r) => r.length === 11 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse'),
+      'the filter applies; every row has 11 cells, the location last',
     );
     const mine = body.filter((r) => r[5] === type);
     t.deepEqual(
@@ -411,11 +412,11 @@ test.serial('the on-hand CSV: what the page shows, quoted and defused', async (t
   t.is(res.status, 200);
   t.regex(res.headers.get('content-disposition') ?? '', /^attachment; filename="on-hand-\d{4}-\d\d-\d\d\.csv"$/);
   const rows = parseCsv(res.text);
-  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold']);
+  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available']);
   const find = (type: string) => rows.find((r) => r[0] === type);
-  t.deepEqual(find(plain), [plain, '1m', '3', '']);
-  t.deepEqual(find(comma), [comma, '2"', '4', '']);
-  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '']);
+  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3']);
+  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4']);
+  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5']);
 });
 
 test.serial('csvCell: quoting and the formula guard, cell by cell', (t) => {
@@ -480,7 +481,7 @@ test.serial('the adjustment form: take out with the direction switch, errors bes
   const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
   t.deepEqual(
     onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-    [{ cable_type: type, cable_length: '1m', on_hand: 5 }],
+    [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
   );
 });
 
@@ -503,7 +504,15 @@ test.serial('the ticket page shows the on-hand of each item and flags a shortfal
     ],
   });
   const page = await techPage.get(`/tickets/${ticket.id}`);
-  t.is(page.$('#ticket table.items thead th').last().text(), 'On hand');
+  t.deepEqual(
+    page
+      .$('#ticket table.items thead th')
+      .map((_, th) => page.$(th).text())
+      .get()
+      .slice(-3),
+    ['On hand', 'Reserved', 'Available'],
+  );
+  t.is(page.$('#ticket .source-location').text(), 'Main warehouse');
   const cells = page
     .$('#ticket table.items tbody td.on-hand')
     .map((_, td) => page.$(td).text().trim())
@@ -520,6 +529,14 @@ test.serial('the ticket page shows the on-hand of each item and flags a shortfal
   );
   t.is(approved.status, 200);
   t.is(approved.$('#ticket table.items tbody td.on-hand').length, 4);
+  // Approval reserved each line at the source: reserved and available show it.
+  const column = (cls: string) =>
+    approved
+      .$(`#ticket table.items tbody td.${cls}`)
+      .map((_, td) => approved.$(td).text().trim())
+      .get();
+  t.deepEqual(column('reserved'), ['4', '4', '4', '1']);
+  t.deepEqual(column('available'), ['6', '-1', '-1', '-1']);
 
   // Once fulfilled, the stock has gone out: the column shows what is left, with no shortfall flag.
   t.is((await stockApi.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'in_progress' })).status, 200);

@@ -17,12 +17,18 @@ import { createTicket, driveTo } from './support/tickets.ts';
 const BUDGET = {
   /** GET /api/tickets, bearer: auth, the page of tickets with people and their items (one statement). */
   apiList: { auth: 'bearer', max: 2 },
-  /** GET /, session: auth, the page with items, stats, the assignee choices of the new-request form. */
-  dashboard: { auth: 'session', max: 4 },
+  /**
+   * GET /, session: auth, the page with items, stats, the assignee choices of the new-request form and
+   * the locations its cable may come from.
+   */
+  dashboard: { auth: 'session', max: 5 },
   /** GET / with HX-Request (the list fragment, also "Show older requests"), session: auth, the page with items. */
   listFragment: { auth: 'session', max: 2 },
-  /** GET /tickets/:id, session: auth, ticket with people, items, events, stock on hand of all its items. */
-  ticketPage: { auth: 'session', max: 5 },
+  /**
+   * GET /tickets/:id, session: auth, ticket with people, items, events, the source location, stock at
+   * the source of all its items.
+   */
+  ticketPage: { auth: 'session', max: 6 },
   /** GET /api/tickets/:id, bearer: auth, ticket with people, items, events. */
   apiTicket: { auth: 'bearer', max: 4 },
   /**
@@ -36,8 +42,8 @@ const BUDGET = {
   stats: { auth: 'bearer', max: 2 },
   /** GET /api/inventory/on-hand, bearer: auth, the stock table (one row per SKU, never the ledger). */
   onHand: { auth: 'bearer', max: 2 },
-  /** GET /inventory, session: auth, the stock table. */
-  inventoryPage: { auth: 'session', max: 2 },
+  /** GET /inventory, session: auth, the stock table, the locations (for the filter and the viewer's van). */
+  inventoryPage: { auth: 'session', max: 3 },
   /** GET /api/optics-requests, bearer: auth, the page of requests with people. */
   opticsApi: { auth: 'bearer', max: 2 },
   /** GET /optics, session: auth, the page of requests, the parts list, the name last used on the form. */

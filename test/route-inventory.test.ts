@@ -1,7 +1,8 @@
 import test from 'ava';
 import twilio from 'twilio';
 import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
-import { receiveCable } from '../src/features/inventory/service.ts';
+import { receiveCable, setReorderRule } from '../src/features/inventory/service.ts';
+import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
 import { changeStatus, createTicket, deleteTicket, RESEND_LINK_AFTER_MS } from '../src/features/tickets/service.ts';
 import { toPrincipal } from '../src/features/users/presenter.ts';
@@ -188,6 +189,32 @@ class Fixtures {
       new Date(),
     );
     return row.id;
+  }
+
+  /** A site (no holder), fresh each call. */
+  async location() {
+    const site = await createLocation(app.db, { name: `Site ${unique()}`, kind: 'site' });
+    return site.id;
+  }
+
+  /** A van and the default warehouse, the warehouse holding 10 of Cat6 100ft for it. */
+  async stockedVan() {
+    const van = await createLocation(app.db, { name: `Van ${unique()}`, kind: 'van' });
+    const main = await defaultLocation(app.db);
+    await this.receipt();
+    return { van: van.id, main: main.id };
+  }
+
+  /** An open transfer suggestion: a van whose rule wants more than it has. */
+  async suggestion() {
+    const { van } = await this.stockedVan();
+    await setReorderRule(
+      app.db,
+      { location_id: van, cable_type: 'Cat6', cable_length: '100ft', min_quantity: 1, max_quantity: 2 },
+      { appUrl: APP_URL },
+    );
+    const row = await app.db('reorder_suggestions').where({ location_id: van, status: 'open' }).first();
+    return row.id as number;
   }
 
   user = () => createUser(app.db);
@@ -543,6 +570,98 @@ const TABLE: Record<string, Case | Case[]> = {
       path: '/inventory/adjustments',
       form: { cable_type: 'Cat6', cable_length: '100ft', quantity: 1, direction: 'in', reason: 'cycle count' },
     }),
+  },
+
+  // ---- locations: listing for everyone signed in, the rest for admins --------------------------------
+  'GET /api/locations': { who: 'any user', request: () => ({ method: 'GET', path: '/api/locations' }) },
+  'POST /api/locations': {
+    who: 'admin',
+    request: (f) => ({ method: 'POST', path: '/api/locations', json: { name: `Site ${f.unique()}`, kind: 'site' } }),
+  },
+  'PATCH /api/locations/:id': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'PATCH',
+      path: `/api/locations/${await f.location()}`,
+      json: { name: `Site ${f.unique()}` },
+    }),
+  },
+  'GET /locations': { who: 'admin', request: () => ({ method: 'GET', path: '/locations' }) },
+  'POST /locations': {
+    who: 'admin',
+    request: (f) => ({ method: 'POST', path: '/locations', form: { name: `Site ${f.unique()}`, kind: 'site' } }),
+  },
+  'GET /locations/:id': { who: 'admin', request: async (f) => ({ method: 'GET', path: `/locations/${await f.location()}` }) },
+  'POST /locations/:id': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/locations/${await f.location()}`,
+      form: { name: `Site ${f.unique()}`, kind: 'site', active: 'on' },
+    }),
+  },
+  'POST /api/inventory/transfers': {
+    who: 'admin',
+    request: async (f) => {
+      const { van, main } = await f.stockedVan();
+      return {
+        method: 'POST',
+        path: '/api/inventory/transfers',
+        json: {
+          from_location_id: main,
+          to_location_id: van,
+          items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 1 }],
+        },
+      };
+    },
+  },
+  'GET /inventory/transfers': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/transfers' }) },
+  'POST /inventory/transfers': {
+    who: 'admin',
+    request: async (f) => {
+      const { van, main } = await f.stockedVan();
+      return {
+        method: 'POST',
+        path: '/inventory/transfers',
+        form: {
+          from_location_id: main,
+          to_location_id: van,
+          'items[0][cable_type]': 'Cat6',
+          'items[0][cable_length]': '100ft',
+          'items[0][quantity]': 1,
+        },
+      };
+    },
+  },
+  'GET /api/inventory/reorder-rules': { who: 'admin', request: () => ({ method: 'GET', path: '/api/inventory/reorder-rules' }) },
+  'POST /api/inventory/reorder-rules': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: '/api/inventory/reorder-rules',
+      json: { location_id: await f.location(), cable_type: 'Cat6', cable_length: '100ft', min_quantity: 0, max_quantity: 5 },
+    }),
+  },
+  'GET /api/inventory/reorder-suggestions': {
+    who: 'admin',
+    request: () => ({ method: 'GET', path: '/api/inventory/reorder-suggestions' }),
+  },
+  'POST /api/inventory/reorder-suggestions/:id/transfer': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/inventory/reorder-suggestions/${await f.suggestion()}/transfer` }),
+  },
+  'GET /inventory/reorder': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/reorder' }) },
+  'POST /inventory/reorder': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: '/inventory/reorder',
+      form: { location_id: await f.location(), cable_type: 'Cat6', cable_length: '100ft', min_quantity: 0, max_quantity: 5 },
+    }),
+  },
+  'POST /inventory/reorder/:id/transfer': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/inventory/reorder/${await f.suggestion()}/transfer`, form: {} }),
   },
 
   // ---- optics -----------------------------------------------------------------------------------

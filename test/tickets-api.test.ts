@@ -76,6 +76,7 @@ test('creating a ticket with items returns the documented JSON shape, without an
     'priority',
     'quantity',
     'rejection_reason',
+    'source_location_id',
     'status',
     'updated_at',
   ]);

@@ -34,7 +34,7 @@ export function decisionRoutes(deps: Deps): Router {
           db,
           actor,
           id,
-          { status: choice.decision, reason: choice.reason, lines: choice.lines },
+          { status: choice.decision, reason: choice.reason, lines: choice.lines, source_location_id: choice.source_location_id },
           settings,
           audienceOf(ctx) === 'json' ? 'api' : null,
         );

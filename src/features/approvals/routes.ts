@@ -6,6 +6,7 @@ import { formValues } from '../../http/forms.ts';
 import { clientIp, Limiter } from '../../http/rate-limit.ts';
 import { respond } from '../../http/respond.ts';
 import { parseWith, validBody } from '../../http/validate.ts';
+import { defaultLocation, getLocation, sourceChoices } from '../locations/service.ts';
 import { presentTicket } from '../tickets/presenter.ts';
 import type { Settings } from '../tickets/service.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
@@ -40,21 +41,31 @@ export function approvalRoutes({ db, config }: Deps): Router {
   const limiter = new Limiter(db, 'review-link', config.rateLimitLinkPerMinute, 60);
   const settings: Settings = config;
 
-  const reviewPage = (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200, extra: object = {}) => {
+  /** Where the request takes its cable from, and (while open) where the approver may take it from instead. */
+  const sourceData = async (check: Parameters<typeof reviewData>[0]) => {
+    const { ticket } = check.detail;
+    const source = ticket.source_location_id
+      ? await getLocation(db, Number(ticket.source_location_id))
+      : await defaultLocation(db);
+    const choices = check.state === 'open' ? (await sourceChoices(db, ticket.created_by_id)).choices : [];
+    return { source: { id: source.id, name: source.name }, sources: choices.map((l) => ({ id: l.id, name: l.name })) };
+  };
+
+  const reviewPage = async (ctx: Context, check: Parameters<typeof reviewData>[0], status = 200, extra: object = {}) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
     respond(ctx, {
       status,
       page: 'approvals/review',
       title: `Review request #${check.detail.ticket.id}`,
-      data: { ...reviewData(check, ctx.path), ...extra },
+      data: { ...reviewData(check, ctx.path), ...(await sourceData(check)), ...extra },
     });
   };
 
   router.get('/tickets/:id/review/:token', async (ctx) => {
     const { id, token } = parseWith(linkParams, ctx.params);
     const check = await checkReviewLink(db, id, token);
-    reviewPage(ctx, check, check.state === 'expired' ? 410 : 200);
+    await reviewPage(ctx, check, check.state === 'expired' ? 410 : 200);
   });
 
   router.post('/tickets/:id/review/:token', async (ctx) => {
@@ -65,12 +76,12 @@ export function approvalRoutes({ db, config }: Deps): Router {
       const result = await decideByLink(db, id, token, choice, settings);
       if (result.state === 'done')
         ctx.log.info({ ticketId: id, decision: result.detail.ticket.status }, 'decided via review link');
-      reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
+      await reviewPage(ctx, result, result.state === 'expired' ? 410 : 200);
     } catch (err) {
-      // A bad quantity: the same page again, with what was typed and the sentence.
-      if (!(err instanceof HttpError) || err.status !== 400) throw err;
+      // A bad quantity or source, or not enough stock to reserve: the same page again, with what was typed and the sentence.
+      if (!(err instanceof HttpError) || (err.status !== 400 && err.status !== 409)) throw err;
       const check = await checkReviewLink(db, id, token);
-      reviewPage(ctx, check, 400, { error: err.message, values: formValues(ctx.request.body) });
+      await reviewPage(ctx, check, err.status, { error: err.message, values: formValues(ctx.request.body) });
     }
   });
 

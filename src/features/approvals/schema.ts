@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formRows, integer, MAX_ID, optionalText } from '../../lib/schema.ts';
+import { formRows, integer, MAX_ID, optionalParam, optionalText } from '../../lib/schema.ts';
 import { ticketJson } from '../tickets/schema.ts';
 import type { ApprovedLine } from '../tickets/service.ts';
 
@@ -28,6 +28,9 @@ export const decisionSchema = z.object({
         .max(MAX_LINES, `at most ${MAX_LINES} items`),
     )
     .optional(),
+  source_location_id: optionalParam(integer(1, MAX_ID)).meta({
+    description: 'Approving: take the cable from this location instead of the request’s source (DESIGN.md §12).',
+  }),
 });
 export type DecisionInput = z.infer<typeof decisionSchema>;
 
@@ -39,6 +42,8 @@ export const asDecision = (input: DecisionInput) => ({
     input.decision === 'approve'
       ? input.items?.map((i): ApprovedLine => ({ item_id: i.item_id, approved_quantity: i.approved_quantity, note: i.note }))
       : undefined,
+  // The source goes with an approval only; a rejection ignores what the form's select sent.
+  source_location_id: input.decision === 'approve' ? input.source_location_id : undefined,
 });
 
 /** A review link's path: the ticket and the link's secret. */

@@ -59,6 +59,8 @@ export interface LinkDecision {
   reason?: string;
   /** Approving with changes: quantities per item (the others as asked). */
   lines?: ApprovedLine[];
+  /** Approving: take the cable from this location. */
+  source_location_id?: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function decideByLink(db: Db, id: number, token: string, choice: Li
       // Only over the link that was checked: a link replaced in between decides nothing.
       guard,
       lines: choice.lines,
+      sourceLocationId: choice.source_location_id,
       ...actingFields(check.holder),
     },
     settings,

@@ -26,7 +26,7 @@ export function dashboardRoutes(deps: Deps): Router {
       return;
     }
     const list = listData(query, await lists.read(ctx, query, limit));
-    const [stats, form] = await Promise.all([dashboardStats(db), newTicketFormData(deps)]);
+    const [stats, form] = await Promise.all([dashboardStats(db), newTicketFormData(deps, {}, 0, undefined, requireUser(ctx).id)]);
     respond(ctx, { page: 'dashboard/page', title: 'Requests', data: { ...list, stats, form } });
   });
 

@@ -31,6 +31,7 @@ const movement = {
   movement_type: 'adjustment',
   source_type: 'manual_adjustment',
   source_id: null,
+  location_id: 1,
   actor_user_id: 1,
   actor: { id: 1, username: 'boss' },
   cable_type: 'Cat6',
@@ -39,7 +40,7 @@ const movement = {
   notes: 'Damaged in the van',
   created_at: TIME,
 };
-const onHand = { cable_type: 'Cat6', cable_length: '100ft', on_hand: 37 };
+const onHand = { cable_type: 'Cat6', cable_length: '100ft', on_hand: 37, reserved: 5, available: 32 };
 
 export const inventoryOperations: ApiOperation[] = [
   {
@@ -49,9 +50,10 @@ export const inventoryOperations: ApiOperation[] = [
     access: 'user',
     summary: 'Cable on hand per SKU',
     description:
-      'A SKU is a cable type and length, compared case- and space-insensitively. Empty SKUs only with include_zero=true.',
+      'A SKU is a cable type and length, compared case- and space-insensitively. Empty SKUs only with include_zero=true. With location_id, that location’s rows; without, the totals across locations. available = on_hand - reserved (what approved requests hold).',
     query: onHandQuerySchema,
     responses: { 200: { description: 'On hand per SKU.', schema: z.array(onHandJson), example: [onHand] } },
+    errors: { 404: 'No location with that id.' },
   },
   {
     method: 'patch',
@@ -67,7 +69,15 @@ export const inventoryOperations: ApiOperation[] = [
         schema: z.object({ message: z.string(), stock: stockJson }),
         example: {
           message: 'Reorder threshold saved',
-          stock: { ...onHand, reorder_threshold: 20, shortfall: false, low_stock: false, last_alert_at: null },
+          stock: {
+            cable_type: 'Cat6',
+            cable_length: '100ft',
+            on_hand: 37,
+            reorder_threshold: 20,
+            shortfall: false,
+            low_stock: false,
+            last_alert_at: null,
+          },
         },
       },
     },

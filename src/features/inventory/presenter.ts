@@ -3,11 +3,13 @@ import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './querie
 import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
 
-/** `GET /api/inventory/on-hand`: exactly these three keys (DESIGN.md §7). */
-export const presentOnHand = (s: StockRow): OnHandJson => ({
+/** `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys. */
+export const presentOnHand = (s: Pick<StockRow, 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'>): OnHandJson => ({
   cable_type: s.cable_type,
   cable_length: s.cable_length,
   on_hand: s.on_hand,
+  reserved: s.reserved,
+  available: s.on_hand - s.reserved,
 });
 
 /** A SKU with its threshold and flags: the stock page and the threshold API. */
@@ -43,6 +45,7 @@ export const presentMovement = (m: MovementRow): MovementJson => ({
   movement_type: m.movement_type,
   source_type: m.source_type,
   source_id: m.source_id,
+  location_id: m.location_id === null ? null : Number(m.location_id),
   actor_user_id: m.actor_user_id,
   actor: m.actor_user_id ? { id: m.actor_user_id, username: m.actor_username ?? 'deleted user' } : null,
   cable_type: m.cable_type,

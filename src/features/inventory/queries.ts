@@ -8,6 +8,8 @@ export interface StockRow {
   cable_type: string;
   cable_length: string;
   on_hand: number;
+  /** Promised to approved requests across every location. */
+  reserved: number;
   reorder_threshold: number | null;
   last_alert_at: Date | string | null;
   created_at: Date | string;
@@ -20,6 +22,8 @@ export interface MovementRow {
   source_type: SourceType;
   source_id: number | null;
   source_line: number;
+  location_id: number | null;
+  location_name: string | null;
   actor_user_id: number | null;
   actor_username: string | null;
   sku_key: string;
@@ -56,6 +60,7 @@ export interface NewMovement {
   source_type: SourceType;
   source_id: number | null;
   source_line: number;
+  location_id: number;
   actor_user_id: number | null;
   sku_key: string;
   cable_type: string;
@@ -69,6 +74,7 @@ export interface NewMovement {
 const stockRow = (row: StockRow): StockRow => ({
   ...row,
   on_hand: Number(row.on_hand),
+  reserved: Number(row.reserved ?? 0),
   reorder_threshold: row.reorder_threshold === null ? null : Number(row.reorder_threshold),
 });
 
@@ -82,20 +88,26 @@ export async function insertMovements(q: Q, rows: NewMovement[]): Promise<number
 }
 
 /**
- * Adds `delta` to one SKU's on-hand, creating the row (with this spelling for display) when the SKU
- * is new, and returns the row after the change. On PostgreSQL the upsert holds the row lock until the
- * transaction ends, so concurrent movements on one SKU queue up instead of losing updates.
+ * Adds `delta` to one SKU's total on-hand (and `reserved` to its total reserved) across locations,
+ * creating the row (with this spelling for display) when the SKU is new, and returns the row after
+ * the change. On PostgreSQL the upsert holds the row lock until the transaction ends, so concurrent
+ * movements on one SKU queue up instead of losing updates.
  */
 export async function addToStock(
   trx: Trx,
   sku: { sku_key: string; cable_type: string; cable_length: string },
   delta: number,
   now: string,
+  reserved = 0,
 ): Promise<StockRow> {
   const [row] = await trx('inventory_stock')
-    .insert({ ...sku, on_hand: delta, reorder_threshold: null, last_alert_at: null, created_at: now, updated_at: now })
+    .insert({ ...sku, on_hand: delta, reserved, reorder_threshold: null, last_alert_at: null, created_at: now, updated_at: now })
     .onConflict('sku_key')
-    .merge({ on_hand: trx.raw('inventory_stock.on_hand + excluded.on_hand'), updated_at: now })
+    .merge({
+      on_hand: trx.raw('inventory_stock.on_hand + excluded.on_hand'),
+      reserved: trx.raw('inventory_stock.reserved + excluded.reserved'),
+      updated_at: now,
+    })
     .returning('*');
   return stockRow(row as StockRow);
 }
@@ -145,7 +157,7 @@ export async function listStock(q: Q, f: StockFilter): Promise<StockRow[]> {
   const query = q('inventory_stock').orderBy('sku_key');
   if (!f.includeZero) {
     query.where((w) => {
-      w.whereNot('on_hand', 0);
+      w.whereNot('on_hand', 0).orWhereNot('reserved', 0);
       if (f.keepWatched) w.orWhereNotNull('reorder_threshold');
     });
   }
@@ -154,6 +166,7 @@ export async function listStock(q: Q, f: StockFilter): Promise<StockRow[]> {
 
 export interface MovementFilter {
   movement_type?: MovementType;
+  location_id?: number;
   source_type?: SourceType;
   source_id?: number;
   /** Rows older than this id (keyset, newest first). */
@@ -165,10 +178,12 @@ export interface MovementFilter {
 export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
   const query = q('inventory_movements as m')
     .leftJoin('users as u', 'u.id', 'm.actor_user_id')
-    .select('m.*', 'u.username as actor_username')
+    .leftJoin('locations as l', 'l.id', 'm.location_id')
+    .select('m.*', 'u.username as actor_username', 'l.name as location_name')
     .orderBy('m.id', 'desc')
     .limit(f.limit);
   if (f.movement_type) query.where('m.movement_type', f.movement_type);
+  if (f.location_id) query.where('m.location_id', f.location_id);
   if (f.source_type) query.where('m.source_type', f.source_type);
   if (f.source_id !== undefined) query.where('m.source_id', f.source_id);
   if (f.cursor) query.where('m.id', '<', f.cursor);
@@ -178,7 +193,8 @@ export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
 export const findMovement = (q: Q, id: number): Promise<MovementRow | undefined> =>
   q('inventory_movements as m')
     .leftJoin('users as u', 'u.id', 'm.actor_user_id')
-    .select('m.*', 'u.username as actor_username')
+    .leftJoin('locations as l', 'l.id', 'm.location_id')
+    .select('m.*', 'u.username as actor_username', 'l.name as location_name')
     .where('m.id', id)
     .first();
 

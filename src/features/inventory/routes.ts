@@ -9,6 +9,7 @@ import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { csvStream } from '../../lib/csv.ts';
 import { idParam } from '../../lib/schema.ts';
+import { allLocations, getLocation } from '../locations/service.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
 import {
@@ -28,6 +29,7 @@ import {
   getReceipt,
   type InventorySettings,
   movementPage,
+  onHandAt,
   onHandList,
   receiptPage,
   receiveCable,
@@ -45,6 +47,7 @@ const ledgerQuery = (q: MovementsQuery, cursor?: number): string =>
     movement_type: q.movement_type,
     source_type: q.source_type,
     source_id: q.source_id,
+    location_id: q.location_id,
     limit: q.limit,
     cursor,
   });
@@ -73,47 +76,88 @@ export function inventoryRoutes(deps: Deps): Router {
 
   // ---- on hand --------------------------------------------------------------------------------
 
+  /** Totals across locations, or one location's rows (404 when there is no such location). */
+  const onHandRows = async (includeZero: boolean, locationId?: number) => {
+    if (locationId === undefined) return onHandList(db, includeZero);
+    const location = await getLocation(db, locationId);
+    return onHandAt(db, location.id, includeZero);
+  };
+
   router.get('/api/inventory/on-hand', async (ctx) => {
     requireUser(ctx);
-    const { include_zero } = validQuery(ctx, onHandQuerySchema);
-    respond(ctx, { json: (await onHandList(db, include_zero)).map(presentOnHand) });
+    const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
+    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map(presentOnHand) });
   });
 
-  const stockPageData = async (ctx: Context, includeZero: boolean) => {
+  const stockPageData = async (ctx: Context, includeZero: boolean, locationId?: number) => {
     const viewer = requireUser(ctx);
     const stock = (await stockOverview(db, includeZero)).map((s) => ({
       ...presentStock(s),
+      reserved: s.reserved,
+      available: s.on_hand - s.reserved,
       key: skuKey(s.cable_type, s.cable_length),
     }));
+    const locations = await allLocations(db);
+    const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
+    if (locationId !== undefined && !location) await getLocation(db, locationId);
+    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map(presentOnHand) : undefined;
+    // A technician who holds a van sees its stock first.
+    const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
+    const myVans = await Promise.all(
+      vans.map(async (van) => ({ id: van.id, name: van.name, rows: (await onHandAt(db, van.id, false)).map(presentOnHand) })),
+    );
     return {
       stock,
       includeZero,
       canManage: canManageInventory(viewer),
       shortfalls: stock.filter((s) => s.shortfall).length,
       lows: stock.filter((s) => s.low_stock && !s.shortfall).length,
+      locations: locations.map((l) => ({ id: l.id, name: l.name, kind: l.kind, active: l.active })),
+      location: location ? { id: location.id, name: location.name, kind: location.kind } : undefined,
+      atLocation,
+      myVans,
       values: {},
       errors: {},
     };
   };
 
   router.get('/inventory', async (ctx) => {
-    const { include_zero } = validQuery(ctx, onHandQuerySchema);
-    const data = await stockPageData(ctx, include_zero);
-    respond(ctx, { page: 'inventory/page', title: 'Inventory', data, json: data.stock });
+    const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
+    const data = await stockPageData(ctx, include_zero, location_id);
+    respond(ctx, { page: 'inventory/page', title: 'Inventory', data, json: data.atLocation ?? data.stock });
   });
 
   router.get('/inventory/on-hand.csv', async (ctx) => {
     requireUser(ctx);
-    const { include_zero } = validQuery(ctx, onHandQuerySchema);
+    const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
+    if (location_id !== undefined) {
+      const location = await getLocation(db, location_id);
+      const rows = await onHandAt(db, location.id, include_zero);
+      sendCsv(
+        ctx,
+        'on-hand',
+        csvStream(['location', 'cable_type', 'cable_length', 'on_hand', 'reserved', 'available'], rows, (s) => [
+          location.name,
+          s.cable_type,
+          s.cable_length,
+          s.on_hand,
+          s.reserved,
+          s.on_hand - s.reserved,
+        ]),
+      );
+      return;
+    }
     const rows = await onHandList(db, include_zero);
     sendCsv(
       ctx,
       'on-hand',
-      csvStream(['cable_type', 'cable_length', 'on_hand', 'reorder_threshold'], rows, (s) => [
+      csvStream(['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available'], rows, (s) => [
         s.cable_type,
         s.cable_length,
         s.on_hand,
         s.reorder_threshold,
+        s.reserved,
+        s.on_hand - s.reserved,
       ]),
     );
   });
@@ -153,7 +197,7 @@ export function inventoryRoutes(deps: Deps): Router {
 
   router.post('/api/cable-receiving', async (ctx) => {
     const actor = requireInventoryAdmin(ctx);
-    const { receipt, items } = await receiveCable(db, actor, parseReceipt(bodyOf(ctx)));
+    const { receipt, items } = await receiveCable(db, actor, parseReceipt(bodyOf(ctx)), settings);
     ctx.log.info({ receiptId: receipt.id, userId: actor.id, items: items.length }, 'cable received');
     ctx.set('Location', `/api/cable-receiving/${receipt.id}`);
     respond(ctx, { status: 201, json: { message: 'Cable received', receipt: presentReceipt(receipt, items) } });
@@ -182,7 +226,9 @@ export function inventoryRoutes(deps: Deps): Router {
   const receivingData = async (ctx: Context, body: Body = {}, extra = 0, remove?: number) => {
     const q = validQuery(ctx, receiptsQuerySchema);
     const page = await receiptPage(db, { cursor: q.cursor, limit: RECEIPTS_PAGE });
+    const locations = await allLocations(db, false);
     return {
+      locations: locations.map((l) => ({ id: l.id, name: l.name, is_default: l.is_default })),
       form: { items: formItems(body, extra, remove), values: body, errors: {} },
       receipts: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)),
       olderHref: page.nextCursor ? `/inventory/receiving?cursor=${page.nextCursor}#receipts` : undefined,
@@ -213,7 +259,7 @@ export function inventoryRoutes(deps: Deps): Router {
     const data = () => receivingData(ctx, body);
     // handleForm puts `errors` and `values` at the top level; the template reads them there first.
     await handleForm(ctx, { page: 'inventory/receiving', title: 'Receive cable', data }, async () => {
-      const { receipt, items } = await receiveCable(db, actor, parseReceipt(body));
+      const { receipt, items } = await receiveCable(db, actor, parseReceipt(body), settings);
       ctx.log.info({ receiptId: receipt.id, userId: actor.id, items: items.length }, 'cable received');
       const units = items.reduce((n, i) => n + i.quantity, 0);
       respond(ctx, {
@@ -256,7 +302,12 @@ export function inventoryRoutes(deps: Deps): Router {
   router.get('/inventory/ledger.csv', async (ctx) => {
     requireInventoryAdmin(ctx);
     const q = validQuery(ctx, movementsQuerySchema);
-    const rows = allMovements(db, { movement_type: q.movement_type, source_type: q.source_type, source_id: q.source_id });
+    const rows = allMovements(db, {
+      movement_type: q.movement_type,
+      source_type: q.source_type,
+      source_id: q.source_id,
+      location_id: q.location_id,
+    });
     sendCsv(
       ctx,
       'stock-ledger',
@@ -272,6 +323,7 @@ export function inventoryRoutes(deps: Deps): Router {
           'quantity_delta',
           'actor',
           'notes',
+          'location',
         ],
         rows,
         (m) => {
@@ -287,6 +339,7 @@ export function inventoryRoutes(deps: Deps): Router {
             p.quantity_delta,
             p.actor?.username,
             p.notes,
+            m.location_name,
           ];
         },
       ),
@@ -308,7 +361,13 @@ export function inventoryRoutes(deps: Deps): Router {
 
   const adjustmentData = async (body: Body = {}) => {
     const recent = await movementPage(db, { source_type: 'manual_adjustment', limit: 10 });
-    return { values: body, errors: {}, recent: recent.rows.map(presentMovement) };
+    const locations = await allLocations(db, false);
+    return {
+      locations: locations.map((l) => ({ id: l.id, name: l.name, is_default: l.is_default })),
+      values: body,
+      errors: {},
+      recent: recent.rows.map(presentMovement),
+    };
   };
 
   router.get('/inventory/adjustments', async (ctx) => {
@@ -324,13 +383,13 @@ export function inventoryRoutes(deps: Deps): Router {
       { page: 'inventory/adjustments', title: 'Adjust stock', data: () => adjustmentData(body) },
       async () => {
         const input = parseWith(adjustmentSchema, { ...body, quantity: signedFromForm(body) });
-        const { stock } = await adjustStock(db, actor, input, settings);
+        const { at, location } = await adjustStock(db, actor, input, settings);
         const signed = input.quantity > 0 ? `+${input.quantity}` : String(input.quantity);
         respond(ctx, {
           redirect: '/inventory/adjustments',
           flash: {
             kind: 'success',
-            message: `Adjusted ${stock.cable_type} ${stock.cable_length} by ${signed}; ${stock.on_hand} now on hand.`,
+            message: `Adjusted ${at.cable_type} ${at.cable_length} at ${location.name} by ${signed}; ${at.on_hand} now on hand there.`,
           },
         });
       },

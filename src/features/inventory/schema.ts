@@ -4,9 +4,9 @@ import { isoTime, personRef } from '../../http/openapi.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
-export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment'] as const;
+export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment', 'transfer_out', 'transfer_in'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
-export const SOURCE_TYPES = ['cable_receiving', 'ticket_fulfillment', 'manual_adjustment'] as const;
+export const SOURCE_TYPES = ['cable_receiving', 'ticket_fulfillment', 'manual_adjustment', 'stock_transfer'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
 export const MAX_RECEIPT_ITEMS = 100;
@@ -23,7 +23,11 @@ export const receiptItemSchema = z.object({
 });
 export type ReceiptItemInput = z.infer<typeof receiptItemSchema>;
 
+/** A location named in a body (receiving, adjustments): blank or missing is the default warehouse. */
+const locationField = optionalParam(z.preprocess((v) => (v === null ? undefined : v), integer(1, MAX_ID).optional()));
+
 export const receiptSchema = z.object({
+  location_id: locationField,
   vendor: text(200),
   po_number: optionalText(100),
   notes: optionalText(2000),
@@ -51,6 +55,7 @@ export function parseReceipt(input: unknown): ReceiptInput {
 const signedQuantity = integer(-MAX_QUANTITY, MAX_QUANTITY).refine((n) => n !== 0, 'must not be zero');
 
 export const adjustmentSchema = z.object({
+  location_id: locationField,
   cable_type: cableType,
   cable_length: cableLength,
   quantity: signedQuantity,
@@ -69,9 +74,15 @@ export const thresholdSchema = z.object({
 });
 export type ThresholdInput = z.infer<typeof thresholdSchema>;
 
-export const onHandQuerySchema = z.object({ include_zero: queryFlag });
+export const onHandQuerySchema = z.object({
+  include_zero: queryFlag,
+  location_id: optionalParam(integer(1, MAX_ID)).meta({
+    description: 'One location’s stock; without it, the totals across every location.',
+  }),
+});
 
 export const movementsQuerySchema = z.object({
+  location_id: optionalParam(integer(1, MAX_ID)),
   movement_type: optionalParam(z.enum(MOVEMENT_TYPES, { error: `must be one of ${MOVEMENT_TYPES.join(', ')}` })),
   source_type: optionalParam(z.enum(SOURCE_TYPES, { error: `must be one of ${SOURCE_TYPES.join(', ')}` })),
   source_id: optionalParam(integer(1, MAX_ID)),
@@ -88,9 +99,15 @@ export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;
 
 // ---- the JSON answers: presenter.ts returns these shapes, openapi.ts documents them -------------------
 
-/** `GET /api/inventory/on-hand`: exactly these three keys (DESIGN.md §7). */
+/** `GET /api/inventory/on-hand`: the seed's three keys, with reserved and available (DESIGN.md §7, §12). */
 export const onHandJson = z
-  .object({ cable_type: z.string(), cable_length: z.string(), on_hand: z.number().int() })
+  .object({
+    cable_type: z.string(),
+    cable_length: z.string(),
+    on_hand: z.number().int(),
+    reserved: z.number().int().meta({ description: 'Promised to approved requests, not yet taken.' }),
+    available: z.number().int().meta({ description: 'on_hand - reserved.' }),
+  })
   .meta({ id: 'OnHand' });
 export type OnHandJson = z.infer<typeof onHandJson>;
 
@@ -128,7 +145,8 @@ export const movementJson = z
     id: z.number().int(),
     movement_type: z.enum(MOVEMENT_TYPES),
     source_type: z.enum(SOURCE_TYPES),
-    source_id: z.number().int().nullable().meta({ description: 'The receipt or ticket (null for an adjustment).' }),
+    source_id: z.number().int().nullable().meta({ description: 'The receipt, ticket or transfer (null for an adjustment).' }),
+    location_id: z.number().int().nullable().meta({ description: 'Where the stock moved (DESIGN.md §12).' }),
     actor_user_id: z.number().int().nullable(),
     actor: personRef.nullable(),
     cable_type: z.string(),

@@ -1,23 +1,23 @@
-import { type Db, isUniqueViolation, nowIso, type Trx } from '../../db/index.ts';
+import { type Db, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
-import { conflict, notFound } from '../../http/errors.ts';
+import { badRequest, conflict, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
+import type { ReorderRuleInput, TransferInput } from '../locations/schema.ts';
+import { type LocationRow, locationsWithIds, usableLocation } from '../locations/service.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import { adminContacts } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
+import { applyMovements, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
 import {
-  addToStock,
   claimLowStockAlert,
   findMovement,
   findReceipt,
-  insertMovements,
   insertReceipt,
   listMovements,
   listReceipts,
   listStock,
   type MovementFilter,
   type MovementRow,
-  type NewMovement,
   type ReceiptItemRow,
   type ReceiptRow,
   receiptItemsFor,
@@ -25,15 +25,53 @@ import {
   stockByKeys,
   upsertThreshold,
 } from './queries.ts';
+import { reviewReorder } from './reorder.ts';
 import type { AdjustmentInput, ReceiptInput, ThresholdInput } from './schema.ts';
 import { skuKey, skuLabel } from './sku.ts';
+import {
+  closeReservations,
+  findSuggestion,
+  findTransfer,
+  finishSuggestion,
+  insertReservations,
+  insertTransfer,
+  type LocationStockRow,
+  listLocationStock,
+  listRules,
+  listSuggestions,
+  locationStockByKeys,
+  openReservationsOf,
+  type RuleRow,
+  recentTransfers,
+  type SuggestionRow,
+  type TransferRow,
+  transferLines,
+  upsertRule,
+} from './stock-queries.ts';
+
+export type { StockChange } from './engine.ts';
+export { suggestedQuantity } from './reorder.ts';
+export type { LocationStockRow, RuleRow, SuggestionRow, TransferRow } from './stock-queries.ts';
 
 /** What inventory needs from the app's configuration. */
 export interface InventorySettings {
   /** Public address, for the link in low-stock emails. */
   appUrl: string;
-  /** INVENTORY_ENFORCE_STOCK: refuse a fulfilment that would take a SKU below zero. */
+  /**
+   * INVENTORY_ENFORCE_STOCK: refuse an approval, transfer, fulfilment or adjustment that would take
+   * what is available at a location (on hand less reserved) below zero.
+   */
   enforceStock?: boolean;
+}
+
+/** After a change: the low-stock alert on totals, reorder rules per location. */
+async function afterChange(
+  trx: Trx,
+  outcome: { changes: StockChange[]; located: LocationStockRow[] },
+  settings?: InventorySettings,
+) {
+  await alertLowStock(trx, outcome.changes, settings?.appUrl ?? '');
+  await reviewReorder(trx, outcome.located, settings?.appUrl ?? '');
 }
 
 /** At most one low-stock alert per SKU in this window. */
@@ -42,78 +80,6 @@ export const LOW_STOCK_ALERT_WINDOW_MS = 24 * 3_600_000;
 export const isShortfall = (s: Pick<StockRow, 'on_hand'>) => s.on_hand < 0;
 export const isLowStock = (s: Pick<StockRow, 'on_hand' | 'reorder_threshold'>) =>
   s.reorder_threshold !== null && s.on_hand <= s.reorder_threshold;
-
-// ---- the one way stock moves ----------------------------------------------------------------------
-
-/** One line of a movement, before its SKU key is worked out. */
-interface MoveLine {
-  source_line: number;
-  cable_type: string;
-  cable_length: string;
-  quantity_delta: number;
-}
-
-interface MoveSource {
-  movement_type: NewMovement['movement_type'];
-  source_type: NewMovement['source_type'];
-  source_id: number | null;
-  actor_user_id: number | null;
-  notes: string | null;
-}
-
-/** What one SKU looked like after a set of movements. */
-export interface StockChange {
-  stock: StockRow;
-  delta: number;
-}
-
-/**
- * Writes ledger rows and moves the stock table by the same amounts, inside the caller's transaction:
- * the ledger and stock can never disagree. SKUs are locked in key order so two transactions touching
- * the same SKUs cannot deadlock on PostgreSQL. A source line that already moved stock (the unique
- * key on source_type, source_id, source_line) is a 409 and the whole transaction rolls back.
- */
-async function applyMovements(
-  trx: Trx,
-  source: MoveSource,
-  lines: MoveLine[],
-): Promise<{ movementIds: number[]; changes: StockChange[] }> {
-  const now = nowIso();
-  const rows: NewMovement[] = lines.map((line) => ({
-    ...source,
-    source_line: line.source_line,
-    sku_key: skuKey(line.cable_type, line.cable_length),
-    cable_type: line.cable_type,
-    cable_length: line.cable_length,
-    quantity_delta: line.quantity_delta,
-    created_at: now,
-  }));
-  let movementIds: number[];
-  try {
-    movementIds = await insertMovements(trx, rows);
-  } catch (err) {
-    if (isUniqueViolation(err)) throw conflict('This stock movement was already recorded; nothing was changed.');
-    throw err;
-  }
-  const bySku = new Map<string, { sku_key: string; cable_type: string; cable_length: string; delta: number }>();
-  for (const row of rows) {
-    const seen = bySku.get(row.sku_key);
-    if (seen) seen.delta += row.quantity_delta;
-    else
-      bySku.set(row.sku_key, {
-        sku_key: row.sku_key,
-        cable_type: row.cable_type,
-        cable_length: row.cable_length,
-        delta: row.quantity_delta,
-      });
-  }
-  const changes: StockChange[] = [];
-  for (const key of [...bySku.keys()].sort()) {
-    const { delta, ...sku } = bySku.get(key) as { delta: number; sku_key: string; cable_type: string; cable_length: string };
-    changes.push({ stock: await addToStock(trx, sku, delta, now), delta });
-  }
-  return { movementIds, changes };
-}
 
 /**
  * One email to every admin (and a stock.low webhook per SKU) when stock falls to or below a SKU's
@@ -159,8 +125,14 @@ export interface ReceiptDetail {
 }
 
 /** A delivery: the receipt, its items and one `receipt` movement per item, in one transaction. */
-export async function receiveCable(db: Db, actor: Principal, input: ReceiptInput): Promise<ReceiptDetail> {
+export async function receiveCable(
+  db: Db,
+  actor: Principal,
+  input: ReceiptInput,
+  settings?: InventorySettings,
+): Promise<ReceiptDetail> {
   const id = await db.transaction(async (trx) => {
+    const location = await usableLocation(trx, input.location_id, 'location_id');
     const receiptId = await insertReceipt(
       trx,
       {
@@ -172,7 +144,7 @@ export async function receiveCable(db: Db, actor: Principal, input: ReceiptInput
       },
       input.items,
     );
-    await applyMovements(
+    const outcome = await applyMovements(
       trx,
       {
         movement_type: 'receipt',
@@ -181,8 +153,16 @@ export async function receiveCable(db: Db, actor: Principal, input: ReceiptInput
         actor_user_id: actor.id,
         notes: input.po_number ? `${input.vendor}, PO ${input.po_number}` : input.vendor,
       },
-      input.items.map((item, position) => ({ source_line: position, ...item, quantity_delta: item.quantity })),
+      input.items.map((item, position) => ({
+        source_line: position,
+        location_id: location.id,
+        cable_type: item.cable_type,
+        cable_length: item.cable_length,
+        quantity_delta: item.quantity,
+      })),
+      { enforce: false, purpose: 'receive' },
     );
+    await reviewReorder(trx, outcome.located, settings?.appUrl ?? '');
     return receiptId;
   });
   return getReceipt(db, id);
@@ -197,7 +177,8 @@ export async function getReceipt(db: Db, id: number): Promise<ReceiptDetail> {
 /** A correction (cycle count, damage): one signed `adjustment` movement carrying the reason. */
 export async function adjustStock(db: Db, actor: Principal, input: AdjustmentInput, settings: InventorySettings) {
   return db.transaction(async (trx) => {
-    const { movementIds, changes } = await applyMovements(
+    const location = await usableLocation(trx, input.location_id, 'location_id');
+    const outcome = await applyMovements(
       trx,
       {
         movement_type: 'adjustment',
@@ -206,11 +187,25 @@ export async function adjustStock(db: Db, actor: Principal, input: AdjustmentInp
         actor_user_id: actor.id,
         notes: input.reason,
       },
-      [{ source_line: 0, cable_type: input.cable_type, cable_length: input.cable_length, quantity_delta: input.quantity }],
+      [
+        {
+          source_line: 0,
+          location_id: location.id,
+          cable_type: input.cable_type,
+          cable_length: input.cable_length,
+          quantity_delta: input.quantity,
+        },
+      ],
+      { enforce: settings.enforceStock ?? false, purpose: 'take this out' },
     );
-    await alertLowStock(trx, changes, settings.appUrl);
-    const movement = await findMovement(trx, movementIds[0] as number);
-    return { movement: movement as MovementRow, stock: (changes[0] as StockChange).stock };
+    await afterChange(trx, outcome, settings);
+    const movement = await findMovement(trx, outcome.movementIds[0] as number);
+    return {
+      movement: movement as MovementRow,
+      stock: (outcome.changes[0] as StockChange).stock,
+      at: outcome.located[0] as LocationStockRow,
+      location,
+    };
   });
 }
 
@@ -222,7 +217,7 @@ export const setReorderThreshold = (db: Db, input: ThresholdInput): Promise<Stoc
     nowIso(),
   );
 
-// ---- consumption on fulfilment --------------------------------------------------------------------
+// ---- requests: reservations and consumption --------------------------------------------------------
 
 export interface ConsumedItem {
   position: number;
@@ -232,19 +227,87 @@ export interface ConsumedItem {
 }
 
 /**
- * The first move of a ticket to `fulfilled` takes its cable out of stock: one `consumption` movement
- * per item, in the caller's transaction (the status change). The unique key on the ledger makes a
- * second set for the same ticket impossible. With `enforceStock`, a SKU that would go below zero is
- * a 409 naming every short SKU; the throw rolls the status change back with it.
+ * An approval reserves each line at the request's source, in the decision's transaction. With
+ * `enforceStock`, a line past what is available there is a 409 naming the SKU and the location (a
+ * conditional update, so of two approvals racing for the last pieces one wins).
  */
-export async function consumeForFulfilment(
+export async function reserveForTicket(
   trx: Trx,
-  ticket: { id: number; actorId: number },
+  ticket: { id: number; locationId: number },
   items: ConsumedItem[],
   settings: InventorySettings,
 ): Promise<void> {
-  if (items.length === 0) return;
-  const { changes } = await applyMovements(
+  const lines = items.filter((i) => i.quantity > 0);
+  if (lines.length === 0) return;
+  const now = nowIso();
+  const outcome = await changeStock(
+    trx,
+    lines.map((i) => ({
+      location_id: ticket.locationId,
+      sku: skuOf(i.cable_type, i.cable_length),
+      onHand: 0,
+      reserved: i.quantity,
+    })),
+    settings.enforceStock ?? false,
+    'approve this request',
+  );
+  await insertReservations(
+    trx,
+    lines.map((i) => ({
+      ticket_id: ticket.id,
+      source_line: i.position,
+      location_id: ticket.locationId,
+      ...skuOf(i.cable_type, i.cable_length),
+      quantity: i.quantity,
+    })),
+    now,
+  );
+  await reviewReorder(trx, outcome.located, settings.appUrl);
+}
+
+/** Rejection, deletion, closing and purge give back what a request held (nothing when it held nothing). */
+export async function releaseForTicket(trx: Trx, ticketId: number, settings: InventorySettings): Promise<void> {
+  const closed = await closeReservations(trx, ticketId, 'released', nowIso());
+  if (closed.length === 0) return;
+  const outcome = await changeStock(
+    trx,
+    closed.map((r) => ({
+      location_id: r.location_id,
+      sku: { sku_key: r.sku_key, cable_type: r.cable_type, cable_length: r.cable_length },
+      onHand: 0,
+      reserved: -r.quantity,
+    })),
+    false,
+    'release',
+  );
+  await reviewReorder(trx, outcome.located, settings.appUrl);
+}
+
+/**
+ * The first move of a ticket to `fulfilled` takes its cable out of stock at its source: one
+ * `consumption` movement per item and the release of what the approval reserved, in the caller's
+ * transaction (the status change). The unique key on the ledger makes a second set for the same
+ * ticket impossible. With `enforceStock`, taking more than was reserved past what is available is a
+ * 409 naming each short SKU; the throw rolls the status change back with it.
+ */
+export async function consumeForFulfilment(
+  trx: Trx,
+  ticket: { id: number; actorId: number; locationId: number },
+  items: ConsumedItem[],
+  settings: InventorySettings,
+): Promise<void> {
+  const held = await closeReservations(trx, ticket.id, 'consumed', nowIso());
+  const release: StockDelta[] = held.map((r) => ({
+    location_id: r.location_id,
+    sku: { sku_key: r.sku_key, cable_type: r.cable_type, cable_length: r.cable_length },
+    onHand: 0,
+    reserved: -r.quantity,
+  }));
+  if (items.length === 0) {
+    if (release.length) await afterChange(trx, await changeStock(trx, release, false, 'release'), settings);
+    return;
+  }
+  const outcome = await applyMovements(
     trx,
     {
       movement_type: 'consumption',
@@ -255,48 +318,227 @@ export async function consumeForFulfilment(
     },
     items.map((item) => ({
       source_line: item.position,
+      location_id: held.find((r) => r.source_line === item.position)?.location_id ?? ticket.locationId,
       cable_type: item.cable_type,
       cable_length: item.cable_length,
       quantity_delta: -item.quantity,
     })),
+    { enforce: settings.enforceStock ?? false, purpose: 'fulfil this request', reservedChanges: release },
   );
-  if (settings.enforceStock) {
-    const short = changes.filter((c) => isShortfall(c.stock));
-    if (short.length) {
-      const list = short.map((c) => `${skuLabel(c.stock)} (needs ${-c.delta}, ${c.stock.on_hand - c.delta} on hand)`);
-      throw conflict(`Not enough stock to fulfil this request: ${list.join('; ')}.`);
-    }
+  await afterChange(trx, outcome, settings);
+}
+
+/** What a request holds now, line by line. */
+export const reservationsOf = (db: Db | Trx, ticketId: number) => openReservationsOf(db, ticketId);
+
+// ---- transfers ------------------------------------------------------------------------------------
+
+export interface TransferDetail {
+  transfer: TransferRow;
+  from: LocationRow;
+  to: LocationRow;
+  items: { cable_type: string; cable_length: string; quantity: number }[];
+}
+
+/**
+ * Moves stock between two locations: the transfer and a `transfer_out` / `transfer_in` movement per
+ * item, in one transaction. To the same location is a 400; an unknown location a 400 naming the
+ * field, an inactive one a 409; with `enforceStock`, past what is available at the source a 409.
+ */
+export async function transferStock(
+  db: Db,
+  actor: Principal,
+  input: TransferInput,
+  settings: InventorySettings,
+  fromSuggestion?: number,
+): Promise<TransferDetail> {
+  if (input.from_location_id === input.to_location_id) {
+    throw badRequest('to_location_id: must differ from the location the stock leaves', {
+      to_location_id: 'must differ from the location the stock leaves',
+    });
   }
-  await alertLowStock(trx, changes, settings.appUrl);
+  const id = await db.transaction(async (trx) => {
+    const from = await usableLocation(trx, input.from_location_id, 'from_location_id');
+    const to = await usableLocation(trx, input.to_location_id, 'to_location_id');
+    const transferId = await insertTransfer(trx, {
+      from_location_id: from.id,
+      to_location_id: to.id,
+      notes: input.notes ?? null,
+      created_by_id: actor.id,
+      created_at: nowIso(),
+    });
+    const outcome = await applyMovements(
+      trx,
+      {
+        movement_type: 'transfer_out',
+        source_type: 'stock_transfer',
+        source_id: transferId,
+        actor_user_id: actor.id,
+        notes: input.notes ? `${from.name} → ${to.name}: ${input.notes}` : `${from.name} → ${to.name}`,
+      },
+      input.items
+        .flatMap((item, n) => [
+          {
+            source_line: 2 * n,
+            location_id: from.id,
+            ...item,
+            quantity_delta: -item.quantity,
+            movement_type: 'transfer_out' as const,
+          },
+          {
+            source_line: 2 * n + 1,
+            location_id: to.id,
+            ...item,
+            quantity_delta: item.quantity,
+            movement_type: 'transfer_in' as const,
+          },
+        ])
+        .map(({ quantity: _q, ...line }) => line),
+      { enforce: settings.enforceStock ?? false, purpose: 'transfer' },
+    );
+    if (fromSuggestion !== undefined && !(await finishSuggestion(trx, fromSuggestion, transferId, nowIso())))
+      throw conflict('This suggestion was already acted on or closed.');
+    await afterChange(trx, outcome, settings);
+    return transferId;
+  });
+  return getTransfer(db, id);
+}
+
+export async function getTransfer(db: Db, id: number): Promise<TransferDetail> {
+  const transfer = await findTransfer(db, id);
+  if (!transfer) throw notFound('No transfer with that id.');
+  return (await detailsOf(db, [transfer]))[0] as TransferDetail;
+}
+
+async function detailsOf(db: Db, transfers: TransferRow[]): Promise<TransferDetail[]> {
+  const places = new Map(
+    (
+      await locationsWithIds(
+        db,
+        transfers.flatMap((t) => [t.from_location_id, t.to_location_id]),
+      )
+    ).map((l) => [l.id, l]),
+  );
+  const lines = await transferLines(
+    db,
+    transfers.map((t) => t.id),
+  );
+  return transfers.map((transfer) => ({
+    transfer,
+    from: places.get(Number(transfer.from_location_id)) as LocationRow,
+    to: places.get(Number(transfer.to_location_id)) as LocationRow,
+    items: lines
+      .filter((l) => Number(l.source_id) === Number(transfer.id))
+      .map((l) => ({ cable_type: l.cable_type, cable_length: l.cable_length, quantity: Number(l.quantity_delta) })),
+  }));
+}
+
+export const latestTransfers = async (db: Db, limit = 20) => detailsOf(db, await recentTransfers(db, limit));
+
+// ---- reorder rules and suggestions ------------------------------------------------------------------
+
+/** Sets a (location, SKU)'s rule and looks at the pair at once: a suggestion may open or close. */
+export async function setReorderRule(db: Db, input: ReorderRuleInput, settings: InventorySettings): Promise<RuleRow> {
+  return db.transaction(async (trx) => {
+    const location = await usableLocation(trx, input.location_id, 'location_id');
+    const sku = skuOf(input.cable_type, input.cable_length);
+    const rule: RuleRow = {
+      location_id: location.id,
+      ...sku,
+      min_quantity: input.min_quantity,
+      max_quantity: input.max_quantity,
+      pack_multiple: input.pack_multiple ?? null,
+    };
+    await upsertRule(trx, rule, nowIso());
+    // Touch the pair (a zero change) to read it as stored and let the rule act on it.
+    const outcome = await changeStock(trx, [{ location_id: location.id, sku, onHand: 0, reserved: 0 }], false, 'read');
+    const [row] = outcome.located.length ? outcome.located : await locationStockByKeys(trx, location.id, [sku.sku_key]);
+    await reviewReorder(
+      trx,
+      [row ?? { location_id: location.id, ...sku, on_hand: 0, reserved: 0, created_at: nowIso(), updated_at: nowIso() }],
+      settings.appUrl,
+    );
+    return rule;
+  });
+}
+
+export const reorderRules = (db: Db, locationId?: number) => listRules(db, locationId);
+
+export const reorderSuggestions = (db: Db, f: { status?: string; locationId?: number; limit?: number } = {}) =>
+  listSuggestions(db, { ...f, limit: f.limit ?? 200 });
+
+/** One click: a transfer suggestion becomes the transfer it suggests (409 when no longer open). */
+export async function acceptSuggestion(db: Db, actor: Principal, id: number, settings: InventorySettings) {
+  const s: SuggestionRow | undefined = await findSuggestion(db, id);
+  if (!s) throw notFound('No suggestion with that id.');
+  if (s.status !== 'open') throw conflict('This suggestion was already acted on or closed.');
+  if (s.kind !== 'transfer' || !s.from_location_id) throw conflict('A purchase suggestion is done by receiving the cable.');
+  return transferStock(
+    db,
+    actor,
+    {
+      from_location_id: s.from_location_id,
+      to_location_id: s.location_id,
+      notes: `Reorder suggestion #${s.id}`,
+      items: [{ cable_type: s.cable_type, cable_length: s.cable_length, quantity: s.quantity }],
+    },
+    settings,
+    s.id,
+  );
 }
 
 // ---- reading --------------------------------------------------------------------------------------
 
 export const onHandList = (db: Db, includeZero: boolean) => listStock(db, { includeZero });
 
+/** On hand, reserved and available for one location (a row per SKU there), O(rows returned). */
+export const onHandAt = (db: Db, locationId: number, includeZero: boolean) => listLocationStock(db, locationId, includeZero);
+
 /** The stock page: every non-zero SKU, plus empty ones someone set a threshold for (unless all are asked). */
 export const stockOverview = (db: Db, includeZero: boolean) => listStock(db, { includeZero, keepWatched: true });
 
 export interface ItemStock {
   on_hand: number;
-  /** The SKU's on-hand is below what this request asks for it (all its lines together). */
+  reserved: number;
+  available: number;
+  /** Where these figures are: the request's source. */
+  location?: string;
+  /** What is available at the source is below what this request asks for it (all its lines together). */
   short: boolean;
 }
 
-/** The current on-hand for each of a ticket's items, in one query (the ticket page shows it). */
+/**
+ * On hand, reserved and available at the request's source for each of its items, in one query (the
+ * ticket page shows it). `held` is what this request itself reserves there: it is not short of that.
+ */
 export async function stockForItems(
   db: Db,
+  location: { id: number; name: string } | undefined,
   items: { cable_type: string; cable_length: string; quantity: number }[],
+  held = false,
 ): Promise<ItemStock[]> {
   const keys = items.map((i) => skuKey(i.cable_type, i.cable_length));
-  const stock = new Map((await stockByKeys(db, keys)).map((s) => [s.sku_key, s.on_hand]));
+  const stock = new Map<string, { on_hand: number; reserved: number }>(
+    location
+      ? (await locationStockByKeys(db, location.id, keys)).map((s) => [s.sku_key, s] as const)
+      : (await stockByKeys(db, keys)).map((s) => [s.sku_key, s] as const),
+  );
   const wanted = new Map<string, number>();
   keys.forEach((k, i) => {
     wanted.set(k, (wanted.get(k) ?? 0) + (items[i]?.quantity ?? 0));
   });
   return keys.map((k) => {
-    const onHand = stock.get(k) ?? 0;
-    return { on_hand: onHand, short: onHand < (wanted.get(k) ?? 0) };
+    const row = stock.get(k);
+    const onHand = row?.on_hand ?? 0;
+    const reserved = row?.reserved ?? 0;
+    const available = onHand - reserved;
+    return {
+      on_hand: onHand,
+      reserved,
+      available,
+      location: location?.name,
+      short: (held ? onHand : available) < (wanted.get(k) ?? 0),
+    };
   });
 }
 

@@ -43,6 +43,7 @@ export const exampleTicket = {
   updated_at: TIME,
   deleted_at: null,
   deleted_by_id: null,
+  source_location_id: 1,
 } as const;
 const changed = (message: string, status = 'approved') => ({ message, ticket: { ...exampleTicket, status } });
 

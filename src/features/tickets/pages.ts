@@ -6,6 +6,7 @@ import { codeVersion, KeptResponses, keepResponse, sendKept } from '../../http/k
 import { pageHref } from '../../http/links.ts';
 import { audienceOf } from '../../http/respond.ts';
 import { type ItemStock, stockForItems } from '../inventory/service.ts';
+import { defaultLocation, getLocation, sourceChoices } from '../locations/service.ts';
 import { listAccounts } from '../users/service.ts';
 import { allowedActions, canMoveTo } from './policy.ts';
 import { presentTicket } from './presenter.ts';
@@ -58,12 +59,25 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
 
 /** The ticket page's data with what it reads besides the ticket: stock per item, delegation, link timing. */
 export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Principal, now = new Date()) {
+  const { ticket } = detail;
+  const source = ticket.source_location_id
+    ? await getLocation(deps.db, Number(ticket.source_location_id))
+    : await defaultLocation(deps.db);
+  const held = ticket.status === 'approved' || ticket.status === 'in_progress';
+  const granted = detail.items.map((i) => ({ ...i, quantity: i.approved_quantity ?? i.quantity }));
   const [stock, delegate] = await Promise.all([
-    stockForItems(deps.db, detail.items),
+    stockForItems(deps.db, source, granted, held),
     decidesAsDelegate(deps.db, viewer, detail.ticket, now),
   ]);
   const resendAt = resendAvailableAt(detail.ticket, deps.config.approvalTokenTtlHours);
-  return ticketPageData(detail, viewer, stock, { delegate, resendAt, now });
+  const page = ticketPageData(detail, viewer, stock, { delegate, resendAt, now });
+  // The approver may take the cable from elsewhere: the locations to choose from, only while deciding.
+  const sources = page.decide ? (await sourceChoices(deps.db, detail.ticket.created_by_id)).choices : [];
+  return {
+    ...page,
+    source: { id: source.id, name: source.name },
+    sources: sources.map((l) => ({ id: l.id, name: l.name })),
+  };
 }
 
 /**
@@ -74,10 +88,18 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
 export const ASSIGNEE_CHOICES_MAX = 100;
 
 /** The new-request form: what was typed (`body`), with `extra` blank item rows or row `remove` dropped. */
-export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number) {
+export async function newTicketFormData(deps: Deps, body: Body = {}, extra = 0, remove?: number, viewerId = 0) {
   const users = await listAccounts(deps.db, ASSIGNEE_CHOICES_MAX + 1);
   const byName = users.length > ASSIGNEE_CHOICES_MAX;
+  const sources = await sourceChoices(deps.db, viewerId);
   return {
+    sources: sources.choices.map((l) => ({
+      id: l.id,
+      name: l.name,
+      kind: l.kind,
+      mine: l.holder_user_id === viewerId && viewerId !== 0,
+    })),
+    sourcePreferred: sources.preferred,
     users: byName ? [] : users,
     assigneeByName: byName,
     priorities: PRIORITIES,

@@ -28,6 +28,8 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
     updated_at: toIso(ticket.updated_at) as string,
     deleted_at: toIso(ticket.deleted_at),
     deleted_by_id: ticket.deleted_by_id,
+    source_location_id:
+      ticket.source_location_id === null || ticket.source_location_id === undefined ? null : Number(ticket.source_location_id),
     ...(events ? { events: events.map(presentEvent) } : {}),
   };
 }

@@ -19,6 +19,8 @@ export interface TicketRow {
   deleted_at: Date | string | null;
   deleted_by_id: number | null;
   status_before_delete: Status | null;
+  /** Where the cable comes from (DESIGN.md §12); null only for rows written outside the app. */
+  source_location_id: number | null;
   created_at: Date | string;
   updated_at: Date | string;
   created_by_username: string;
@@ -69,6 +71,7 @@ const TICKET_COLUMNS = [
   't.deleted_at',
   't.deleted_by_id',
   't.status_before_delete',
+  't.source_location_id',
   't.created_at',
   't.updated_at',
 ];

@@ -99,8 +99,8 @@ export function ticketRoutes(deps: Deps): Router {
   // ---- the request form -------------------------------------------------------------------------
 
   router.get('/tickets/new', async (ctx) => {
-    requireUser(ctx);
-    respond(ctx, { page: 'tickets/new', title: 'New request', data: await newTicketFormData(deps) });
+    const viewer = requireUser(ctx);
+    respond(ctx, { page: 'tickets/new', title: 'New request', data: await newTicketFormData(deps, {}, 0, undefined, viewer.id) });
   });
 
   /** One more blank item row, for htmx's "Add item" (the no-JS form posts back instead). */
@@ -125,11 +125,11 @@ export function ticketRoutes(deps: Deps): Router {
       respond(ctx, {
         page: 'tickets/new',
         title: 'New request',
-        data: await newTicketFormData(deps, body, rows.extra, rows.remove),
+        data: await newTicketFormData(deps, body, rows.extra, rows.remove, creator.id),
       });
       return;
     }
-    const formData = () => newTicketFormData(deps, body);
+    const formData = () => newTicketFormData(deps, body, 0, undefined, creator.id);
     await handleForm(ctx, { page: 'tickets/new', title: 'New request', data: formData }, async () => {
       const input = parseNewTicket(await withAssigneeId(ctx, body));
       const { id, ticket, items, assigneeAway } = await createTicket(db, creator, input, settings);
@@ -203,7 +203,7 @@ export function ticketRoutes(deps: Deps): Router {
     assertEditable(viewer, detail.ticket);
     const ticket = presentTicket(detail.ticket, detail.items);
     const current = { ...ticket, items: ticket.items, assignee_name: ticket.assigned_to.username };
-    const form = await newTicketFormData(deps, body ?? current, extra, remove);
+    const form = await newTicketFormData(deps, body ?? current, extra, remove, viewer.id);
     return { page: 'tickets/edit', title: `Edit #${id}`, data: { ...form, ticket } };
   };
 
@@ -272,7 +272,7 @@ export function ticketRoutes(deps: Deps): Router {
     const actor = requireUser(ctx);
     const id = ticketId(ctx);
     await ticketAction(ctx, id, async () => {
-      await deleteTicket(db, actor, id);
+      await deleteTicket(db, actor, id, config);
       respond(ctx, {
         redirect: `/tickets/${id}?include_deleted=true`,
         flash: { kind: 'success', message: `Ticket #${id} deleted. You can restore it here.` },
@@ -282,7 +282,7 @@ export function ticketRoutes(deps: Deps): Router {
 
   router.delete('/api/tickets/:id', async (ctx) => {
     const actor = requireUser(ctx);
-    await deleteTicket(db, actor, ticketId(ctx));
+    await deleteTicket(db, actor, ticketId(ctx), config);
     respond(ctx, { json: { message: 'Ticket deleted' } });
   });
 
@@ -301,7 +301,7 @@ export function ticketRoutes(deps: Deps): Router {
     const actor = requireUser(ctx);
     const id = ticketId(ctx);
     await ticketAction(ctx, id, async () => {
-      await restoreTicket(db, actor, id);
+      await restoreTicket(db, actor, id, config);
       await afterChange(ctx, id, 'Ticket restored.');
     });
   });

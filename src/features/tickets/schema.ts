@@ -31,6 +31,9 @@ const fieldsSchema = z.object({
   priority,
   location: text(200),
   notes: optionalText(2000),
+  source_location_id: optionalParam(integer(1, MAX_ID)).meta({
+    description: 'Where the cable comes from (a warehouse, a van, a site); the default warehouse when left out.',
+  }),
 });
 
 const itemsSchema = z.preprocess(
@@ -92,6 +95,7 @@ export type TicketEdit = Partial<TicketInput>;
 
 const EDITABLE = [
   'assigned_to_id',
+  'source_location_id',
   'priority',
   'location',
   'notes',
@@ -109,7 +113,8 @@ export function parseTicketEdit(body: Body): TicketEdit {
   const edit: TicketEdit = {};
   if (!present.success) Object.assign(errors, fieldErrors(present.error));
   else {
-    const { assigned_to_id, priority: p, location, notes } = present.data;
+    const { assigned_to_id, priority: p, location, notes, source_location_id } = present.data;
+    if (source_location_id !== undefined) edit.source_location_id = source_location_id;
     if (assigned_to_id !== undefined) edit.assigned_to_id = assigned_to_id;
     if (p !== undefined) edit.priority = p;
     if (location !== undefined) edit.location = location;
@@ -207,6 +212,11 @@ export const ticketJson = z
     updated_at: isoTime,
     deleted_at: isoTime.nullable(),
     deleted_by_id: z.number().int().nullable(),
+    source_location_id: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'Where the cable comes from; approval reserves it there (DESIGN.md §12).' }),
     events: z.array(ticketEventJson).optional().meta({ description: 'The timeline, oldest first (one ticket only).' }),
   })
   .meta({ id: 'Ticket' });

@@ -5,7 +5,8 @@ import { badRequest, conflict, forbidden, gone, notFound } from '../../http/erro
 import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { replyAddress } from '../../lib/reply-address.ts';
-import { consumeForFulfilment } from '../inventory/service.ts';
+import { consumeForFulfilment, type InventorySettings, releaseForTicket, reserveForTicket } from '../inventory/service.ts';
+import { defaultLocation, usableLocation } from '../locations/service.ts';
 import { actingApprover, peopleAndAwayByIds, personById } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
 import { notifyReviewNeeded, notifyStatusChange } from './messages.ts';
@@ -119,6 +120,11 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
   const people = await peopleAndAwayByIds(db, [creator.id, input.assigned_to_id], new Date());
   const assignee = people.get(input.assigned_to_id);
   if (!assignee) throw noSuchAssignee();
+  // A source the requester picked must exist and be active; the default is read by the insert itself.
+  const picked =
+    input.source_location_id === undefined
+      ? undefined
+      : (await usableLocation(db, input.source_location_id, 'source_location_id')).id;
   const { token, columns } = newReviewToken(settings.approvalTokenTtlHours);
   const now = nowIso();
   const created = await db.transaction(async (trx) => {
@@ -132,6 +138,7 @@ export async function createTicket(db: Db, creator: Principal, input: TicketInpu
           location: input.location,
           notes: input.notes,
           search_text: searchText(input.location, input.notes, input.items),
+          source_location_id: picked ?? trx.raw('(select id from locations where is_default = ?)', [true]),
           ...columns,
           created_at: now,
           updated_at: now,
@@ -276,6 +283,8 @@ export interface ApprovedLine {
 export interface StatusChange {
   status: Status;
   reason?: string;
+  /** Approving: take the cable from here instead of the request's source. */
+  source_location_id?: number;
   /** Approving: the lines granted differently from what was asked (the others as asked). */
   lines?: ApprovedLine[];
 }
@@ -292,6 +301,8 @@ export interface Mover {
   onBehalfOfId?: number;
   /** Approving with changes (see ApprovedLine). */
   lines?: ApprovedLine[];
+  /** Approving: the source location the approver chose (the request's own when absent). */
+  sourceLocationId?: number;
 }
 
 /**
@@ -337,6 +348,42 @@ export function approvedQuantities(items: ItemRow[], lines: ApprovedLine[] = [])
     return [`${itemName(item)}: ${what}${row.approval_note ? ` · ${row.approval_note}` : ''}`];
   });
   return { rows, changes, nothingGranted: rows.every((r) => r.approved_quantity === 0) };
+}
+
+/** The statuses in which a request holds (reserves) its cable at its source. */
+const HOLDING: ReadonlySet<string> = new Set(['approved', 'in_progress']);
+
+const inventorySettings = (settings: Pick<Settings, 'appUrl' | 'inventoryEnforceStock'>): InventorySettings => ({
+  appUrl: settings.appUrl,
+  enforceStock: settings.inventoryEnforceStock ?? false,
+});
+
+/**
+ * Stock follows the status, in the caller's transaction (DESIGN.md §12): into approved or in progress
+ * reserves what was granted at the source; out of them releases it (rejected, closed, deleted);
+ * fulfilled consumes from the source and releases together. With INVENTORY_ENFORCE_STOCK a reservation
+ * past what is available is a 409 and everything rolls back.
+ */
+async function stockFollowsStatus(
+  trx: Trx,
+  ticket: Pick<TicketRow, 'id' | 'source_location_id'>,
+  from: StoredStatus,
+  to: StoredStatus,
+  items: ItemRow[],
+  actorId: number,
+  settings: Pick<Settings, 'appUrl' | 'inventoryEnforceStock'>,
+): Promise<void> {
+  const stock = inventorySettings(settings);
+  const locationId = ticket.source_location_id ? Number(ticket.source_location_id) : (await defaultLocation(trx)).id;
+  const lines = items.map((i) => ({ ...i, quantity: quantityToTake(i) })).filter((i) => i.quantity > 0);
+  if (to === 'fulfilled') {
+    await consumeForFulfilment(trx, { id: ticket.id, actorId, locationId }, lines, stock);
+    return;
+  }
+  const held = HOLDING.has(from);
+  const holds = HOLDING.has(to);
+  if (!held && holds) await reserveForTicket(trx, { id: ticket.id, locationId }, lines, stock);
+  else if (held && !holds) await releaseForTicket(trx, ticket.id, stock);
 }
 
 /** An approval whose every line is at 0 grants nothing: it is a rejection, and says why. */
@@ -387,11 +434,13 @@ async function applyMove(trx: Trx, ticket: TicketRow, asked: Status, mover: Move
     await setApprovedQuantities(trx, ticket.id, approval.rows);
     items = await itemsFor(trx, [ticket.id]);
   }
-  if (to === 'fulfilled') {
-    const stock = { appUrl: settings.appUrl, enforceStock: settings.inventoryEnforceStock ?? false };
-    const taken = items.map((i) => ({ ...i, quantity: quantityToTake(i) })).filter((i) => i.quantity > 0);
-    await consumeForFulfilment(trx, { id: ticket.id, actorId: mover.actorId }, taken, stock);
+  let source = ticket.source_location_id;
+  if (approval && to === 'approved' && mover.sourceLocationId !== undefined && mover.sourceLocationId !== source) {
+    // The approver picked another source: it must exist and be active, then the request takes from it.
+    source = (await usableLocation(trx, mover.sourceLocationId, 'source_location_id')).id;
+    await trx('tickets').where({ id: ticket.id }).update({ source_location_id: source });
   }
+  await stockFollowsStatus(trx, { id: ticket.id, source_location_id: source }, ticket.status, to, items, mover.actorId, settings);
   const granted = items.map((i) => ({ ...i, granted: quantityToTake(i) }));
   await notifyStatusChange(trx, ticket, granted, to, mover.actorId, reason, settings.appUrl);
   await emitEvent(trx, 'ticket.status_changed', async () => {
@@ -449,11 +498,16 @@ export async function changeStatus(
   }
   if (change.lines?.length && change.status !== 'approved')
     throw badRequest('items: approved quantities go with an approval only.');
+  if (change.source_location_id !== undefined && change.status !== 'approved')
+    throw badRequest('source_location_id: a source location goes with an approval only.', {
+      source_location_id: 'goes with an approval only',
+    });
   const mover: Mover = {
     actorId: actor.id,
     via,
     reason: change.reason ?? null,
     lines: change.lines,
+    sourceLocationId: change.source_location_id,
     ...(delegate ? { actingAs: 'delegate' as const, onBehalfOfId: ticket.assigned_to_id } : {}),
   };
   const moved = await db.transaction((trx) => applyMove(trx, ticket, change.status, mover, settings));
@@ -503,6 +557,7 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
     const creator = { id: ticket.created_by_id, role: actor.id === ticket.created_by_id ? actor.role : 'user' };
     await requireAssignee(db, edit.assigned_to_id, creator);
   }
+  if (edit.source_location_id !== undefined) await usableLocation(db, edit.source_location_id, 'source_location_id');
   const changedFields = Object.keys(edit).filter((k) => {
     const key = k as keyof TicketEdit;
     return key === 'items' || edit[key] !== (ticket as unknown as Record<string, unknown>)[key];
@@ -523,6 +578,7 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
         priority: edit.priority ?? ticket.priority,
         location,
         notes,
+        source_location_id: edit.source_location_id ?? ticket.source_location_id,
         search_text: searchText(location, notes, items),
         ...(rotated?.columns ?? {}),
         updated_at: now,
@@ -555,12 +611,16 @@ export async function editTicket(db: Db, actor: Principal, id: number, edit: Tic
   return { reviewUrl: rotated ? reviewUrl(settings.appUrl, id, rotated.token) : undefined };
 }
 
-export async function deleteTicket(db: Db, actor: Principal, id: number) {
+/** What stock moves need to know of the app's settings when a status changes outside a decision. */
+type StockSettings = Pick<Settings, 'appUrl' | 'inventoryEnforceStock'>;
+const NO_STOCK_SETTINGS: StockSettings = { appUrl: '' };
+
+export async function deleteTicket(db: Db, actor: Principal, id: number, settings: StockSettings = NO_STOCK_SETTINGS) {
   const ticket = await loadTicket(db, id);
   if (!canDelete(actor, ticket)) throw forbidden('Only the creator or an admin can delete this ticket.');
   if (ticket.status === 'deleted') throw gone('This ticket is already deleted.');
-  const moved = await db.transaction((trx) =>
-    moveStatus(
+  const moved = await db.transaction(async (trx) => {
+    const ok = await moveStatus(
       trx,
       ticket,
       'deleted',
@@ -570,28 +630,34 @@ export async function deleteTicket(db: Db, actor: Principal, id: number) {
         deleted_at: nowIso(),
         deleted_by_id: actor.id,
       },
-    ),
-  );
+    );
+    if (ok) await stockFollowsStatus(trx, ticket, ticket.status, 'deleted', [], actor.id, settings);
+    return ok;
+  });
   if (!moved) throw await raceLost(db, id);
 }
 
-export async function restoreTicket(db: Db, actor: Principal, id: number) {
+/** A restored approved request reserves again (with INVENTORY_ENFORCE_STOCK, a 409 when it no longer can). */
+export async function restoreTicket(db: Db, actor: Principal, id: number, settings: StockSettings = NO_STOCK_SETTINGS) {
   const ticket = await loadTicket(db, id);
   if (!canRestore(actor, ticket)) throw forbidden('Only the creator or an admin can restore this ticket.');
   if (ticket.status !== 'deleted' || !ticket.status_before_delete) throw conflict('This ticket is not deleted.');
-  const moved = await db.transaction((trx) =>
-    moveStatus(
+  const to = ticket.status_before_delete as Status;
+  const moved = await db.transaction(async (trx) => {
+    const ok = await moveStatus(
       trx,
       ticket,
-      ticket.status_before_delete as Status,
+      to,
       { event_type: 'restored', actor_user_id: actor.id },
       {
         status_before_delete: null,
         deleted_at: null,
         deleted_by_id: null,
       },
-    ),
-  );
+    );
+    if (ok) await stockFollowsStatus(trx, ticket, 'deleted', to, await itemsFor(trx, [id]), actor.id, settings);
+    return ok;
+  });
   if (!moved) throw await raceLost(db, id);
 }
 
@@ -603,6 +669,8 @@ export async function purgeTicket(db: Db, actor: Principal, id: number) {
   await db.transaction(async (trx) => {
     const removed = await trx('tickets').where({ id, status: 'deleted' }).delete();
     if (removed === 0) throw await raceLost(trx, id);
+    // Deleting released it already; a reservation left by anything else goes with the request.
+    await releaseForTicket(trx, id, { appUrl: '' });
     await moveCount(trx, 'deleted', null);
   });
 }

@@ -231,7 +231,7 @@ export const webhookEventDocs: WebhookEventDoc[] = [
     name: 'reorder.suggested',
     summary: 'A reorder is suggested',
     description:
-      'A location fell below its reorder rule: buy, or move stock from another location. Sent where the suggestion opens (the stock locations feature; wired when it is merged).',
+      'Available stock at a location fell below its reorder rule: buy (a warehouse), or move stock from the default warehouse (a van or site). Sent once, when the suggestion opens, in the transaction that moved the stock.',
     payload: envelopeOf('reorder.suggested'),
     example: {
       type: 'reorder.suggested',
