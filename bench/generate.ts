@@ -643,8 +643,10 @@ export async function fillReportSummaries(db: Knex, chunks: [number, number][]):
 /** PostgreSQL: report_daily_consumption from the whole ledger (replacing what it held). */
 export async function fillDailyConsumption(db: Knex): Promise<void> {
   await db.raw('DELETE FROM report_daily_consumption');
-  await db.raw(`INSERT INTO report_daily_consumption (day, sku_key, type_key, cable_type, cable_length, quantity)
-    SELECT (created_at AT TIME ZONE 'UTC')::date, sku_key, min(lower(btrim(cable_type))), min(cable_type), min(cable_length), -sum(quantity_delta)
+  // Keyed by location as the trigger keys it: a movement without one counts under location 0.
+  await db.raw(`INSERT INTO report_daily_consumption (day, location_id, sku_key, type_key, cable_type, cable_length, quantity)
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(location_id, 0), sku_key, min(lower(btrim(cable_type))), min(cable_type),
+      min(cable_length), -sum(quantity_delta)
     FROM inventory_movements WHERE movement_type = 'consumption'
-    GROUP BY 1, sku_key`);
+    GROUP BY 1, 2, sku_key`);
 }
