@@ -81,7 +81,8 @@ const REPORTS: Record<
   },
   consumption: {
     summary: 'Consumption per month',
-    description: 'Pieces taken from stock by fulfilled requests, per UTC month, location (the one the pieces left from) and cable type; `location` keeps one location. Admins only.',
+    description:
+      'Pieces taken from stock by fulfilled requests, per UTC month, location (the one the pieces left from) and cable type; `location` keeps one location. Admins only.',
     schema: consumptionJson,
     admin: true,
     example: {

@@ -37,7 +37,8 @@ export const reportQuerySchema = z
     cable_type: optionalParam(text(100)).meta({ description: 'Only this cable type (case and spaces ignored).' }),
     approver: optionalParam(integer(1, MAX_ID)).meta({ description: 'Only requests decided by this account (id).' }),
     location: optionalParam(z.string().regex(/^(all|\d{1,10})$/, 'must be "all" or a location id')).meta({
-      description: 'Stock location for the inventory reports: "all" (the default: every location) or a location id. Ticket reports ignore it.',
+      description:
+        'Stock location for the inventory reports: "all" (the default: every location) or a location id. Ticket reports ignore it.',
     }),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'must not be after "to"', path: ['from'] });
@@ -137,9 +138,7 @@ export const coverJson = z
     window_days: z.number().int(),
     skus: z.array(
       z.object({
-        location: z
-          .string()
-          .meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
+        location: z.string().meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
         cable_type: z.string(),
         cable_length: z.string(),
         on_hand: z.number().int(),
