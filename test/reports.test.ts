@@ -350,6 +350,8 @@ test.serial(
     );
     t.is(page.$('#cover table caption').text(), 'Days of cover per SKU, Van 7');
     t.is(page.$('#cover tbody td').first().text(), '5', 'available, not on hand');
+    t.regex(page.$('#consumption .summary').text(), /at Van 7 only/);
+    t.regex(page.$('#cover .summary').text(), /^Van 7: available stock \(on hand less what approved requests reserved\)/);
     const csv = await bossPage.get(`/reports/consumption.csv?from=${today}&to=${today}&cable_type=patch&location=${van.id}`);
     t.is(csv.text.split('\r\n')[1], `${month},Van 7,Patch,4`);
   },
