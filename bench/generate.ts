@@ -504,9 +504,10 @@ export async function generateData(db: Knex, pg: boolean, tickets: number, log: 
       SELECT r.id, pos.p, ${type}, ${length}, ${Math.round(perLine * 1.1)} + ${sql.h('r.id * 4 + pos.p', 11)} % ${Math.max(1, Math.round(perLine * 0.3))}
       FROM cable_receipts r CROSS JOIN pos ORDER BY r.id, pos.p`);
     // The ledger in time order: deliveries, consumption at fulfilment, a few manual adjustments.
+    // All of it at the default location (Main warehouse, made by the migrations), as the app writes it.
     await db.raw(`INSERT INTO inventory_movements (movement_type, source_type, source_id, source_line, actor_user_id, sku_key,
-        cable_type, cable_length, quantity_delta, notes, created_at)
-      SELECT * FROM (
+        cable_type, cable_length, quantity_delta, notes, created_at, location_id)
+      SELECT m.*, (SELECT id FROM locations WHERE is_default) FROM (
         SELECT 'receipt' AS movement_type, 'cable_receiving' AS source_type, ri.receipt_id AS source_id, ri.position AS source_line,
           r.received_by_id AS actor_user_id, lower(ri.cable_type) || '|' || lower(ri.cable_length) AS sku_key, ri.cable_type,
           ri.cable_length, ri.quantity AS quantity_delta, NULL AS notes, r.created_at
@@ -529,6 +530,9 @@ export async function generateData(db: Knex, pg: boolean, tickets: number, log: 
       SELECT sku_key, min(cable_type), min(cable_length), sum(quantity_delta),
         CASE WHEN min(cable_length) IN ('100ft', '1000ft') THEN 200 END, NULL, min(created_at), max(created_at)
       FROM inventory_movements GROUP BY sku_key`);
+    await db.raw(`INSERT INTO location_stock (location_id, sku_key, cable_type, cable_length, on_hand, reserved, created_at, updated_at)
+      SELECT location_id, sku_key, min(cable_type), min(cable_length), sum(quantity_delta), 0, min(created_at), max(created_at)
+      FROM inventory_movements GROUP BY location_id, sku_key`);
   });
 
   await step(`optics requests (${scale.optics})`, async () => {
@@ -643,8 +647,10 @@ export async function fillReportSummaries(db: Knex, chunks: [number, number][]):
 /** PostgreSQL: report_daily_consumption from the whole ledger (replacing what it held). */
 export async function fillDailyConsumption(db: Knex): Promise<void> {
   await db.raw('DELETE FROM report_daily_consumption');
-  await db.raw(`INSERT INTO report_daily_consumption (day, sku_key, type_key, cable_type, cable_length, quantity)
-    SELECT (created_at AT TIME ZONE 'UTC')::date, sku_key, min(lower(btrim(cable_type))), min(cable_type), min(cable_length), -sum(quantity_delta)
+  // Keyed by location as the trigger keys it: a movement without one counts under location 0.
+  await db.raw(`INSERT INTO report_daily_consumption (day, location_id, sku_key, type_key, cable_type, cable_length, quantity)
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(location_id, 0), sku_key, min(lower(btrim(cable_type))), min(cable_type),
+      min(cable_length), -sum(quantity_delta)
     FROM inventory_movements WHERE movement_type = 'consumption'
-    GROUP BY 1, sku_key`);
+    GROUP BY 1, 2, sku_key`);
 }

@@ -91,9 +91,9 @@ async function topUp() {
       const hi = Math.min(extra, lo + 999_999);
       // Spread evenly over three years, SKUs by a hash of the row number, 1-8 pieces.
       await loader.raw(`INSERT INTO inventory_movements (movement_type, source_type, source_id, source_line, actor_user_id, sku_key,
-          cable_type, cable_length, quantity_delta, notes, created_at)
+          cable_type, cable_length, quantity_delta, notes, created_at, location_id)
         SELECT 'consumption', 'ticket_fulfillment', NULL, i, 1, s.sku_key, s.cable_type, s.cable_length, -1 - (i::bigint * 7919) % 8, NULL,
-          to_timestamp(${end - span} + (i::bigint * ${span}) / ${extra})
+          to_timestamp(${end - span} + (i::bigint * ${span}) / ${extra}), (SELECT id FROM locations WHERE is_default)
         FROM generate_series(${lo}, ${hi}) AS i JOIN bench_skus s ON s.n = (i::bigint * 2654435761) % ${skus.length}`);
       log(`    ${hi} / ${extra}`);
     }

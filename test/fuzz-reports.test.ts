@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
-import { buildCast, buildConsumption, buildReceipt, buildTimedRequest } from './support/factories.ts';
+import { buildCast, buildConsumption, buildLocation, buildReceipt, buildTimedRequest } from './support/factories.ts';
 import { api, encode, FUZZ_SEED, fuzz, fuzzTally, hostileString } from './support/fuzz.ts';
 
 /**
@@ -36,7 +36,12 @@ test.before(async () => {
   });
   await buildTimedRequest(app, { creator, assignee, filed: '2026-11-10T08:00:00.000Z', reminders: 2 });
   await buildReceipt(app, { items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 30 }] });
-  await buildConsumption(app, [{ at: '2026-11-03T10:00:00.000Z', cable_type: 'Cat6', quantity: 4 }]);
+  // Main warehouse is location 1, this van 2: the fuzzed location ids hit real ones, 0 and unknown ones.
+  const van = await buildLocation(app, 'Fuzz van', 'van');
+  await buildConsumption(app, [
+    { at: '2026-11-03T10:00:00.000Z', cable_type: 'Cat6', quantity: 4 },
+    { at: '2026-11-04T10:00:00.000Z', cable_type: 'Cat6', quantity: 2, location_id: van.id },
+  ]);
 });
 test.after.always(async () => {
   await app?.close();
@@ -53,6 +58,8 @@ const filterValue = fc.oneof(
     '9999-12-31',
     'all',
     '1',
+    '2',
+    '999999',
     '0',
     '-1',
     'Cat6',

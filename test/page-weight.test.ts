@@ -6,9 +6,11 @@ import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import {
   buildConsumption,
+  buildLocation,
   buildReceipt,
   buildTimedRequest,
   createUser,
+  defaultLocationId,
   signedInClient,
   tokenClient,
 } from './support/factories.ts';
@@ -259,9 +261,16 @@ test('the reports page, 26 weeks of figures, first visit at most 40 KB; each cha
   await buildReceipt(app, {
     items: cables.map((cable_type, n) => ({ cable_type, cable_length: '100ft', quantity: 50 + n * 30 })),
   });
+  // Used at three locations: the consumption table has a line per month, location and type.
+  const locations = [
+    await defaultLocationId(app),
+    (await buildLocation(app, 'North warehouse')).id,
+    (await buildLocation(app, 'Van 12', 'van')).id,
+  ];
   await buildConsumption(
     app,
     Array.from({ length: 6 * 8 * 3 }, (_, n) => ({
+      location_id: locations[n % 3],
       at: new Date(Date.UTC(2026, 5 + Math.floor(n / 24), 1 + (n % 24))).toISOString(),
       cable_type: cables[n % cables.length] as string,
       quantity: 1 + (n % 7),

@@ -6,9 +6,12 @@ import type { Client } from './support/client.ts';
 import {
   buildCast,
   buildConsumption,
+  buildLocation,
   buildReceipt,
   buildRequest,
   buildTimedRequest,
+  buildTransfer,
+  defaultLocationId,
   signedInClient,
 } from './support/factories.ts';
 
@@ -219,10 +222,10 @@ test.serial(
     ]);
     const c = (await boss.get('/api/reports/consumption?from=2026-11-01&to=2027-01-10')).json;
     t.deepEqual(c.months, [
-      { month: '2026-11', location: 'All stock', cable_type: 'Cat6', quantity: 5 },
-      { month: '2026-12', location: 'All stock', cable_type: 'Cat6', quantity: 5 },
-      { month: '2027-01', location: 'All stock', cable_type: 'Cat5e', quantity: 7 },
-      { month: '2027-01', location: 'All stock', cable_type: 'Cat6', quantity: 4 },
+      { month: '2026-11', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 },
+      { month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 },
+      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat5e', quantity: 7 },
+      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat6', quantity: 4 },
     ]);
     const cover = (await boss.get('/api/reports/cover')).json;
     t.is(cover.window_days, 90);
@@ -232,6 +235,8 @@ test.serial(
         cable_type: 'Cat5e',
         cable_length: '100ft',
         on_hand: 7,
+        reserved: 0,
+        available: 7,
         consumed: 7,
         per_day: 0.078,
         days_of_cover: 90,
@@ -241,6 +246,8 @@ test.serial(
         cable_type: 'Cat6',
         cable_length: '100ft',
         on_hand: 48,
+        reserved: 0,
+        available: 48,
         consumed: 24,
         per_day: 0.267,
         days_of_cover: 180,
@@ -250,6 +257,8 @@ test.serial(
         cable_type: 'Fiber',
         cable_length: '10m',
         on_hand: 5,
+        reserved: 0,
+        available: 5,
         consumed: 0,
         per_day: 0,
         days_of_cover: null,
@@ -258,7 +267,7 @@ test.serial(
     const csv = await bossPage.get('/reports/cover.csv');
     t.is(csv.status, 200);
     t.regex(String(csv.headers.get('content-type')), /text\/csv/);
-    t.is(csv.text.split('\r\n')[1], 'All stock,Cat5e,100ft,7,7,0.078,90');
+    t.is(csv.text.split('\r\n')[1], 'All stock,Cat5e,100ft,7,0,7,7,0.078,90');
   },
 );
 
@@ -279,6 +288,75 @@ test.serial('a request fulfilled through the app is counted: the triggers see th
   t.truthy(row.decided_at && row.approved_at && row.fulfilled_at);
 });
 
+test.serial(
+  'per stock location: consumption where the pieces left from, days of cover from that location’s available and use',
+  async (t) => {
+    // Everything today (the services stamp real time; today is inside the 90 days before NOW).
+    const today = new Date().toISOString().slice(0, 10);
+    const month = today.slice(0, 7);
+    const main = await defaultLocationId(app);
+    const van = await buildLocation(app, 'Van 7', 'van');
+    const patch = { cable_type: 'Patch', cable_length: '2m' };
+    await buildReceipt(app, { items: [{ ...patch, quantity: 30 }] });
+    // Main 30 -> 18, Van 12: a transfer is no consumption.
+    await buildTransfer(app, { from: main, to: van.id, items: [{ ...patch, quantity: 12 }] });
+    await buildRequest(app, { status: 'fulfilled', items: [{ ...patch, quantity: 5 }] });
+    await buildRequest(app, { status: 'fulfilled', source_location_id: van.id, items: [{ ...patch, quantity: 4 }] });
+    // Approved, not fulfilled: 3 reserved at the van, not consumed.
+    await buildRequest(app, { status: 'approved', source_location_id: van.id, items: [{ ...patch, quantity: 3 }] });
+
+    const consumption = async (location: string) =>
+      (await boss.get(`/api/reports/consumption?from=${today}&to=${today}&cable_type=patch&location=${location}`)).json.months;
+    t.deepEqual(await consumption('all'), [
+      { month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5 },
+      { month, location: 'Van 7', cable_type: 'Patch', quantity: 4 },
+    ]);
+    t.deepEqual(await consumption(String(van.id)), [{ month, location: 'Van 7', cable_type: 'Patch', quantity: 4 }]);
+    t.deepEqual(await consumption(String(main)), [{ month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5 }]);
+
+    const cover = async (location: string) =>
+      (await boss.get(`/api/reports/cover?cable_type=patch&location=${location}`)).json.skus;
+    const sku = { cable_type: 'Patch', cable_length: '2m' };
+    // Main: 30 - 12 - 5 = 13 on hand, 5 used in 90 days: 5/90 = 0.056 a day, 13 / (5/90) = 234 days.
+    t.deepEqual(await cover(String(main)), [
+      {
+        location: 'Main warehouse',
+        ...sku,
+        on_hand: 13,
+        reserved: 0,
+        available: 13,
+        consumed: 5,
+        per_day: 0.056,
+        days_of_cover: 234,
+      },
+    ]);
+    // Van: 12 - 4 = 8 on hand, 3 reserved, 5 available; 4 used: 5 / (4/90) = 112.5 days.
+    t.deepEqual(await cover(String(van.id)), [
+      { location: 'Van 7', ...sku, on_hand: 8, reserved: 3, available: 5, consumed: 4, per_day: 0.044, days_of_cover: 112.5 },
+    ]);
+    // All stock: 21 on hand, 3 reserved, 18 available; 9 used: 0.1 a day, 180 days.
+    t.deepEqual(await cover('all'), [
+      { location: 'All stock', ...sku, on_hand: 21, reserved: 3, available: 18, consumed: 9, per_day: 0.1, days_of_cover: 180 },
+    ]);
+
+    // The page names the location in the charts' titles and the tables.
+    const page = await bossPage.get(`/reports?from=${today}&to=${today}&cable_type=patch&location=${van.id}`);
+    t.is(page.status, 200);
+    t.is(page.$('#r-location option[selected]').text(), 'Van 7');
+    t.is(page.$('#consumption svg.chart').attr('aria-label'), 'Cable consumed per month, by type: Van 7');
+    t.is(
+      page.$('#cover svg.chart').attr('aria-label'),
+      'Days of cover at the last 90 days’ rate, Van 7: the first to run out on top',
+    );
+    t.is(page.$('#cover table caption').text(), 'Days of cover per SKU, Van 7');
+    t.is(page.$('#cover tbody td').first().text(), '5', 'available, not on hand');
+    t.regex(page.$('#consumption .summary').text(), /at Van 7 only/);
+    t.regex(page.$('#cover .summary').text(), /^Van 7: available stock \(on hand less what approved requests reserved\)/);
+    const csv = await bossPage.get(`/reports/consumption.csv?from=${today}&to=${today}&cable_type=patch&location=${van.id}`);
+    t.is(csv.text.split('\r\n')[1], `${month},Van 7,Patch,4`);
+  },
+);
+
 test.serial('bad filters are 400s with a sentence, nothing run', async (t) => {
   for (const [query, field] of [
     ['from=2027-02-30', 'from'],
@@ -287,12 +365,18 @@ test.serial('bad filters are 400s with a sentence, nothing run', async (t) => {
     ['from=2020-01-01&to=2027-01-01', 'from'],
     ['approver=abc', 'approver'],
     ['location=7', 'location'],
+    ['location=999999', 'location'],
     ['location=../x', 'location'],
   ] as const) {
     const res = await boss.get(`/api/reports/turnaround?${query}`);
     t.is(res.status, 400, query);
     t.truthy(res.json.fields?.[field], `${query}: ${res.text}`);
+    if (/^location=\d+$/.test(query)) t.is(res.json.error, 'There is no such stock location.');
   }
+  // A location that exists is answered.
+  const main = await defaultLocationId(app);
+  t.is((await boss.get(`/api/reports/consumption?location=${main}`)).status, 200);
+  t.is((await boss.get(`/api/reports/cover?location=${main}`)).status, 200);
 });
 
 test.serial('the page: UTC said, a chart per report with its table, CSV and JSON links, no script', async (t) => {
@@ -340,4 +424,42 @@ test.serial('the fill migration gives the rows the triggers keep (tickets filed 
     );
   t.true(before.length > 10);
   t.deepEqual(plain(after), plain(before));
+});
+
+test.serial('the location migration refills report_daily_consumption as its triggers keep it, and goes back down', async (t) => {
+  const migration = await import('../migrations/20261208200400_add_location_to_report_daily_consumption.ts');
+  const rows = async () =>
+    (await app.db('report_daily_consumption').select()).map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString().slice(0, 10) : String(v)])),
+    );
+  const order = (rows: Record<string, string>[]) => rows.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const before = order(await rows());
+  t.true(new Set(before.map((r) => r.location_id)).size >= 2, 'rows at two locations');
+  await migration.down(app.db);
+  t.false(await app.db.schema.hasColumn('report_daily_consumption', 'location_id'), 'down: keyed by day and SKU again');
+  // Down's rows are the locations summed.
+  const summed = new Map<string, number>();
+  for (const r of before) summed.set(`${r.day}|${r.sku_key}`, (summed.get(`${r.day}|${r.sku_key}`) ?? 0) + Number(r.quantity));
+  t.deepEqual(new Map((await rows()).map((r) => [`${r.day}|${r.sku_key}`, Number(r.quantity)])), summed);
+  await migration.up(app.db);
+  t.deepEqual(order(await rows()), before);
+  // The trigger is back and keyed by location: one more consumption at the van's day adds to its row.
+  const van = await app
+    .db('report_daily_consumption')
+    .whereNot('location_id', await defaultLocationId(app))
+    .first();
+  await buildConsumption(app, [
+    {
+      at: `${String(van.day instanceof Date ? van.day.toISOString().slice(0, 10) : van.day)}T12:00:00.000Z`,
+      cable_type: van.cable_type,
+      cable_length: van.cable_length,
+      quantity: 2,
+      location_id: Number(van.location_id),
+    },
+  ]);
+  const again = await app
+    .db('report_daily_consumption')
+    .where({ location_id: van.location_id, sku_key: van.sku_key, day: van.day })
+    .first();
+  t.is(Number(again.quantity), Number(van.quantity) + 2);
 });

@@ -2,7 +2,15 @@ import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app.ts';
 import { axeViolations, launchBrowser, openPage, PHONE, screenshot, signIn } from '../support/browser.ts';
-import { buildConsumption, buildReceipt, buildTimedRequest, createUser } from '../support/factories.ts';
+import {
+  buildConsumption,
+  buildLocation,
+  buildReceipt,
+  buildTimedRequest,
+  buildTransfer,
+  createUser,
+  defaultLocationId,
+} from '../support/factories.ts';
 
 /**
  * The reports on a 390 px phone and a desktop: reached from the navigation, charts drawn (SVG, no
@@ -57,6 +65,20 @@ test.before(async () => {
       quantity: 2 + n,
     })),
   );
+  // A van stocked from the warehouse, using some of it: consumption and cover at two locations.
+  const van = await buildLocation(app, 'Van 3', 'van');
+  await buildTransfer(app, {
+    from: await defaultLocationId(app),
+    to: van.id,
+    items: cables.slice(0, 3).map((cable_type) => ({ cable_type, cable_length: '100ft', quantity: 10 })),
+  });
+  await buildConsumption(
+    app,
+    cables.slice(0, 3).flatMap((cable_type, n) => [
+      { at: '2026-10-05T10:00:00.000Z', cable_type, quantity: 3 + n, location_id: van.id },
+      { at: new Date(Date.now() - (n + 2) * 86_400_000).toISOString(), cable_type, quantity: 1 + n, location_id: van.id },
+    ]),
+  );
 });
 test.after.always(async () => {
   await browser?.close();
@@ -102,6 +124,16 @@ for (const [name, viewport] of [
       await page.getByRole('button', { name: 'Show' }).click();
       await page.waitForURL(/cable_type=Cat6/);
       t.regex(page.url(), /from=2026-09-07&to=2026-12-06/);
+      // One location: the inventory reports keep its figures and name it.
+      await page.getByLabel('Cable type', { exact: true }).fill('');
+      await page.getByLabel('Location', { exact: true }).selectOption({ label: 'Van 3' });
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/location=\d+/);
+      t.deepEqual([...new Set(await page.locator('#consumption tbody td:nth-child(2)').allTextContents())], ['Van 3']);
+      t.is(await page.locator('#cover table caption').textContent(), 'Days of cover per SKU, Van 3');
+      await page.locator('#consumption').screenshot({ path: `test-results/reports-${name}-van-consumption.png` });
+      await page.locator('#cover').screenshot({ path: `test-results/reports-${name}-van-cover.png` });
+      t.deepEqual(await axeViolations(page), [], `axe on reports at a location (${name})`);
       t.deepEqual(problems, []);
     } finally {
       await close();

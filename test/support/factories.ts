@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../src/db/index.ts';
-import { receiveCable } from '../../src/features/inventory/service.ts';
+import { receiveCable, transferStock } from '../../src/features/inventory/service.ts';
+import { allLocations, createLocation } from '../../src/features/locations/service.ts';
 import { changeStatus, createTicket, deleteTicket, type Settings } from '../../src/features/tickets/service.ts';
 import { toPrincipal } from '../../src/features/users/presenter.ts';
 import { insertUser, type PublicUserRow, type Role } from '../../src/features/users/queries.ts';
@@ -138,6 +139,8 @@ export interface RequestSpec {
   notes?: string | null;
   priority?: 'low' | 'medium' | 'high' | 'urgent';
   items?: { cable_type: string; cable_length: string; cable_gauge?: string; quantity: number }[];
+  /** The stock location it takes from (default: the default location). */
+  source_location_id?: number;
   /** Moved along the usual path by the assignee (deleted: by the creator, from pending). */
   status?: keyof typeof PATHS | 'deleted';
 }
@@ -157,6 +160,7 @@ export async function buildRequest(app: TestApp, spec: RequestSpec = {}) {
       priority: spec.priority ?? 'medium',
       location: spec.location ?? 'Building A, room 101',
       notes: spec.notes ?? null,
+      ...(spec.source_location_id === undefined ? {} : { source_location_id: spec.source_location_id }),
       items: (spec.items ?? [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 2 }]).map((i) => ({
         ...i,
         cable_gauge: i.cable_gauge,
@@ -301,14 +305,40 @@ export async function buildTimedRequest(app: TestApp, spec: TimedRequestSpec): P
   return id;
 }
 
+/** The default stock location's id ("Main warehouse", made by the migrations). */
+export async function defaultLocationId(app: TestApp): Promise<number> {
+  return (await allLocations(app.db)).find((l) => l.is_default)?.id as number;
+}
+
+/** A stock location made through the locations service (a warehouse unless told). */
+export async function buildLocation(app: TestApp, name: string, kind: 'warehouse' | 'van' | 'site' = 'warehouse') {
+  return createLocation(app.db, { name, kind });
+}
+
+/** Stock moved between two locations through the inventory service (transfer_out and transfer_in). */
+export async function buildTransfer(
+  app: TestApp,
+  spec: { from: number; to: number; items: { cable_type: string; cable_length: string; quantity: number }[] },
+) {
+  const admin = await createUser(app.db, { role: 'admin' });
+  return transferStock(
+    app.db,
+    toPrincipal(admin),
+    { from_location_id: spec.from, to_location_id: spec.to, items: spec.items },
+    settingsOf(app),
+  );
+}
+
 /**
  * Consumption rows in the ledger at chosen times (the ledger is append-only: rows are only inserted),
- * as the fulfilment writes them; the stock's on hand is not touched (set it with buildReceipt).
+ * as the fulfilment writes them, at `location_id` (default: the default location); the stock's on
+ * hand is not touched (set it with buildReceipt).
  */
 export async function buildConsumption(
   app: TestApp,
-  rows: { at: string; cable_type: string; cable_length?: string; quantity: number }[],
+  rows: { at: string; cable_type: string; cable_length?: string; quantity: number; location_id?: number }[],
 ) {
+  const main = await defaultLocationId(app);
   for (const r of rows) {
     const length = r.cable_length ?? '100ft';
     await app.db('inventory_movements').insert({
@@ -320,6 +350,7 @@ export async function buildConsumption(
       cable_type: r.cable_type,
       cable_length: length,
       quantity_delta: -r.quantity,
+      location_id: r.location_id ?? main,
       created_at: r.at,
     });
   }

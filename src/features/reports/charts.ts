@@ -159,18 +159,26 @@ export function chartOf(report: PresentedReport): Chart | undefined {
       const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([t]) => t);
       const top = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
       const series = ranked.length > top.length ? [...top, 'Other'] : top;
-      const rows = report.months.map((m) => ({
-        period: m.month,
-        series: top.includes(m.cable_type) ? m.cable_type : 'Other',
-        value: m.quantity,
-      }));
-      return stackedChart('Cable consumed per month, by type', rows, series, { x: 'Month (UTC)', y: 'Pieces' });
+      // Locations and the "Other" types summed: one bar segment per month and series.
+      const sums = new Map<string, { period: string; series: string; value: number }>();
+      for (const m of report.months) {
+        const series = top.includes(m.cable_type) ? m.cable_type : 'Other';
+        const key = `${m.month}\u0000${series}`;
+        const row = sums.get(key) ?? { period: m.month, series, value: 0 };
+        row.value += m.quantity;
+        sums.set(key, row);
+      }
+      const where = report.filters.location === 'all' ? 'all locations' : (report.months[0]?.location ?? '');
+      return stackedChart(`Cable consumed per month, by type: ${where}`, [...sums.values()], series, {
+        x: 'Month (UTC)',
+        y: 'Pieces',
+      });
     }
     case 'cover': {
       const runOut = report.skus.filter((s) => s.days_of_cover !== null).slice(0, 12);
       if (!runOut.length) return undefined;
       const rows = runOut.map((s) => ({ sku: `${s.cable_type} ${s.cable_length}`, days: s.days_of_cover as number }));
-      const svg = draw('Days of cover at the last 90 days’ rate: the first to run out on top', {
+      const svg = draw(`Days of cover at the last 90 days’ rate, ${runOut[0]?.location}: the first to run out on top`, {
         height: 36 + rows.length * 22,
         marginLeft: 130,
         marginBottom: 36,

@@ -81,19 +81,20 @@ const REPORTS: Record<
   },
   consumption: {
     summary: 'Consumption per month',
-    description: 'Pieces taken from stock by fulfilled requests, per UTC month, location and cable type. Admins only.',
+    description:
+      'Pieces taken from stock by fulfilled requests, per UTC month, location (the one the pieces left from) and cable type; `location` keeps one location. Admins only.',
     schema: consumptionJson,
     admin: true,
     example: {
       report: 'consumption',
       filters,
-      months: [{ month: '2026-12', location: 'All stock', cable_type: 'Cat6', quantity: 5 }],
+      months: [{ month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 }],
     },
   },
   cover: {
     summary: 'Days of cover',
     description:
-      'Per SKU and location: on hand divided by the average daily consumption of the last 90 days (UTC, today included); the SKUs that run out first come first, those not used last. The date range does not apply. Admins only.',
+      'Per SKU at the chosen location ("All stock": every location summed): available (on hand less what approved requests reserved) divided by the average daily consumption of the same location over the last 90 days (UTC, today included); the SKUs that run out first come first, those not used last. The date range does not apply. Admins only.',
     schema: coverJson,
     admin: true,
     example: {
@@ -105,7 +106,9 @@ const REPORTS: Record<
           location: 'All stock',
           cable_type: 'Cat5e',
           cable_length: '100ft',
-          on_hand: 7,
+          on_hand: 9,
+          reserved: 2,
+          available: 7,
           consumed: 7,
           per_day: 0.078,
           days_of_cover: 90,

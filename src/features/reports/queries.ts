@@ -166,64 +166,88 @@ export async function requestsByWeek(db: Db, s: TicketScope): Promise<{ week: st
 // ---- inventory --------------------------------------------------------------------------------------
 
 /**
- * STOCK LOCATIONS, the one place that knows about them. Stock locations (DESIGN.md §12) are not merged
- * yet: every figure is of one location, "All stock". When they are:
- * - reportLocations lists the locations table's rows (id, name) after "All stock";
- * - report_daily_consumption gains location_id in its key (trigger and refill in a new migration), and
- *   consumptionByMonth groups by it and filters on it when `location` is an id;
- * - coverBySku reads on hand from the per-(location, SKU) stock table for a location (and sums it for
- *   "all"), joining the consumption of the same location.
- * Until then a location id is refused by the service as unknown (reports.test.ts says so).
+ * Stock locations (DESIGN.md §12). report_daily_consumption is keyed by (day, location_id, sku_key),
+ * location 0 standing for a movement without a location (none since locations were filled in); on
+ * hand and reserved per location are in location_stock. `location` is "all" or a location id (the
+ * service has checked it exists); names are the service's to add (the locations feature's service).
  */
-export const ALL_STOCK = { id: 'all', name: 'All stock' } as const;
-export async function reportLocations(_db: Db): Promise<{ id: string; name: string }[]> {
-  return [ALL_STOCK];
-}
+const locationId = (location: string) => (location === 'all' ? undefined : Number(location));
 
-/** Pieces consumed per UTC month and cable type, days [fromDay, toDay] included. */
+/** Pieces consumed per UTC month, location and cable type, days [fromDay, toDay] included. */
 export async function consumptionByMonth(
   db: Db,
   f: { fromDay: string; toDay: string; typeKey?: string; location: string },
-): Promise<{ month: string; location: string; cable_type: string; quantity: number }[]> {
+): Promise<{ month: string; location_id: number; cable_type: string; quantity: number }[]> {
   const month = pg(db) ? "to_char(c.day, 'YYYY-MM')" : 'substr(c.day, 1, 7)';
   const q = db('report_daily_consumption as c')
     .select(
       db.raw(`${month} as month`),
+      'c.location_id',
       'c.type_key',
       db.raw('min(c.cable_type) as cable_type'),
       db.raw('sum(c.quantity) as quantity'),
     )
     .where('c.day', '>=', f.fromDay)
     .where('c.day', '<=', f.toDay)
-    .groupBy('month', 'c.type_key')
-    .orderBy([{ column: 'month' }, { column: 'c.type_key' }]);
+    .groupBy('month', 'c.location_id', 'c.type_key')
+    .orderBy([{ column: 'month' }, { column: 'c.location_id' }, { column: 'c.type_key' }]);
+  const at = locationId(f.location);
+  if (at !== undefined) q.where('c.location_id', at);
   if (f.typeKey !== undefined) q.where('c.type_key', f.typeKey);
-  const rows: { month: string; cable_type: string; quantity: number | string }[] = await q;
-  return rows.map((r) => ({ month: r.month, location: ALL_STOCK.name, cable_type: r.cable_type, quantity: Number(r.quantity) }));
+  const rows: { month: string; location_id: number | string; cable_type: string; quantity: number | string }[] = await q;
+  return rows.map((r) => ({
+    month: r.month,
+    location_id: Number(r.location_id),
+    cable_type: r.cable_type,
+    quantity: Number(r.quantity),
+  }));
 }
 
-/** On hand and consumption since `sinceDay` (included) per SKU. */
+/**
+ * On hand and reserved per SKU at a location (summed over locations for "all"), with the same
+ * location's consumption since `sinceDay` (included).
+ */
 export async function coverBySku(
   db: Db,
   f: { sinceDay: string; typeKey?: string; location: string },
-): Promise<{ location: string; cable_type: string; cable_length: string; on_hand: number; consumed: number }[]> {
+): Promise<{ cable_type: string; cable_length: string; on_hand: number; reserved: number; consumed: number }[]> {
+  const at = locationId(f.location);
   const used = db('report_daily_consumption')
     .select('sku_key', db.raw('sum(quantity) as consumed'))
     .where('day', '>=', f.sinceDay)
-    .groupBy('sku_key')
-    .as('u');
-  const q = db('inventory_stock as s')
-    .select('s.cable_type', 's.cable_length', 's.on_hand', db.raw('coalesce(u.consumed, 0) as consumed'))
-    .leftJoin(used, 'u.sku_key', 's.sku_key')
+    .groupBy('sku_key');
+  const stock = db('location_stock')
+    .select(
+      'sku_key',
+      db.raw('min(cable_type) as cable_type'),
+      db.raw('min(cable_length) as cable_length'),
+      db.raw('sum(on_hand) as on_hand'),
+      db.raw('sum(reserved) as reserved'),
+    )
+    .groupBy('sku_key');
+  if (at !== undefined) {
+    used.where('location_id', at);
+    stock.where('location_id', at);
+  }
+  const q = db
+    .from(stock.as('s'))
+    .select('s.cable_type', 's.cable_length', 's.on_hand', 's.reserved', db.raw('coalesce(u.consumed, 0) as consumed'))
+    .leftJoin(used.as('u'), 'u.sku_key', 's.sku_key')
     // SKUs with stock or some use: an empty SKU nobody asked for is not a report line.
-    .where((w) => w.where('s.on_hand', '<>', 0).orWhereNotNull('u.consumed'));
+    .where((w) => w.where('s.on_hand', '<>', 0).orWhere('s.reserved', '<>', 0).orWhereNotNull('u.consumed'));
   if (f.typeKey !== undefined) q.whereRaw('lower(trim(s.cable_type)) = ?', [f.typeKey]);
-  const rows: { cable_type: string; cable_length: string; on_hand: number | string; consumed: number | string }[] = await q;
+  const rows: {
+    cable_type: string;
+    cable_length: string;
+    on_hand: number | string;
+    reserved: number | string;
+    consumed: number | string;
+  }[] = await q;
   return rows.map((r) => ({
-    location: ALL_STOCK.name,
     cable_type: r.cable_type,
     cable_length: r.cable_length,
     on_hand: Number(r.on_hand),
+    reserved: Number(r.reserved),
     consumed: Number(r.consumed),
   }));
 }

@@ -28,7 +28,7 @@ const day = optionalParam(
 
 /**
  * The filters every report takes, from the query string (so each report's URL can be shared). Dates
- * are UTC days, both ends included. `location` is "all" until stock locations exist (see queries.ts).
+ * are UTC days, both ends included. `location` is "all" or a stock location's id (inventory reports only).
  */
 export const reportQuerySchema = z
   .object({
@@ -37,7 +37,8 @@ export const reportQuerySchema = z
     cable_type: optionalParam(text(100)).meta({ description: 'Only this cable type (case and spaces ignored).' }),
     approver: optionalParam(integer(1, MAX_ID)).meta({ description: 'Only requests decided by this account (id).' }),
     location: optionalParam(z.string().regex(/^(all|\d{1,10})$/, 'must be "all" or a location id')).meta({
-      description: 'Stock location for the inventory reports: "all" (the default, and the only one until locations exist).',
+      description:
+        'Stock location for the inventory reports: "all" (the default: every location) or a location id. Ticket reports ignore it.',
     }),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'must not be after "to"', path: ['from'] });
@@ -122,7 +123,7 @@ export const consumptionJson = z
     months: z.array(
       z.object({
         month: z.string().meta({ description: 'YYYY-MM (UTC).' }),
-        location: z.string(),
+        location: z.string().meta({ description: 'The stock location the pieces were taken from.' }),
         cable_type: z.string(),
         quantity: z.number().int().meta({ description: 'Pieces taken from stock by fulfilled requests.' }),
       }),
@@ -137,16 +138,18 @@ export const coverJson = z
     window_days: z.number().int(),
     skus: z.array(
       z.object({
-        location: z.string(),
+        location: z.string().meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
         cable_type: z.string(),
         cable_length: z.string(),
         on_hand: z.number().int(),
+        reserved: z.number().int().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
+        available: z.number().int().meta({ description: 'on_hand - reserved.' }),
         consumed: z.number().int().meta({ description: 'Pieces consumed in the window.' }),
         per_day: z.number().meta({ description: 'Average pieces a day over the window.' }),
         days_of_cover: z
           .number()
           .nullable()
-          .meta({ description: 'on_hand / per_day, one decimal; null when none was consumed.' }),
+          .meta({ description: 'available (0 if below) / per_day, one decimal; null when none was consumed.' }),
       }),
     ),
   })

@@ -1,15 +1,14 @@
 import { type Db, isPostgres } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
 import { badRequest, forbidden } from '../../http/errors.ts';
+import { allLocations } from '../locations/service.ts';
 import { peopleByIds } from '../users/service.ts';
 import { canSeeAllRequests, canSeeReport } from './policy.ts';
 import {
-  ALL_STOCK,
   consumptionByMonth,
   coverBySku,
   type DurationRow,
   durations,
-  reportLocations,
   requestsByWeek,
   type SpreadRow,
   spreads,
@@ -20,6 +19,17 @@ import { COVER_WINDOW_DAYS, DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, type ReportName,
 const DAY = 86_400_000;
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 const addDays = (day: string, n: number) => dayOf(new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY));
+
+/** The inventory reports' location filter: everything, or one stock location (by id). */
+export const ALL_STOCK = { id: 'all', name: 'All stock' } as const;
+/** A ledger row without a location (none since locations were filled in) counts under id 0. */
+const NO_LOCATION = 'No location';
+
+/** "All stock" and then every stock location, inactive ones too (they have history), by name. */
+export async function reportLocations(db: Db): Promise<{ id: string; name: string }[]> {
+  const rows = await allLocations(db, true);
+  return [ALL_STOCK, ...rows.map((l) => ({ id: String(l.id), name: l.name }))];
+}
 
 /** The filters as a report reads them: the range settled, the cable type normalised, the scope. */
 export interface ReportFilters {
@@ -160,23 +170,31 @@ export async function requestsReport(db: Db, f: ReportFilters) {
   });
 }
 
+const locationNames = async (db: Db) => new Map((await reportLocations(db)).map((l) => [l.id, l.name]));
+
+/** Pieces per month, location and cable type; one location's only when the filter names one. */
 export async function consumptionReport(db: Db, f: ReportFilters) {
-  return consumptionByMonth(db, { fromDay: f.from, toDay: f.to, typeKey: f.cableType, location: f.location });
+  const rows = await consumptionByMonth(db, { fromDay: f.from, toDay: f.to, typeKey: f.cableType, location: f.location });
+  const names = await locationNames(db);
+  return rows.map(({ location_id, ...r }) => ({ ...r, location: names.get(String(location_id)) ?? NO_LOCATION }));
 }
 
 /** Days of cover at the last COVER_WINDOW_DAYS' rate (up to `now`), the SKUs that run out first on top. */
 export async function coverReport(db: Db, f: ReportFilters, now: Date) {
   const sinceDay = addDays(dayOf(now), -(COVER_WINDOW_DAYS - 1));
   const rows = await coverBySku(db, { sinceDay, typeKey: f.cableType, location: f.location });
+  const location = (await locationNames(db)).get(f.location) ?? NO_LOCATION;
   return rows
     .map((r) => {
+      // What is reserved is promised to approved requests: cover counts what is left for new ones.
+      const available = r.on_hand - r.reserved;
       const perDay = r.consumed / COVER_WINDOW_DAYS;
-      return { ...r, perDay, daysOfCover: perDay > 0 ? Math.max(0, r.on_hand) / perDay : null };
+      return { location, ...r, available, perDay, daysOfCover: perDay > 0 ? Math.max(0, available) / perDay : null };
     })
     .sort(
       (a, b) =>
         (a.daysOfCover ?? Number.POSITIVE_INFINITY) - (b.daysOfCover ?? Number.POSITIVE_INFINITY) ||
-        a.on_hand - b.on_hand ||
+        a.available - b.available ||
         a.cable_type.localeCompare(b.cable_type),
     );
 }
