@@ -96,7 +96,7 @@ test('two processes asking at the same moment: the job runs once', async (t) => 
 test('a job that throws keeps its error and waits for its next period', async (t) => {
   let calls = 0;
   const job: TimedJob = {
-    name: 'test.failing',
+    name: 'mail.always-refused',
     everyMs: HOUR,
     async run() {
       calls += 1;
@@ -104,10 +104,10 @@ test('a job that throws keeps its error and waits for its next period', async (t
     },
   };
   const work = new TimedWork({ db: app.db, logger, jobs: [job] });
-  t.deepEqual(await work.runDue(at(30)), ['test.failing']);
+  t.deepEqual(await work.runDue(at(30)), ['mail.always-refused']);
   t.deepEqual(await work.runDue(at(30.5)), []);
   t.is(calls, 1);
-  t.like(await app.db('timed_runs').where({ name: 'test.failing' }).first(), { last_error: 'the mail server said no' });
+  t.like(await app.db('timed_runs').where({ name: 'mail.always-refused' }).first(), { last_error: 'the mail server said no' });
 });
 
 if (onPostgres) {

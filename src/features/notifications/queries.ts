@@ -1,4 +1,5 @@
-import { type Db, isPostgres, toIso } from '../../db/index.ts';
+import { type ClaimWindow, claimDueRows } from '../../db/claim.ts';
+import { type Db, toIso } from '../../db/index.ts';
 import type { Channel, NotificationStatus } from './outbox.ts';
 
 /** All Knex for the notifications feature. Timestamps go in as ISO-8601 strings (both databases). */
@@ -37,37 +38,19 @@ export interface ClaimedRow {
   created_at: Date | string;
 }
 
-export interface ClaimWindow {
-  /** The claim's timestamp, stored in locked_at: the worker's proof that the row is still its own. */
-  now: string;
-  /** `sending` rows locked before this were left by a worker that died: they are claimed again. */
-  staleBefore: string;
-  limit: number;
-}
-
-/**
- * Claims up to `limit` due rows in one statement: `queued` rows whose time has come, and `sending`
- * rows whose lease ran out. They become `sending` with `locked_at = now`, and `attempts` counts the try.
- * On PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`, so workers racing for the same
- * rows each get different ones without waiting. SQLite has a single writer: the statement runs whole,
- * and a second worker's statement sees the rows already `sending`.
- */
-export async function claimDue(db: Db, w: ClaimWindow): Promise<ClaimedRow[]> {
-  const due = db('notifications')
-    .select('id')
-    .where((q) =>
-      q
-        .where((a) => a.where('status', 'queued').where('next_attempt_at', '<=', w.now))
-        .orWhere((b) => b.where('status', 'sending').where('locked_at', '<', w.staleBefore)),
-    )
-    .orderBy('id')
-    .limit(w.limit);
-  if (isPostgres(db)) due.forUpdate().skipLocked();
-  return db('notifications')
-    .whereIn('id', due)
-    .update({ status: 'sending', locked_at: w.now, attempts: db.raw('?? + 1', ['attempts']), updated_at: w.now })
-    .returning(['id', 'channel', 'recipient_address', 'subject', 'body_text', 'body_html', 'reply_to', 'attempts', 'created_at']);
-}
+/** Claims up to `limit` due notifications (see claimDueRows). */
+export const claimDue = (db: Db, w: ClaimWindow): Promise<ClaimedRow[]> =>
+  claimDueRows<ClaimedRow>(db, 'notifications', w, [
+    'id',
+    'channel',
+    'recipient_address',
+    'subject',
+    'body_text',
+    'body_html',
+    'reply_to',
+    'attempts',
+    'created_at',
+  ]);
 
 export interface Claim {
   id: number;

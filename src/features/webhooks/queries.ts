@@ -1,4 +1,5 @@
-import { type Db, isPostgres, type Trx } from '../../db/index.ts';
+import { type ClaimWindow, claimDueRows } from '../../db/claim.ts';
+import { type Db, type Trx } from '../../db/index.ts';
 import type { WebhookEvent } from './schema.ts';
 
 /** All Knex for webhooks. Timestamps go in as ISO-8601 strings (both databases). */
@@ -135,32 +136,12 @@ export interface ClaimedDelivery {
   payload: string;
 }
 
-export interface ClaimWindow {
-  now: string;
-  staleBefore: string;
-  limit: number;
-}
-
 /**
- * Claims up to `limit` due deliveries in one statement (queued and due, or `sending` past the lease),
- * `FOR UPDATE SKIP LOCKED` on PostgreSQL so workers racing get different rows; then reads what
- * sending them takes (the URL and secret, the event's id and body) in one more.
+ * Claims up to `limit` due deliveries (see claimDueRows); then reads what sending them takes (the
+ * URL and secret, the event's id and body) in one more statement.
  */
 export async function claimDue(db: Db, w: ClaimWindow): Promise<ClaimedDelivery[]> {
-  const due = db('webhook_deliveries')
-    .select('id')
-    .where((q) =>
-      q
-        .where((a) => a.where('status', 'queued').where('next_attempt_at', '<=', w.now))
-        .orWhere((b) => b.where('status', 'sending').where('locked_at', '<', w.staleBefore)),
-    )
-    .orderBy('id')
-    .limit(w.limit);
-  if (isPostgres(db)) due.forUpdate().skipLocked();
-  const claimed = (await db('webhook_deliveries')
-    .whereIn('id', due)
-    .update({ status: 'sending', locked_at: w.now, attempts: db.raw('?? + 1', ['attempts']), updated_at: w.now })
-    .returning(['id', 'attempts'])) as { id: number; attempts: number }[];
+  const claimed = await claimDueRows<{ id: number; attempts: number }>(db, 'webhook_deliveries', w, ['id', 'attempts']);
   if (claimed.length === 0) return [];
   const rows = (await db('webhook_deliveries as d')
     .join('webhook_subscriptions as s', 's.id', 'd.subscription_id')
