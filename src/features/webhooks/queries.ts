@@ -1,5 +1,5 @@
 import { type ClaimWindow, claimDueRows } from '../../db/claim.ts';
-import { type Db, type Trx } from '../../db/index.ts';
+import type { Db, Trx } from '../../db/index.ts';
 import type { WebhookEvent } from './schema.ts';
 
 /** All Knex for webhooks. Timestamps go in as ISO-8601 strings (both databases). */
