@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Webhook } from 'standardwebhooks';
 import { decryptSecret } from '../src/features/webhooks/secrets.ts';
 import { pruneDeliveryLog } from '../src/features/webhooks/service.ts';
-import { retryDelayMs } from '../src/features/webhooks/worker.ts';
+import { retryDelayMs } from '../src/lib/claim-loop.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { type Contract, contractFor } from './support/contract.ts';
 import { buildCast, buildReceipt, buildRequest } from './support/factories.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import type { Knex } from 'knex';
 import { issueApiToken } from '../../src/features/auth/service.ts';
-import { LEASE_MS } from '../../src/features/notifications/worker.ts';
+import { LEASE_MS } from '../../src/lib/claim-loop.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { type Cluster, startCluster } from '../support/cluster.ts';
 import { createUser, PASSWORD } from '../support/factories.ts';

@@ -2,16 +2,11 @@ import type { Logger } from 'pino';
 import type { NotificationSettings } from '../../config.ts';
 import { type Db, toIso } from '../../db/index.ts';
 import { scrubText } from '../../lib/addresses.ts';
+import { inLanes, LEASE_MS, PollLoop, retryDelayMs } from '../../lib/claim-loop.ts';
 import { type Channels, closeChannels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
 import { type Claim, type ClaimedRow, claimDue, finishClaim, releaseClaims } from './queries.ts';
 import type { OutgoingMessage } from './sender.ts';
 import { onOutboxChange } from './signal.ts';
-
-/** A `sending` row locked longer than this belongs to a worker that died: it is claimed again. */
-export const LEASE_MS = 5 * 60_000;
-/** Retry n waits about base * 2^(n-1), halved at random (jitter), at most the cap. */
-export const RETRY_BASE_MS = 30_000;
-export const RETRY_CAP_MS = 60 * 60_000;
 
 export interface WorkerOptions {
   db: Db;
@@ -40,12 +35,6 @@ export interface BatchReport {
 }
 
 type RowResult = 'sent' | 'retried' | 'failed' | 'skipped' | 'lost';
-
-/** Equal jitter: half the exponential delay fixed, half random, so a burst of failures spreads out. */
-export function retryDelayMs(attempt: number, random: () => number, baseMs = RETRY_BASE_MS, capMs = RETRY_CAP_MS): number {
-  const full = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(full / 2 + (random() * full) / 2);
-}
 
 /** Stable for the row's lifetime and unique across databases that reuse ids (ids restart, created_at does not). */
 export const idempotencyKey = (row: Pick<ClaimedRow, 'id' | 'created_at'>) =>
@@ -77,24 +66,28 @@ export class NotificationWorker {
   private readonly log: Logger;
   private readonly clock: () => Date;
   private readonly random: () => number;
-  private stopping = false;
-  private loopDone: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private wokenWhileBusy = false;
-  private unsubscribe: (() => void) | undefined;
+  private readonly loop: PollLoop;
 
   constructor(private readonly options: WorkerOptions) {
     this.channels = options.channels ?? createChannels(options.settings);
     this.log = options.logger.child({ component: 'notifications' });
     this.clock = options.clock ?? (() => new Date());
     this.random = options.random ?? Math.random;
+    this.loop = new PollLoop({
+      name: 'notification',
+      log: this.log,
+      pollMs: options.settings.pollMs,
+      batchSize: options.settings.batchSize,
+      batch: async () => (await this.runOnce()).claimed,
+      subscribe: onOutboxChange,
+    });
   }
 
   /** Claims and delivers one batch; resolves when every claimed row has its outcome written. */
   async runOnce(): Promise<BatchReport> {
     const { db, settings } = this.options;
     const report: BatchReport = { claimed: 0, sent: 0, retried: 0, failed: 0, skipped: 0, lost: 0, released: 0 };
-    if (this.stopping) return report;
+    if (this.loop.isStopping) return report;
     const now = this.clock();
     const lockedAt = now.toISOString();
     const rows = await claimDue(db, {
@@ -103,20 +96,22 @@ export class NotificationWorker {
       limit: settings.batchSize,
     });
     report.claimed = rows.length;
-    const queue = [...rows];
-    const untried: number[] = [];
-    const lane = async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) {
-        // Stopping: the send in flight finishes, the rest go back to the queue at once.
-        if (this.stopping) {
-          untried.push(row.id);
-          continue;
-        }
+    // Stopping: the sends in flight finish, the rest go back to the queue at once.
+    const untried = await inLanes(
+      rows,
+      settings.concurrency,
+      () => this.loop.isStopping,
+      async (row) => {
         report[await this.handle(row, { id: row.id, lockedAt })] += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(settings.concurrency, rows.length) }, lane));
-    if (untried.length) report.released = await releaseClaims(db, lockedAt, untried, this.clock().toISOString());
+      },
+    );
+    if (untried.length)
+      report.released = await releaseClaims(
+        db,
+        lockedAt,
+        untried.map((row) => row.id),
+        this.clock().toISOString(),
+      );
     if (rows.length) this.log.info(report, 'notification batch');
     return report;
   }
@@ -193,11 +188,9 @@ export class NotificationWorker {
     }
   }
 
-  /** Polls every NOTIFY_POLL_MS; a full batch is followed at once by the next; a wake cuts the wait short. */
+  /** Polls every NOTIFY_POLL_MS; a full batch is followed at once by the next; a commit to the outbox wakes it. */
   start(): void {
-    if (this.loopDone) return;
-    this.stopping = false;
-    this.unsubscribe = onOutboxChange(() => this.wake());
+    if (this.loop.running) return;
     this.log.info(
       {
         ...describeChannels(this.channels),
@@ -206,51 +199,17 @@ export class NotificationWorker {
       },
       'notification worker started',
     );
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.wokenWhileBusy = true;
+    this.loop.wake();
   }
 
   /** Graceful stop: no new claims; sends in flight finish and are recorded; untried claims are released. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.unsubscribe?.();
-    this.wakeUp?.();
-    await this.loopDone;
-    this.loopDone = undefined;
+    await this.loop.stop();
     await closeChannels(this.channels);
-  }
-
-  private async loop(): Promise<void> {
-    const { batchSize, pollMs } = this.options.settings;
-    while (!this.stopping) {
-      this.wokenWhileBusy = false;
-      let full = false;
-      try {
-        full = (await this.runOnce()).claimed >= batchSize;
-      } catch (err) {
-        this.log.error({ err }, 'notification batch failed; trying again at the next poll');
-      }
-      if (this.stopping) break;
-      if (full || this.wokenWhileBusy) continue;
-      await this.pause(pollMs);
-    }
-    this.log.info('notification worker stopped');
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookSettings } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
+import { inLanes, LEASE_MS, PollLoop, retryDelayMs } from '../../lib/claim-loop.ts';
 import { notifyDisabled } from './messages.ts';
 import {
   type Claim,
@@ -19,17 +20,6 @@ import {
 import { decryptSecret, UnreadableSecret } from './secrets.ts';
 import { onDeliveriesDue } from './signal.ts';
 import { type PostResult, type TargetOptions, WebhookTarget } from './target.ts';
-
-/** A `sending` delivery locked longer than this belongs to a worker that died: it is claimed again. */
-export const LEASE_MS = 5 * 60_000;
-/** Retry n waits about base * 2^(n-1), half of it random (jitter), at most the cap: the outbox's schedule. */
-export const RETRY_BASE_MS = 30_000;
-export const RETRY_CAP_MS = 60 * 60_000;
-
-export function retryDelayMs(attempt: number, random: () => number, baseMs = RETRY_BASE_MS, capMs = RETRY_CAP_MS): number {
-  const full = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(full / 2 + (random() * full) / 2);
-}
 
 export interface WebhookWorkerOptions {
   db: Db;
@@ -108,11 +98,7 @@ export class WebhookWorker {
   private readonly clock: () => Date;
   private readonly random: () => number;
   private readonly target: WebhookTarget;
-  private stopping = false;
-  private loopDone: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private wokenWhileBusy = false;
-  private unsubscribe: (() => void) | undefined;
+  private readonly loop: PollLoop;
 
   constructor(private readonly options: WebhookWorkerOptions) {
     this.log = options.logger.child({ component: 'webhooks' });
@@ -124,13 +110,21 @@ export class WebhookWorker {
       userAgent: options.userAgent ?? 'Cable-Ticketing-Webhooks',
       ...options.target,
     });
+    this.loop = new PollLoop({
+      name: 'webhook',
+      log: this.log,
+      pollMs: options.pollMs,
+      batchSize: options.batchSize,
+      batch: async () => (await this.runOnce()).claimed,
+      subscribe: onDeliveriesDue,
+    });
   }
 
   /** Claims and sends one batch; resolves when every claimed delivery has its outcome written. */
   async runOnce(): Promise<WebhookBatchReport> {
     const { db } = this.options;
     const report: WebhookBatchReport = { claimed: 0, delivered: 0, retried: 0, gaveUp: 0, dropped: 0, lost: 0, released: 0 };
-    if (this.stopping) return report;
+    if (this.loop.isStopping) return report;
     const now = this.clock();
     const lockedAt = now.toISOString();
     const rows = await claimDue(db, {
@@ -139,19 +133,21 @@ export class WebhookWorker {
       limit: this.options.batchSize,
     });
     report.claimed = rows.length;
-    const queue = [...rows];
-    const untried: number[] = [];
-    const lane = async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) {
-        if (this.stopping) {
-          untried.push(row.id);
-          continue;
-        }
+    const untried = await inLanes(
+      rows,
+      this.options.concurrency,
+      () => this.loop.isStopping,
+      async (row) => {
         report[await this.handle(row, { id: row.id, lockedAt })] += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, rows.length) }, lane));
-    if (untried.length) report.released = await releaseClaims(db, lockedAt, untried, this.clock().toISOString());
+      },
+    );
+    if (untried.length)
+      report.released = await releaseClaims(
+        db,
+        lockedAt,
+        untried.map((row) => row.id),
+        this.clock().toISOString(),
+      );
     if (rows.length) this.log.info(report, 'webhook batch');
     return report;
   }
@@ -266,48 +262,17 @@ export class WebhookWorker {
 
   /** Polls every pollMs; a full batch is followed at once by the next; a commit with deliveries wakes it. */
   start(): void {
-    if (this.loopDone) return;
-    this.stopping = false;
-    this.unsubscribe = onDeliveriesDue(() => this.wake());
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.wokenWhileBusy = true;
+    this.loop.wake();
   }
 
   /** Graceful stop: no new claims; sends in flight finish and are recorded; untried claims are released. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.unsubscribe?.();
-    this.wakeUp?.();
-    await this.loopDone;
-    this.loopDone = undefined;
+    await this.loop.stop();
     this.target.close();
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      this.wokenWhileBusy = false;
-      let full = false;
-      try {
-        full = (await this.runOnce()).claimed >= this.options.batchSize;
-      } catch (err) {
-        this.log.error({ err }, 'webhook batch failed; trying again at the next poll');
-      }
-      if (this.stopping) break;
-      if (full || this.wokenWhileBusy) continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.wakeUp = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, this.options.pollMs);
-        this.wakeUp = done;
-      });
-    }
   }
 }
 
