@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClaimWindow } from '../db/claim.ts';
 
 /**
  * What the outbox worker and the webhook worker share: the retry schedule, the lease after which a
@@ -18,26 +19,45 @@ export function retryDelayMs(attempt: number, random: () => number, baseMs = RET
   return Math.round(full / 2 + (random() * full) / 2);
 }
 
+export interface ClaimedBatch<Row extends { id: number }, Result extends string> {
+  now: Date;
+  leaseMs: number;
+  limit: number;
+  concurrency: number;
+  stopping: () => boolean;
+  /** Tallies per result, plus how many rows were claimed and how many handed back untried. */
+  report: Record<Result | 'claimed' | 'released', number>;
+  claim: (window: ClaimWindow) => Promise<Row[]>;
+  /** One row: sends it and records its outcome under the claim (`lockedAt`); returns what happened. */
+  handle: (row: Row, claim: { id: number; lockedAt: string }) => Promise<Result>;
+  /** Hands the untried rows back (their claim made at `lockedAt`); returns how many it released. */
+  release: (lockedAt: string, ids: number[]) => Promise<number>;
+}
+
 /**
- * Hands each row to `handle`, at most `concurrency` at once, in order. Once `stopping()` is true the
- * sends in flight finish and the rows not yet started are returned untried, for the caller to release.
+ * One batch: claims due rows in one statement, hands them to `handle` at most `concurrency` at once,
+ * and once `stopping()` is true lets the sends in flight finish and releases the rows not yet started.
  */
-export async function inLanes<Row>(
-  rows: Row[],
-  concurrency: number,
-  stopping: () => boolean,
-  handle: (row: Row) => Promise<void>,
-): Promise<Row[]> {
+export async function runClaimedBatch<Row extends { id: number }, Result extends string>(
+  batch: ClaimedBatch<Row, Result>,
+): Promise<void> {
+  const lockedAt = batch.now.toISOString();
+  const rows = await batch.claim({
+    now: lockedAt,
+    staleBefore: new Date(batch.now.getTime() - batch.leaseMs).toISOString(),
+    limit: batch.limit,
+  });
+  batch.report.claimed = rows.length;
   const queue = [...rows];
-  const untried: Row[] = [];
+  const untried: number[] = [];
   const lane = async () => {
     for (let row = queue.shift(); row !== undefined; row = queue.shift()) {
-      if (stopping()) untried.push(row);
-      else await handle(row);
+      if (batch.stopping()) untried.push(row.id);
+      else batch.report[await batch.handle(row, { id: row.id, lockedAt })] += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane));
-  return untried;
+  await Promise.all(Array.from({ length: Math.min(batch.concurrency, rows.length) }, lane));
+  if (untried.length) batch.report.released = await batch.release(lockedAt, untried);
 }
 
 export interface PollLoopOptions {

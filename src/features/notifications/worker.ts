@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { NotificationSettings } from '../../config.ts';
 import { type Db, toIso } from '../../db/index.ts';
 import { scrubText } from '../../lib/addresses.ts';
-import { inLanes, LEASE_MS, PollLoop, retryDelayMs } from '../../lib/claim-loop.ts';
+import { LEASE_MS, PollLoop, retryDelayMs, runClaimedBatch } from '../../lib/claim-loop.ts';
 import { type Channels, closeChannels, createChannels, deliver, describeChannels, type Outcome } from './delivery.ts';
 import { type Claim, type ClaimedRow, claimDue, finishClaim, releaseClaims } from './queries.ts';
 import type { OutgoingMessage } from './sender.ts';
@@ -88,31 +88,18 @@ export class NotificationWorker {
     const { db, settings } = this.options;
     const report: BatchReport = { claimed: 0, sent: 0, retried: 0, failed: 0, skipped: 0, lost: 0, released: 0 };
     if (this.loop.isStopping) return report;
-    const now = this.clock();
-    const lockedAt = now.toISOString();
-    const rows = await claimDue(db, {
-      now: lockedAt,
-      staleBefore: new Date(now.getTime() - (this.options.leaseMs ?? LEASE_MS)).toISOString(),
+    await runClaimedBatch({
+      now: this.clock(),
+      leaseMs: this.options.leaseMs ?? LEASE_MS,
       limit: settings.batchSize,
+      concurrency: settings.concurrency,
+      stopping: () => this.loop.isStopping,
+      report,
+      claim: (window) => claimDue(db, window),
+      handle: (row, claim) => this.handle(row, claim),
+      release: (lockedAt, ids) => releaseClaims(db, lockedAt, ids, this.clock().toISOString()),
     });
-    report.claimed = rows.length;
-    // Stopping: the sends in flight finish, the rest go back to the queue at once.
-    const untried = await inLanes(
-      rows,
-      settings.concurrency,
-      () => this.loop.isStopping,
-      async (row) => {
-        report[await this.handle(row, { id: row.id, lockedAt })] += 1;
-      },
-    );
-    if (untried.length)
-      report.released = await releaseClaims(
-        db,
-        lockedAt,
-        untried.map((row) => row.id),
-        this.clock().toISOString(),
-      );
-    if (rows.length) this.log.info(report, 'notification batch');
+    if (report.claimed) this.log.info(report, 'notification batch');
     return report;
   }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookSettings } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
-import { inLanes, LEASE_MS, PollLoop, retryDelayMs } from '../../lib/claim-loop.ts';
+import { LEASE_MS, PollLoop, retryDelayMs, runClaimedBatch } from '../../lib/claim-loop.ts';
 import { notifyDisabled } from './messages.ts';
 import {
   type Claim,
@@ -125,30 +125,18 @@ export class WebhookWorker {
     const { db } = this.options;
     const report: WebhookBatchReport = { claimed: 0, delivered: 0, retried: 0, gaveUp: 0, dropped: 0, lost: 0, released: 0 };
     if (this.loop.isStopping) return report;
-    const now = this.clock();
-    const lockedAt = now.toISOString();
-    const rows = await claimDue(db, {
-      now: lockedAt,
-      staleBefore: new Date(now.getTime() - (this.options.leaseMs ?? LEASE_MS)).toISOString(),
+    await runClaimedBatch({
+      now: this.clock(),
+      leaseMs: this.options.leaseMs ?? LEASE_MS,
       limit: this.options.batchSize,
+      concurrency: this.options.concurrency,
+      stopping: () => this.loop.isStopping,
+      report,
+      claim: (window) => claimDue(db, window),
+      handle: (row, claim) => this.handle(row, claim),
+      release: (lockedAt, ids) => releaseClaims(db, lockedAt, ids, this.clock().toISOString()),
     });
-    report.claimed = rows.length;
-    const untried = await inLanes(
-      rows,
-      this.options.concurrency,
-      () => this.loop.isStopping,
-      async (row) => {
-        report[await this.handle(row, { id: row.id, lockedAt })] += 1;
-      },
-    );
-    if (untried.length)
-      report.released = await releaseClaims(
-        db,
-        lockedAt,
-        untried.map((row) => row.id),
-        this.clock().toISOString(),
-      );
-    if (rows.length) this.log.info(report, 'webhook batch');
+    if (report.claimed) this.log.info(report, 'webhook batch');
     return report;
   }
 
