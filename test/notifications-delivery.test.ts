@@ -7,6 +7,7 @@ import { createTicket as createTicketService } from '../src/features/tickets/ser
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
+import { type ManualClock, manualClock } from './support/clock.ts';
 import { createUser, tokenClient } from './support/factories.ts';
 import {
   error,
@@ -32,19 +33,10 @@ import { createTicket } from './support/tickets.ts';
 const APP_URL = 'https://tickets.example.test';
 const ASSIGNEE_PHONE = '+12025550142';
 
-class FakeClock {
-  /** A minute ahead of the real clock, so rows written during the test are already due. */
-  at = Date.now() + 60_000;
-  read = () => new Date(this.at);
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
-
 interface Rig {
   app: TestApp;
   fake: FakeProviders;
-  clock: FakeClock;
+  clock: ManualClock;
   worker: NotificationWorker;
   creator: Client;
   assignee: PublicUserRow;
@@ -64,12 +56,12 @@ async function rig(
   await createUser(app.db, { username: 'tech' });
   const assignee = await createUser(app.db, { username: 'stock', email: 'stock.room@example.test', phone: ASSIGNEE_PHONE });
   const creator = await tokenClient(app.url, 'tech');
-  const clock = new FakeClock();
+  const clock = manualClock(60_000);
   const worker = new NotificationWorker({
     db: app.db,
     logger: app.logger,
     settings: app.config.notifications,
-    clock: clock.read,
+    clock: clock.now,
     random: () => 0.5,
   });
   return { app, fake, clock, worker, creator, assignee } satisfies Rig;
@@ -194,7 +186,7 @@ test('when both email providers fail the row is retried with growing backoff, th
   r.fake.respond('sendgrid', error(503));
   const ticket = await newTicket(r);
 
-  const first = r.clock.at;
+  const first = r.clock.ms();
   t.like(await r.worker.runOnce(), { claimed: 2, retried: 1, skipped: 1 });
   let email = await rowFor(r, ticket.id, 'email');
   t.like(email, { status: 'queued', attempts: 1, locked_at: null });
@@ -210,7 +202,7 @@ test('when both email providers fail the row is retried with growing backoff, th
   t.like(await r.worker.runOnce(), { claimed: 1, retried: 1 });
   email = await rowFor(r, ticket.id, 'email');
   t.is(email.attempts, 2);
-  t.is(new Date(email.next_attempt_at).getTime(), r.clock.at + 45_000, 'the second wait is twice the first');
+  t.is(new Date(email.next_attempt_at).getTime(), r.clock.ms() + 45_000, 'the second wait is twice the first');
 
   r.clock.advance(45_000);
   t.like(await r.worker.runOnce(), { claimed: 1, failed: 1 });
@@ -288,8 +280,8 @@ test('a worker killed mid-batch: its stale rows are claimed again and sent once;
   const ticket = await newTicket(r);
   const email = await rowFor(r, ticket.id, 'email');
   const sms = await rowFor(r, ticket.id, 'sms');
-  const deadClaim = new Date(r.clock.at - 6 * 60_000).toISOString();
-  const liveClaim = new Date(r.clock.at - 60_000).toISOString();
+  const deadClaim = new Date(r.clock.ms() - 6 * 60_000).toISOString();
+  const liveClaim = new Date(r.clock.ms() - 60_000).toISOString();
   // As a worker leaves them when it dies between claiming and recording: `sending`, attempts counted.
   await r.app.db('notifications').where({ id: email.id }).update({ status: 'sending', locked_at: deadClaim, attempts: 1 });
   await r.app.db('notifications').where({ id: sms.id }).update({ status: 'sending', locked_at: liveClaim, attempts: 1 });
@@ -317,7 +309,7 @@ test('a row interrupted on its last attempt fails instead of looping', async (t)
   await r.app
     .db('notifications')
     .where({ id: email.id })
-    .update({ status: 'sending', locked_at: new Date(r.clock.at - 10 * 60_000).toISOString(), attempts: 2 });
+    .update({ status: 'sending', locked_at: new Date(r.clock.ms() - 10 * 60_000).toISOString(), attempts: 2 });
   await r.worker.runOnce();
   t.like(await rowFor(r, ticket.id, 'email'), { status: 'failed', attempts: 3 });
   t.is(r.fake.of('resend').length, 0);

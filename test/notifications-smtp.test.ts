@@ -6,6 +6,7 @@ import { NotificationWorker } from '../src/features/notifications/worker.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
+import { type ManualClock, manualClock } from './support/clock.ts';
 import { createUser, tokenClient } from './support/factories.ts';
 import { error, FROM_EMAIL, startFakeProviders } from './support/fake-providers.ts';
 import { type LocalSmtp, SMTP_PASSWORD, SMTP_USER, selfSignedCertificate, startSmtpServer } from './support/smtp.ts';
@@ -22,18 +23,10 @@ const APP_URL = 'https://tickets.example.test';
 const SMTP_FROM = 'Cable Ticketing <relay@example.test>';
 const ASSIGNEE_EMAIL = 'stock.room@example.test';
 
-class FakeClock {
-  at = Date.now() + 60_000;
-  read = () => new Date(this.at);
-  advance(ms: number) {
-    this.at += ms;
-  }
-}
-
 interface Rig {
   app: TestApp;
   smtp: LocalSmtp;
-  clock: FakeClock;
+  clock: ManualClock;
   worker: NotificationWorker;
   creator: Client;
   assignee: PublicUserRow;
@@ -49,12 +42,12 @@ async function rig(
   const smtp = await startSmtpServer();
   const env = opts.env?.(smtp) ?? { SMTP_URL: smtp.url(), SMTP_FROM };
   const app = await startApp({ APP_URL, ...env });
-  const clock = new FakeClock();
+  const clock = manualClock(60_000);
   const worker = new NotificationWorker({
     db: app.db,
     logger: app.logger,
     settings: app.config.notifications,
-    clock: clock.read,
+    clock: clock.now,
     random: () => 0.5,
     ...opts.worker,
   });

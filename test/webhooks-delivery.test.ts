@@ -4,10 +4,11 @@ import { decryptSecret } from '../src/features/webhooks/secrets.ts';
 import { pruneDeliveryLog } from '../src/features/webhooks/service.ts';
 import { retryDelayMs } from '../src/lib/claim-loop.ts';
 import { startApp, type TestApp } from './support/app.ts';
+import { manualClock } from './support/clock.ts';
 import { type Contract, contractFor } from './support/contract.ts';
 import { buildCast, buildReceipt, buildRequest } from './support/factories.ts';
 import { Receiver } from './support/receiver.ts';
-import { buildWebhook, deliveriesOf, manualClock, webhookWorker } from './support/webhooks.ts';
+import { buildWebhook, deliveriesOf, webhookWorker } from './support/webhooks.ts';
 
 /**
  * Webhook delivery (issue #23) to real local receivers: signed the Standard Webhooks way and verified

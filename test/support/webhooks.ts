@@ -25,20 +25,6 @@ export function webhookWorker(app: TestApp, overrides: Partial<WebhookWorkerOpti
   return new WebhookWorker({ ...webhookWorkerOptions(app.db, logger ?? app.logger, app.config), ...overrides });
 }
 
-/**
- * A clock the test moves by hand, starting a few seconds ahead, so what the test makes in its first
- * seconds is due at once (and signatures stay well within the verifier's 5 minutes).
- */
-export function manualClock() {
-  let now = Date.now() + 5_000;
-  return {
-    now: () => new Date(now),
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
 /** Every delivery row, oldest first, with its attempts. */
 export async function deliveriesOf(app: TestApp, subscriptionId: number) {
   const deliveries = await app.db('webhook_deliveries').where({ subscription_id: subscriptionId }).orderBy('id');
