@@ -118,7 +118,8 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
     await fillRequest(page, 'Basement B2, riser room', [['Cat6', '100ft', '2']]);
     await page.getByRole('button', { name: 'Send request' }).click();
     await page.getByText('Queued — sends when you’re back online.').waitFor();
-    t.is(await queuedCount(page), 'Queued: 1');
+    // The header counts the drafts in IndexedDB after they change or the page loads: waited for, not read at once.
+    await page.locator('#queued', { hasText: /^Queued: 1$/ }).waitFor();
     t.is(await page.getByLabel('Location').inputValue(), '', 'the form is ready for the next one');
 
     // A second, with two items: the row is added without the server.
@@ -134,7 +135,7 @@ test.serial('offline: two requests are queued, survive a reload, and are each se
     await page.reload();
     const note = await page.locator('.saved-copy').textContent();
     t.regex(note ?? '', /^Saved at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
-    t.is(await queuedCount(page), 'Queued: 2');
+    await page.locator('#queued', { hasText: /^Queued: 2$/ }).waitFor();
     const shownKey = await page.locator('input[name=idempotency_key]').inputValue();
     t.regex(shownKey, /^[0-9a-f-]{36}$/);
     t.not(shownKey, savedKey, 'each showing of a saved form gets its own key');
