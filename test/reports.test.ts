@@ -379,6 +379,54 @@ test.serial('bad filters are 400s with a sentence, nothing run', async (t) => {
   t.is((await boss.get(`/api/reports/cover?location=${main}`)).status, 200);
 });
 
+test.serial('a bad filter on the page: the form again with what was typed and a sentence beside the field', async (t) => {
+  for (const [query, field, id, sentence] of [
+    ['from=2027-01-10&to=2027-01-01&cable_type=Cat6', 'from', 'r-from', /From must not be after "to"/],
+    ['from=yesterday&to=2027-01-01', 'from', 'r-from', /From must be a date as YYYY-MM-DD/],
+    ['from=2027-02-30', 'from', 'r-from', /From is not a real date/],
+    ['from=2020-01-01&to=2027-01-01', 'from', 'r-from', /From must be at most 1098 days before "to"/],
+    ['location=999999&cable_type=Cat6', 'location', 'r-location', /Location is not a known location/],
+    ['approver=abc', 'approver', 'r-approver', /Approver must be a whole number/],
+  ] as const) {
+    const page = await bossPage.get(`/reports?${query}`);
+    t.is(page.status, 400, query);
+    const $ = page.$;
+    t.is($('form.report-filters').attr('method'), 'get', `${query}: the form is there`);
+    const input = $(`#${id}`);
+    t.is(input.attr('aria-invalid'), 'true', query);
+    t.is(input.attr('aria-describedby'), `${id}-error`, query);
+    t.regex($(`#${id}-error`).text(), sentence, query);
+    t.true(input.closest('.field').hasClass('invalid'), query);
+    t.is($('.field.invalid').length, 1, `${query}: only the wrong field is marked`);
+    // What was typed is put back, valid or not.
+    const typed = new URLSearchParams(query);
+    for (const [name, value] of typed) {
+      const el = $(`form.report-filters [name="${name}"]`);
+      t.is(el.is('select') ? el.find('option[selected]').attr('value') : el.attr('value'), value, `${query}: ${name}`);
+    }
+    t.regex($('.alert.error').text(), /check the fields marked below/);
+    t.is($('section.report').length, 0, `${query}: no figures`);
+    t.is($('script').length, 0);
+    // The JSON of the same filters is the usual 400 naming the same field.
+    const api = await boss.get(`/api/reports/turnaround?${query}`);
+    t.is(api.status, 400, query);
+    t.truthy(api.json.fields?.[field], `${query}: ${api.text}`);
+  }
+  // Someone who is not an admin has no location field: the sentence is at the top.
+  const own = await techPage.get('/reports?location=999999');
+  t.is(own.status, 400);
+  t.is(own.$('#r-location').length, 0);
+  t.is(own.$('.alert.error').text().trim(), 'There is no such stock location.');
+  // JSON clients keep their 400 body, from the page's address too.
+  const json = await boss.get('/api/reports/turnaround?from=2027-01-10&to=2027-01-01');
+  t.is(json.status, 400);
+  t.truthy(json.json.fields.from);
+  // The form sent again, corrected, answers with the figures.
+  const fixed = await bossPage.get(`/reports?${RANGE}`);
+  t.is(fixed.status, 200);
+  t.is(fixed.$('.field.invalid').length, 0);
+});
+
 test.serial('the page: UTC said, a chart per report with its table, CSV and JSON links, no script', async (t) => {
   const page = await bossPage.get(`/reports?${RANGE}`);
   t.is(page.status, 200);
