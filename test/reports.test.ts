@@ -271,6 +271,69 @@ test.serial(
   },
 );
 
+test.serial('consumption: a month of the range without any is a line of 0, across a year boundary', async (t) => {
+  // The ledger of the test above: Cat6 1000 on 2026-10-16, 5 in Nov, 3 + 2 in Dec, 4 + 10 in Jan; Cat5e 7 in Jan.
+  const zero = (month: string, cable_type = 'All types') => ({ month, location: 'All stock', cable_type, quantity: 0 });
+  const main = (month: string, cable_type: string, quantity: number) => ({
+    month,
+    location: 'Main warehouse',
+    cable_type,
+    quantity,
+  });
+  const all = (await boss.get('/api/reports/consumption?from=2026-08-15&to=2027-02-10')).json;
+  t.deepEqual(all.months, [
+    zero('2026-08'),
+    zero('2026-09'),
+    main('2026-10', 'Cat6', 1000),
+    main('2026-11', 'Cat6', 5),
+    main('2026-12', 'Cat6', 5),
+    main('2027-01', 'Cat5e', 7),
+    main('2027-01', 'Cat6', 14),
+    zero('2027-02'),
+  ]);
+  // One cable type: its empty months are named after it.
+  const cat5e = (await boss.get('/api/reports/consumption?from=2026-11-20&to=2027-02-01&cable_type=cat5e')).json;
+  t.deepEqual(cat5e.months, [
+    zero('2026-11', 'Cat5e'),
+    zero('2026-12', 'Cat5e'),
+    main('2027-01', 'Cat5e', 7),
+    zero('2027-02', 'Cat5e'),
+  ]);
+  // The CSV and the page's table have the same lines; the chart has every month along its axis.
+  const csv = await bossPage.get('/reports/consumption.csv?from=2026-08-15&to=2027-02-10');
+  t.deepEqual(csv.text.trim().split('\r\n').slice(1, 3), ['2026-08,All stock,All types,0', '2026-09,All stock,All types,0']);
+  t.is(csv.text.trim().split('\r\n').at(-1), '2027-02,All stock,All types,0');
+  const page = await bossPage.get('/reports?from=2026-08-15&to=2027-02-10');
+  t.deepEqual(
+    page
+      .$('#consumption tbody th')
+      .map((_, el) => page.$(el).text())
+      .get(),
+    ['2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-01', '2027-02'],
+  );
+  const ticks = page.$('#consumption svg.chart text').text();
+  for (const month of ['2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-02'])
+    t.true(ticks.includes(month), month);
+  t.deepEqual(
+    page
+      .$('#consumption .legend li')
+      .map((_, el) => page.$(el).text())
+      .get(),
+    ['Cat6', 'Cat5e'],
+    'an empty month is no series',
+  );
+  // Nothing consumed in the whole range: lines of 0, and no chart.
+  const none = await bossPage.get('/reports?from=2025-01-01&to=2025-02-28');
+  t.deepEqual(
+    none
+      .$('#consumption tbody td.num')
+      .map((_, el) => none.$(el).text())
+      .get(),
+    ['0', '0'],
+  );
+  t.is(none.$('#consumption svg.chart').length, 0);
+});
+
 test.serial('a request fulfilled through the app is counted: the triggers see the services’ writes', async (t) => {
   await buildReceipt(app, { items: [{ cable_type: 'Coax', cable_length: '50ft', quantity: 20 }] });
   const { id } = await buildRequest(app, {
