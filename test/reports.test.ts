@@ -574,3 +574,81 @@ test.serial('the location migration refills report_daily_consumption as its trig
     .first();
   t.is(Number(again.quantity), Number(van.quantity) + 2);
 });
+
+test.serial('each row holds its hours and its cable types, kept by the triggers as items change', async (t) => {
+  // The first fixture: filed 08:00, decided 09:00, fulfilled the next day at 09:00.
+  const first = await app.db('report_ticket_timings').orderBy('ticket_id').first();
+  // SQLite computes them from julian days: exact to a few microseconds, as the reports show two decimals.
+  t.is(Number(Number(first.decision_hours).toFixed(6)), 1);
+  t.is(Number(Number(first.lead_hours).toFixed(6)), 24);
+  const pending = await app.db('report_ticket_timings').whereNull('decided_at').first();
+  t.is(pending.decision_hours, null);
+  t.is(pending.lead_hours, null);
+
+  const S = '\u001f';
+  const { id } = await buildRequest(app, {
+    creator: tech,
+    items: [
+      { cable_type: 'Cat6', cable_length: '1m', quantity: 1 },
+      { cable_type: ' CAT5e ', cable_length: '2m', quantity: 1 },
+      { cable_type: 'cat6', cable_length: '3m', quantity: 1 },
+    ],
+  });
+  const keys = async () => (await app.db('report_ticket_timings').where({ ticket_id: id }).first()).type_keys;
+  t.is(await keys(), `${S}cat5e${S}cat6${S}`, 'one key per type, whatever its case and spaces');
+  // An edit through the API replaces the items: the keys follow, and so does the filter.
+  const edit = await techApi.send('PATCH', `/api/tickets/${id}`, {
+    items: [{ cable_type: 'Fiber OM4', cable_length: '10m', quantity: 1 }],
+  });
+  t.is(edit.status, 200, edit.text);
+  t.is(await keys(), `${S}fiber om4${S}`);
+  const today = new Date().toISOString().slice(0, 10);
+  const requests = async (type: string) =>
+    (await boss.get(`/api/reports/turnaround?from=${today}&to=${today}&cable_type=${encodeURIComponent(type)}`)).json.overall
+      .requests;
+  t.is(await requests('fiber om4'), 1);
+  t.is(await requests('cat6'), 0);
+  // One type is not found inside another.
+  t.is(await requests('om4'), 0);
+  // Hand-typed SQL is kept too: an item's type changed, an item added, every item removed.
+  const [item] = await app.db('ticket_items').where({ ticket_id: id });
+  await app.db('ticket_items').where({ id: item.id }).update({ cable_type: 'Coax' });
+  t.is(await keys(), `${S}coax${S}`);
+  await app.db('ticket_items').insert({ ticket_id: id, position: 5, cable_type: 'HDMI', cable_length: '1m', quantity: 1 });
+  t.is(await keys(), `${S}coax${S}hdmi${S}`);
+  await app.db('ticket_items').where({ ticket_id: id }).delete();
+  t.is(await keys(), null);
+});
+
+test.serial('the hours and cable-type migrations fill existing rows and go back down', async (t) => {
+  const hours = await import('../migrations/20261208300000_add_hours_to_report_ticket_timings.ts');
+  const types = await import('../migrations/20261208300100_add_type_keys_to_report_ticket_timings.ts');
+  const rows = async () =>
+    (await app.db('report_ticket_timings').select().orderBy('ticket_id')).map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : String(v)]),
+      ),
+    );
+  const before = await rows();
+  t.true(before.length > 10);
+  t.true(
+    before.some((r) => r.type_keys !== null && r.decision_hours !== null),
+    'rows with keys and hours',
+  );
+  await types.down(app.db);
+  await hours.down(app.db);
+  for (const column of ['decision_hours', 'lead_hours', 'type_keys']) {
+    t.false(await app.db.schema.hasColumn('report_ticket_timings', column), column);
+  }
+  // Without the triggers, items are written as before.
+  const { id } = await buildRequest(app, { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1 }] });
+  await hours.up(app.db);
+  await types.up(app.db);
+  const after = await rows();
+  t.deepEqual(
+    after.filter((r) => Number(r.ticket_id) !== id),
+    before,
+    'the same hours and keys as the triggers kept',
+  );
+  t.is(after.find((r) => Number(r.ticket_id) === id)?.type_keys, '\u001fcat6\u001f', 'a request filed while down is filled');
+});
