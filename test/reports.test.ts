@@ -1,4 +1,5 @@
 import test from 'ava';
+import { isPostgres } from '../src/db/index.ts';
 import { percentile } from '../src/features/reports/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
@@ -623,6 +624,17 @@ test.serial('each row holds its hours and its cable types, kept by the triggers 
 test.serial('the hours and cable-type migrations fill existing rows and go back down', async (t) => {
   const hours = await import('../migrations/20261208300000_add_hours_to_report_ticket_timings.ts');
   const types = await import('../migrations/20261208300100_add_type_keys_to_report_ticket_timings.ts');
+  const covering = await import('../migrations/20261208300200_cover_report_ticket_timings_range.ts');
+  const indexes = async () =>
+    isPostgres(app.db)
+      ? (
+          await app.db.raw<{ rows: { indexname: string }[] }>(
+            "select indexname from pg_indexes where tablename = 'report_ticket_timings' order by indexname",
+          )
+        ).rows.map((r) => r.indexname)
+      : [];
+  const indexesBefore = await indexes();
+  if (isPostgres(app.db)) t.true(indexesBefore.includes('report_ticket_timings_requested_covering'));
   const rows = async () =>
     (await app.db('report_ticket_timings').select().orderBy('ticket_id')).map((r) =>
       Object.fromEntries(
@@ -630,11 +642,12 @@ test.serial('the hours and cable-type migrations fill existing rows and go back 
       ),
     );
   const before = await rows();
-  t.true(before.length > 10);
+  t.true(before.length >= 10);
   t.true(
     before.some((r) => r.type_keys !== null && r.decision_hours !== null),
     'rows with keys and hours',
   );
+  await covering.down(app.db);
   await types.down(app.db);
   await hours.down(app.db);
   for (const column of ['decision_hours', 'lead_hours', 'type_keys']) {
@@ -644,6 +657,8 @@ test.serial('the hours and cable-type migrations fill existing rows and go back 
   const { id } = await buildRequest(app, { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1 }] });
   await hours.up(app.db);
   await types.up(app.db);
+  await covering.up(app.db);
+  t.deepEqual(await indexes(), indexesBefore);
   const after = await rows();
   t.deepEqual(
     after.filter((r) => Number(r.ticket_id) !== id),
