@@ -623,11 +623,17 @@ const DECISION = "event_type = 'status_changed' AND from_status = 'pending_appro
  */
 export async function fillReportSummaries(db: Knex, chunks: [number, number][]): Promise<void> {
   for (const [lo, hi] of chunks) {
+    // type_keys as the trigger on report_ticket_timings would set it (decision_hours and lead_hours are generated).
     await db.raw(`INSERT INTO report_ticket_timings (ticket_id, requester_id, requested_at, status, decided_at, decided_by_id,
-        decision, approved_at, fulfilled_at, reminders, escalations)
+        decision, approved_at, fulfilled_at, reminders, escalations, type_keys)
       SELECT t.id, t.created_by_id, t.created_at, t.status, e.decided_at, e.decided_by_id, e.decision, e.approved_at, e.fulfilled_at,
-        coalesce(e.reminders, 0), coalesce(e.escalations, 0)
+        coalesce(e.reminders, 0), coalesce(e.escalations, 0), k.keys
       FROM tickets t LEFT JOIN (
+        SELECT ticket_id,
+          chr(31) || string_agg(DISTINCT lower(trim(cable_type)), chr(31) ORDER BY lower(trim(cable_type))) || chr(31) AS keys
+        FROM ticket_items WHERE ticket_id BETWEEN ${lo} AND ${hi} GROUP BY ticket_id
+      ) k ON k.ticket_id = t.id
+      LEFT JOIN (
         SELECT ticket_id,
           min(created_at) FILTER (WHERE ${DECISION}) AS decided_at,
           (array_agg(actor_user_id ORDER BY id) FILTER (WHERE ${DECISION}))[1] AS decided_by_id,

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { isPostgres } from '../src/db/index.ts';
 import { percentile } from '../src/features/reports/service.ts';
 import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
@@ -271,6 +272,69 @@ test.serial(
   },
 );
 
+test.serial('consumption: a month of the range without any is a line of 0, across a year boundary', async (t) => {
+  // The ledger of the test above: Cat6 1000 on 2026-10-16, 5 in Nov, 3 + 2 in Dec, 4 + 10 in Jan; Cat5e 7 in Jan.
+  const zero = (month: string, cable_type = 'All types') => ({ month, location: 'All stock', cable_type, quantity: 0 });
+  const main = (month: string, cable_type: string, quantity: number) => ({
+    month,
+    location: 'Main warehouse',
+    cable_type,
+    quantity,
+  });
+  const all = (await boss.get('/api/reports/consumption?from=2026-08-15&to=2027-02-10')).json;
+  t.deepEqual(all.months, [
+    zero('2026-08'),
+    zero('2026-09'),
+    main('2026-10', 'Cat6', 1000),
+    main('2026-11', 'Cat6', 5),
+    main('2026-12', 'Cat6', 5),
+    main('2027-01', 'Cat5e', 7),
+    main('2027-01', 'Cat6', 14),
+    zero('2027-02'),
+  ]);
+  // One cable type: its empty months are named after it.
+  const cat5e = (await boss.get('/api/reports/consumption?from=2026-11-20&to=2027-02-01&cable_type=cat5e')).json;
+  t.deepEqual(cat5e.months, [
+    zero('2026-11', 'Cat5e'),
+    zero('2026-12', 'Cat5e'),
+    main('2027-01', 'Cat5e', 7),
+    zero('2027-02', 'Cat5e'),
+  ]);
+  // The CSV and the page's table have the same lines; the chart has every month along its axis.
+  const csv = await bossPage.get('/reports/consumption.csv?from=2026-08-15&to=2027-02-10');
+  t.deepEqual(csv.text.trim().split('\r\n').slice(1, 3), ['2026-08,All stock,All types,0', '2026-09,All stock,All types,0']);
+  t.is(csv.text.trim().split('\r\n').at(-1), '2027-02,All stock,All types,0');
+  const page = await bossPage.get('/reports?from=2026-08-15&to=2027-02-10');
+  t.deepEqual(
+    page
+      .$('#consumption tbody th')
+      .map((_, el) => page.$(el).text())
+      .get(),
+    ['2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-01', '2027-02'],
+  );
+  const ticks = page.$('#consumption svg.chart text').text();
+  for (const month of ['2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-02'])
+    t.true(ticks.includes(month), month);
+  t.deepEqual(
+    page
+      .$('#consumption .legend li')
+      .map((_, el) => page.$(el).text())
+      .get(),
+    ['Cat6', 'Cat5e'],
+    'an empty month is no series',
+  );
+  // Nothing consumed in the whole range: lines of 0, and no chart.
+  const none = await bossPage.get('/reports?from=2025-01-01&to=2025-02-28');
+  t.deepEqual(
+    none
+      .$('#consumption tbody td.num')
+      .map((_, el) => none.$(el).text())
+      .get(),
+    ['0', '0'],
+  );
+  t.is(none.$('#consumption svg.chart').length, 0);
+});
+
 test.serial('a request fulfilled through the app is counted: the triggers see the services’ writes', async (t) => {
   await buildReceipt(app, { items: [{ cable_type: 'Coax', cable_length: '50ft', quantity: 20 }] });
   const { id } = await buildRequest(app, {
@@ -379,6 +443,54 @@ test.serial('bad filters are 400s with a sentence, nothing run', async (t) => {
   t.is((await boss.get(`/api/reports/cover?location=${main}`)).status, 200);
 });
 
+test.serial('a bad filter on the page: the form again with what was typed and a sentence beside the field', async (t) => {
+  for (const [query, field, id, sentence] of [
+    ['from=2027-01-10&to=2027-01-01&cable_type=Cat6', 'from', 'r-from', /From must not be after "to"/],
+    ['from=yesterday&to=2027-01-01', 'from', 'r-from', /From must be a date as YYYY-MM-DD/],
+    ['from=2027-02-30', 'from', 'r-from', /From is not a real date/],
+    ['from=2020-01-01&to=2027-01-01', 'from', 'r-from', /From must be at most 1098 days before "to"/],
+    ['location=999999&cable_type=Cat6', 'location', 'r-location', /Location is not a known location/],
+    ['approver=abc', 'approver', 'r-approver', /Approver must be a whole number/],
+  ] as const) {
+    const page = await bossPage.get(`/reports?${query}`);
+    t.is(page.status, 400, query);
+    const $ = page.$;
+    t.is($('form.report-filters').attr('method'), 'get', `${query}: the form is there`);
+    const input = $(`#${id}`);
+    t.is(input.attr('aria-invalid'), 'true', query);
+    t.is(input.attr('aria-describedby'), `${id}-error`, query);
+    t.regex($(`#${id}-error`).text(), sentence, query);
+    t.true(input.closest('.field').hasClass('invalid'), query);
+    t.is($('.field.invalid').length, 1, `${query}: only the wrong field is marked`);
+    // What was typed is put back, valid or not.
+    const typed = new URLSearchParams(query);
+    for (const [name, value] of typed) {
+      const el = $(`form.report-filters [name="${name}"]`);
+      t.is(el.is('select') ? el.find('option[selected]').attr('value') : el.attr('value'), value, `${query}: ${name}`);
+    }
+    t.regex($('.alert.error').text(), /check the fields marked below/);
+    t.is($('section.report').length, 0, `${query}: no figures`);
+    t.is($('script').length, 0);
+    // The JSON of the same filters is the usual 400 naming the same field.
+    const api = await boss.get(`/api/reports/turnaround?${query}`);
+    t.is(api.status, 400, query);
+    t.truthy(api.json.fields?.[field], `${query}: ${api.text}`);
+  }
+  // Someone who is not an admin has no location field: the sentence is at the top.
+  const own = await techPage.get('/reports?location=999999');
+  t.is(own.status, 400);
+  t.is(own.$('#r-location').length, 0);
+  t.is(own.$('.alert.error').text().trim(), 'There is no such stock location.');
+  // JSON clients keep their 400 body, from the page's address too.
+  const json = await boss.get('/api/reports/turnaround?from=2027-01-10&to=2027-01-01');
+  t.is(json.status, 400);
+  t.truthy(json.json.fields.from);
+  // The form sent again, corrected, answers with the figures.
+  const fixed = await bossPage.get(`/reports?${RANGE}`);
+  t.is(fixed.status, 200);
+  t.is(fixed.$('.field.invalid').length, 0);
+});
+
 test.serial('the page: UTC said, a chart per report with its table, CSV and JSON links, no script', async (t) => {
   const page = await bossPage.get(`/reports?${RANGE}`);
   t.is(page.status, 200);
@@ -462,4 +574,96 @@ test.serial('the location migration refills report_daily_consumption as its trig
     .where({ location_id: van.location_id, sku_key: van.sku_key, day: van.day })
     .first();
   t.is(Number(again.quantity), Number(van.quantity) + 2);
+});
+
+test.serial('each row holds its hours and its cable types, kept by the triggers as items change', async (t) => {
+  // The first fixture: filed 08:00, decided 09:00, fulfilled the next day at 09:00.
+  const first = await app.db('report_ticket_timings').orderBy('ticket_id').first();
+  // SQLite computes them from julian days: exact to a few microseconds, as the reports show two decimals.
+  t.is(Number(Number(first.decision_hours).toFixed(6)), 1);
+  t.is(Number(Number(first.lead_hours).toFixed(6)), 24);
+  const pending = await app.db('report_ticket_timings').whereNull('decided_at').first();
+  t.is(pending.decision_hours, null);
+  t.is(pending.lead_hours, null);
+
+  const S = '\u001f';
+  const { id } = await buildRequest(app, {
+    creator: tech,
+    items: [
+      { cable_type: 'Cat6', cable_length: '1m', quantity: 1 },
+      { cable_type: ' CAT5e ', cable_length: '2m', quantity: 1 },
+      { cable_type: 'cat6', cable_length: '3m', quantity: 1 },
+    ],
+  });
+  const keys = async () => (await app.db('report_ticket_timings').where({ ticket_id: id }).first()).type_keys;
+  t.is(await keys(), `${S}cat5e${S}cat6${S}`, 'one key per type, whatever its case and spaces');
+  // An edit through the API replaces the items: the keys follow, and so does the filter.
+  const edit = await techApi.send('PATCH', `/api/tickets/${id}`, {
+    items: [{ cable_type: 'Fiber OM4', cable_length: '10m', quantity: 1 }],
+  });
+  t.is(edit.status, 200, edit.text);
+  t.is(await keys(), `${S}fiber om4${S}`);
+  const today = new Date().toISOString().slice(0, 10);
+  const requests = async (type: string) =>
+    (await boss.get(`/api/reports/turnaround?from=${today}&to=${today}&cable_type=${encodeURIComponent(type)}`)).json.overall
+      .requests;
+  t.is(await requests('fiber om4'), 1);
+  t.is(await requests('cat6'), 0);
+  // One type is not found inside another.
+  t.is(await requests('om4'), 0);
+  // Hand-typed SQL is kept too: an item's type changed, an item added, every item removed.
+  const [item] = await app.db('ticket_items').where({ ticket_id: id });
+  await app.db('ticket_items').where({ id: item.id }).update({ cable_type: 'Coax' });
+  t.is(await keys(), `${S}coax${S}`);
+  await app.db('ticket_items').insert({ ticket_id: id, position: 5, cable_type: 'HDMI', cable_length: '1m', quantity: 1 });
+  t.is(await keys(), `${S}coax${S}hdmi${S}`);
+  await app.db('ticket_items').where({ ticket_id: id }).delete();
+  t.is(await keys(), null);
+});
+
+test.serial('the hours and cable-type migrations fill existing rows and go back down', async (t) => {
+  const hours = await import('../migrations/20261208300000_add_hours_to_report_ticket_timings.ts');
+  const types = await import('../migrations/20261208300100_add_type_keys_to_report_ticket_timings.ts');
+  const covering = await import('../migrations/20261208300200_cover_report_ticket_timings_range.ts');
+  const indexes = async () =>
+    isPostgres(app.db)
+      ? (
+          await app.db.raw<{ rows: { indexname: string }[] }>(
+            "select indexname from pg_indexes where tablename = 'report_ticket_timings' order by indexname",
+          )
+        ).rows.map((r) => r.indexname)
+      : [];
+  const indexesBefore = await indexes();
+  if (isPostgres(app.db)) t.true(indexesBefore.includes('report_ticket_timings_requested_covering'));
+  const rows = async () =>
+    (await app.db('report_ticket_timings').select().orderBy('ticket_id')).map((r) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : String(v)]),
+      ),
+    );
+  const before = await rows();
+  t.true(before.length >= 10);
+  t.true(
+    before.some((r) => r.type_keys !== null && r.decision_hours !== null),
+    'rows with keys and hours',
+  );
+  await covering.down(app.db);
+  await types.down(app.db);
+  await hours.down(app.db);
+  for (const column of ['decision_hours', 'lead_hours', 'type_keys']) {
+    t.false(await app.db.schema.hasColumn('report_ticket_timings', column), column);
+  }
+  // Without the triggers, items are written as before.
+  const { id } = await buildRequest(app, { items: [{ cable_type: 'Cat6', cable_length: '1m', quantity: 1 }] });
+  await hours.up(app.db);
+  await types.up(app.db);
+  await covering.up(app.db);
+  t.deepEqual(await indexes(), indexesBefore);
+  const after = await rows();
+  t.deepEqual(
+    after.filter((r) => Number(r.ticket_id) !== id),
+    before,
+    'the same hours and keys as the triggers kept',
+  );
+  t.is(after.find((r) => Number(r.ticket_id) === id)?.type_keys, '\u001fcat6\u001f', 'a request filed while down is filled');
 });

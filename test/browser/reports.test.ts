@@ -134,7 +134,26 @@ for (const [name, viewport] of [
       await page.locator('#consumption').screenshot({ path: `test-results/reports-${name}-van-consumption.png` });
       await page.locator('#cover').screenshot({ path: `test-results/reports-${name}-van-cover.png` });
       t.deepEqual(await axeViolations(page), [], `axe on reports at a location (${name})`);
-      t.deepEqual(problems, []);
+      // A first day after the last: the form again (400), the dates as typed, the sentence beside "From".
+      await page.getByLabel('From (UTC day)').fill('2026-12-06');
+      await page.getByLabel('To (UTC day, included)').fill('2026-09-07');
+      const [answer] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/reports?')),
+        page.getByRole('button', { name: 'Show' }).click(),
+      ]);
+      t.is(answer.status(), 400);
+      t.is(await page.locator('#r-from-error').textContent(), 'From must not be after "to".');
+      t.is(await page.getByLabel('From (UTC day)').inputValue(), '2026-12-06');
+      t.is(await page.locator('section.report').count(), 0);
+      await page
+        .locator('main > section')
+        .first()
+        .screenshot({ path: `test-results/reports-${name}-bad-filter.png` });
+      t.deepEqual(await axeViolations(page), [], `axe on a bad filter (${name})`);
+      t.deepEqual(
+        problems.filter((p) => !/status of 400/.test(p)),
+        [],
+      );
     } finally {
       await close();
     }

@@ -89,9 +89,11 @@ function stackedChart(
   rows: { period: string; series: string; value: number }[],
   series: string[],
   axes: { x: string; y: string },
+  allPeriods?: string[],
 ): Chart {
   const classOf = new Map(series.map((s, n) => [s, `series-${n}`]));
-  const periods = [...new Set(rows.map((r) => r.period))];
+  // Every period along the bottom (those without a bar too), in order.
+  const periods = allPeriods ?? [...new Set(rows.map((r) => r.period))];
   const top = new Map<string, number>();
   const stacked = series.flatMap((s) =>
     rows
@@ -153,15 +155,18 @@ export function chartOf(report: PresentedReport): Chart | undefined {
       );
     }
     case 'consumption': {
-      if (!report.months.length) return undefined;
+      // Months without consumption are lines of 0: on the axis, but no series of their own.
+      const used = report.months.filter((m) => m.quantity !== 0);
+      if (!used.length) return undefined;
+      const months = [...new Set(report.months.map((m) => m.month))];
       const totals = new Map<string, number>();
-      for (const m of report.months) totals.set(m.cable_type, (totals.get(m.cable_type) ?? 0) + m.quantity);
+      for (const m of used) totals.set(m.cable_type, (totals.get(m.cable_type) ?? 0) + m.quantity);
       const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([t]) => t);
       const top = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
       const series = ranked.length > top.length ? [...top, 'Other'] : top;
       // Locations and the "Other" types summed: one bar segment per month and series.
       const sums = new Map<string, { period: string; series: string; value: number }>();
-      for (const m of report.months) {
+      for (const m of used) {
         const series = top.includes(m.cable_type) ? m.cable_type : 'Other';
         const key = `${m.month}\u0000${series}`;
         const row = sums.get(key) ?? { period: m.month, series, value: 0 };
@@ -169,10 +174,13 @@ export function chartOf(report: PresentedReport): Chart | undefined {
         sums.set(key, row);
       }
       const where = report.filters.location === 'all' ? 'all locations' : (report.months[0]?.location ?? '');
-      return stackedChart(`Cable consumed per month, by type: ${where}`, [...sums.values()], series, {
-        x: 'Month (UTC)',
-        y: 'Pieces',
-      });
+      return stackedChart(
+        `Cable consumed per month, by type: ${where}`,
+        [...sums.values()],
+        series,
+        { x: 'Month (UTC)', y: 'Pieces' },
+        months,
+      );
     }
     case 'cover': {
       const runOut = report.skus.filter((s) => s.days_of_cover !== null).slice(0, 12);

@@ -2,15 +2,16 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
+import { HttpError } from '../../http/errors.ts';
 import { requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
-import { respond } from '../../http/respond.ts';
+import { audienceOf, respond } from '../../http/respond.ts';
 import { validQuery } from '../../http/validate.ts';
 import { csvLine } from '../../lib/csv.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
 import { listAccounts } from '../users/service.ts';
 import { chartOf } from './charts.ts';
-import { canSeeReport } from './policy.ts';
+import { canSeeAllRequests, canSeeReport } from './policy.ts';
 import { presentReport, REPORT_STATUSES, reportCsv } from './presenter.ts';
 import { REPORT_NAMES, type ReportName, type ReportQuery, reportQuerySchema } from './schema.ts';
 import { listReportLocations, type ReportFilters, runReport, settleFilters } from './service.ts';
@@ -47,8 +48,41 @@ export function reportRoutes(deps: Deps): Router {
     return { viewer, query, filters, report: presentReport(await runReport(db, viewer, name, filters, now()), filters) };
   };
 
+  /** What the filter form needs besides its values: the approvers and locations to choose from. */
+  const formChoices = async (ctx: Context) => {
+    const viewer = requireUser(ctx);
+    const accounts = await listAccounts(db, APPROVER_CHOICES_MAX + 1);
+    return {
+      approvers: accounts.length > APPROVER_CHOICES_MAX ? undefined : accounts,
+      locations: await listReportLocations(db),
+      isAdmin: viewer.role === 'admin',
+      scope: canSeeAllRequests(viewer) ? 'all' : 'own',
+    };
+  };
+
   router.get('/reports', async (ctx) => {
-    const { viewer, query, filters } = await filtersOf(ctx);
+    let settled: Awaited<ReturnType<typeof filtersOf>>;
+    try {
+      settled = await filtersOf(ctx);
+    } catch (err) {
+      // A browser gets the form again with what was typed and a sentence beside each wrong field
+      // (a plain GET form: no JavaScript needed); JSON clients get the usual 400 body.
+      if (!(err instanceof HttpError) || err.status !== 400 || audienceOf(ctx) === 'json') throw err;
+      respond(ctx, {
+        status: 400,
+        page: 'reports/page',
+        title: 'Reports',
+        data: {
+          ...(await formChoices(ctx)),
+          reports: [],
+          message: err.message,
+          errors: err.fields ?? {},
+          values: typedValues(ctx.query),
+        },
+      });
+      return;
+    }
+    const { viewer, query, filters } = settled;
     const names = REPORT_NAMES.filter((name) => canSeeReport(viewer, name));
     // The reports at once: on PostgreSQL each on its own connection of the pool.
     const reports = await Promise.all(
@@ -64,18 +98,15 @@ export function reportRoutes(deps: Deps): Router {
         };
       }),
     );
-    const accounts = await listAccounts(db, APPROVER_CHOICES_MAX + 1);
     respond(ctx, {
       page: 'reports/page',
       title: 'Reports',
       data: {
+        ...(await formChoices(ctx)),
         reports,
-        query,
         filters,
+        errors: {},
         values: valuesOf(filters, query),
-        approvers: accounts.length > APPROVER_CHOICES_MAX ? undefined : accounts,
-        locations: await listReportLocations(db),
-        isAdmin: viewer.role === 'admin',
         statusLabels: STATUS_LABELS,
         statuses: REPORT_STATUSES,
         shareHref: filtersHref('/reports', { ...query, from: filters.from, to: filters.to }),
@@ -111,3 +142,18 @@ const valuesOf = (f: ReportFilters, q: ReportQuery) => ({
   approver: q.approver ?? '',
   location: f.location,
 });
+
+/** The filter form's values as they were typed (the first of a repeated parameter), to show them again. */
+const typedValues = (q: Record<string, string | string[] | undefined>) => {
+  const one = (name: string) => {
+    const v = q[name];
+    return String((Array.isArray(v) ? v[0] : v) ?? '');
+  };
+  return {
+    from: one('from'),
+    to: one('to'),
+    cable_type: one('cable_type'),
+    approver: one('approver'),
+    location: one('location') || 'all',
+  };
+};

@@ -172,11 +172,41 @@ export async function requestsReport(db: Db, f: ReportFilters) {
 
 const locationNames = async (db: Db) => new Map((await reportLocations(db)).map((l) => [l.id, l.name]));
 
-/** Pieces per month, location and cable type; one location's only when the filter names one. */
+/** Every UTC month from the one of `from` to the one of `to`, as YYYY-MM (across years too). */
+export function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  let [year, month] = from.split('-').map(Number) as [number, number];
+  const last = to.slice(0, 7);
+  for (;;) {
+    const m = `${year}-${String(month).padStart(2, '0')}`;
+    if (m > last) return out;
+    out.push(m);
+    month = month === 12 ? 1 : month + 1;
+    if (month === 1) year += 1;
+  }
+}
+
+/** An empty month's line names what was looked at: the cable type filtered on, or every type. */
+export const ALL_TYPES = 'All types';
+
+/**
+ * Pieces per month, location and cable type; one location's only when the filter names one. A month
+ * of the range without any consumption is one line of 0 (the filter's location and cable type), so
+ * the chart, the table and the CSV show the gap rather than skip it.
+ */
 export async function consumptionReport(db: Db, f: ReportFilters) {
   const rows = await consumptionByMonth(db, { fromDay: f.from, toDay: f.to, typeKey: f.cableType, location: f.location });
   const names = await locationNames(db);
-  return rows.map(({ location_id, ...r }) => ({ ...r, location: names.get(String(location_id)) ?? NO_LOCATION }));
+  const lines = rows.map(({ location_id, ...r }) => ({ ...r, location: names.get(String(location_id)) ?? NO_LOCATION }));
+  const byMonth = new Map<string, typeof lines>();
+  for (const line of lines) byMonth.set(line.month, [...(byMonth.get(line.month) ?? []), line]);
+  const empty = {
+    location: names.get(f.location) ?? NO_LOCATION,
+    // The type as the ledger spells it when another month has it, else as the filter has it.
+    cable_type: f.cableType === undefined ? ALL_TYPES : (lines[0]?.cable_type ?? f.cableType),
+    quantity: 0,
+  };
+  return monthsBetween(f.from, f.to).flatMap((month) => byMonth.get(month) ?? [{ month, ...empty }]);
 }
 
 /** Days of cover at the last COVER_WINDOW_DAYS' rate (up to `now`), the SKUs that run out first on top. */
