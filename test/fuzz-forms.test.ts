@@ -268,6 +268,10 @@ test.serial('pages with hostile query strings and path parameters', async (t) =>
         id(ticketIds).map((i) => `/tickets/${i}/edit`),
         [],
       ),
+      page(
+        id(ticketIds).map((i) => `/tickets/${i}/delete`),
+        [],
+      ),
       page(fc.constantFrom('/tickets/new/item-row', '/inventory/receiving/item-row'), ['index', 'remove']),
       page(fc.constant('/optics'), ['status', 'include_archived', 'limit', 'cursor']),
       page(

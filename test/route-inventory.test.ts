@@ -415,6 +415,10 @@ const TABLE: Record<string, Case | Case[]> = {
       json: { decision: 'reject', reason: 'no' },
     }),
   },
+  'GET /tickets/:id/delete': {
+    who: 'creator',
+    request: async (f) => ({ method: 'GET', path: `/tickets/${(await f.ticket()).id}/delete` }),
+  },
   'POST /tickets/:id/delete': {
     who: 'creator',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/delete`, form: {} }),

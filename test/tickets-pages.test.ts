@@ -84,7 +84,7 @@ function actionsOn(page: Reply, id: number) {
       $(`#ticket form[action="/tickets/${id}/status"]:has(input[name=status][value=rejected]) textarea[name=reason]`).length +
       $(`#ticket form[action="/tickets/${id}/decision"] textarea[name=reason]`).length,
     edit: $(`#ticket a[href="/tickets/${id}/edit"]`).length > 0,
-    delete: $(`#ticket form[action="/tickets/${id}/delete"]`).length > 0,
+    delete: $(`#ticket a[href="/tickets/${id}/delete"]`).length > 0,
     restore: $(`#ticket form[action="/tickets/${id}/restore"]`).length > 0,
     purge: $(`#ticket form[action="/tickets/${id}/purge"]`).length > 0,
     forms: $('#ticket form').length,
@@ -627,7 +627,15 @@ test('restore and purge by form', async (t) => {
   const id = await seedTicket(creator, assignee);
   await move(assignee, id, 'approved');
   const browser = await signedInClient(app.url, creator.name);
-  const deleted = await browser.submit(`/tickets/${id}`, `/tickets/${id}/delete`, {});
+  // The ticket page links to a page that asks first; its button deletes.
+  const ticketPage = await browser.get(`/tickets/${id}`);
+  t.is(ticketPage.$(`#ticket a[href="/tickets/${id}/delete"]`).text(), 'Delete…');
+  const ask = await browser.get(`/tickets/${id}/delete`);
+  t.is(ask.status, 200);
+  t.is(ask.$('h1').text(), `Delete request #${id}?`);
+  t.is(ask.$(`a[href="/tickets/${id}"]`).text(), 'Keep it');
+  t.is((await ticketRow(app, id)).status, 'approved', 'asking deletes nothing');
+  const deleted = await browser.submit(`/tickets/${id}/delete`, `/tickets/${id}/delete`, {});
   t.is(deleted.status, 303);
   t.is(deleted.headers.get('location'), `/tickets/${id}?include_deleted=true`);
   const deletedPage = await browser.get(`/tickets/${id}?include_deleted=true`);

@@ -108,6 +108,13 @@ test.serial('without JavaScript the same form adds rows by posting back', async 
     await page.waitForURL(/\/tickets\/\d+$/);
     t.is(await page.locator('table.items:not(.decide) tbody tr').count(), 1);
     await screenshot(page, 'tickets-nojs-created');
+    // Deleting asks first: a stray tap on Delete (where Send request was) only opens the question.
+    await page.getByRole('link', { name: 'Delete…' }).click();
+    await page.waitForURL(/\/tickets\/\d+\/delete$/);
+    await screenshot(page, 'tickets-delete-ask');
+    await page.getByRole('button', { name: 'Delete the request' }).click();
+    await page.waitForURL(/include_deleted=true$/);
+    t.regex((await page.locator('.flash').textContent()) ?? '', /deleted\. You can restore it here/);
   } finally {
     await context.close();
   }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Deps } from '../../http/context.ts';
-import { badRequest } from '../../http/errors.ts';
+import { badRequest, forbidden } from '../../http/errors.ts';
 import { handleForm, refusalAsFlash, respondItemRow, rowEdit } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { audienceOf, respond } from '../../http/respond.ts';
@@ -11,6 +11,7 @@ import { idParam } from '../../lib/schema.ts';
 import { offerToDelegate } from '../approvals/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
 import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
+import { canDelete } from './policy.ts';
 import { presentTicket, TICKETS_CSV_HEADER, ticketCsvCells } from './presenter.ts';
 import {
   hasEditFields,
@@ -265,6 +266,22 @@ export function ticketRoutes(deps: Deps): Router {
     await ticketAction(ctx, id, async () => {
       await changeStatus(db, actor, id, { status, reason: change.reason ?? change.rejection_reason ?? change.note }, settings);
       await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[status].toLowerCase()}.`);
+    });
+  });
+
+  /**
+   * Deleting from a page asks first: on a phone the ticket page's Delete button can sit where the
+   * form's "Send request" was, so a double tap on a fast link would otherwise delete the new request.
+   */
+  router.get('/tickets/:id/delete', async (ctx) => {
+    const viewer = requireUser(ctx);
+    const id = ticketId(ctx);
+    const detail = await getTicketDetail(db, id, false);
+    if (!canDelete(viewer, detail.ticket)) throw forbidden('Only the person who made this request or an admin can delete it.');
+    respond(ctx, {
+      page: 'tickets/delete',
+      title: `Delete #${id}`,
+      data: { ticket: presentTicket(detail.ticket, detail.items) },
     });
   });
 
