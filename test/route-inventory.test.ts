@@ -1,6 +1,7 @@
 import test from 'ava';
 import twilio from 'twilio';
 import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
+import { addReel } from '../src/features/inventory/reels.ts';
 import { receiveCable, setReorderRule } from '../src/features/inventory/service.ts';
 import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
@@ -98,6 +99,38 @@ class Fixtures {
     if (status === 'approved') await changeStatus(app.db, this.as('admin'), id, { status: 'approved' }, this.settings());
     if (status === 'deleted') await deleteTicket(app.db, this.as('creator'), id);
     return { id, token: reviewUrl.split('/').at(-1) as string };
+  }
+
+  /**
+   * A request for one 100 ft piece of bulk cable (a fresh type, on a 105 ft reel at the default
+   * warehouse), moved by an admin to in progress or fulfilled (which leaves a 5 ft offcut).
+   */
+  async cutTicket(status: 'in_progress' | 'fulfilled') {
+    const type = `Matrix bulk ${unique()}`;
+    const location = await defaultLocation(app.db);
+    const reel = await app.db.transaction((trx) =>
+      addReel(
+        trx,
+        users.admin.id,
+        { cable_type: type, unit: 'ft', location_id: location.id, starting_mm: 32_004, lot: null, receipt_id: null },
+        'matrix',
+      ),
+    );
+    const { id } = await createTicket(
+      app.db,
+      this.as('creator'),
+      {
+        assigned_to_id: users.assignee.id,
+        priority: 'medium',
+        location: 'Building A, room 101',
+        notes: null,
+        items: [{ cable_type: type, cable_length: '100ft', quantity: 1 }],
+      },
+      this.settings(),
+    );
+    const steps = status === 'fulfilled' ? ['approved', 'in_progress', 'fulfilled'] : ['approved', 'in_progress'];
+    for (const step of steps) await changeStatus(app.db, this.as('admin'), id, { status: step as 'approved' }, this.settings());
+    return { id, reel: reel.code };
   }
 
   /** A pending ticket whose review link went out longer ago than a new one must wait for. */
@@ -402,6 +435,21 @@ const TABLE: Record<string, Case | Case[]> = {
   'POST /tickets/:id/status': {
     who: 'assignee',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/status`, form: { status: 'approved' } }),
+  },
+  'GET /tickets/:id/fulfil': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'GET', path: `/tickets/${(await f.cutTicket('in_progress')).id}/fulfil` }),
+  },
+  'POST /tickets/:id/fulfil': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.cutTicket('in_progress')).id}/fulfil`, form: {} }),
+  },
+  'POST /tickets/:id/offcuts/keep': {
+    who: 'assignee',
+    request: async (f) => {
+      const { id, reel } = await f.cutTicket('fulfilled');
+      return { method: 'POST', path: `/tickets/${id}/offcuts/keep`, form: { reel_code: reel } };
+    },
   },
   'POST /tickets/:id/decision': {
     who: 'assignee',
