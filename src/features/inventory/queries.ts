@@ -31,6 +31,8 @@ export interface MovementRow {
   cable_length: string;
   quantity_delta: number;
   notes: string | null;
+  /** The reel of a bulk-cable movement (its quantity_delta is millimetres). */
+  reel_id: number | null;
   created_at: Date | string;
 }
 
@@ -67,6 +69,7 @@ export interface NewMovement {
   cable_length: string;
   quantity_delta: number;
   notes: string | null;
+  reel_id: number | null;
   created_at: string;
 }
 

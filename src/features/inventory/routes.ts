@@ -71,7 +71,11 @@ const RECEIPTS_PAGE = 20;
 
 export function inventoryRoutes(deps: Deps): Router {
   const { db, config } = deps;
-  const settings: InventorySettings = { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock };
+  const settings: InventorySettings = {
+    appUrl: config.appUrl,
+    enforceStock: config.inventoryEnforceStock,
+    reelOffcutMinMm: config.reelOffcutMinMm,
+  };
   const router = new Router();
 
   // ---- on hand --------------------------------------------------------------------------------

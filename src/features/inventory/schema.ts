@@ -4,9 +4,20 @@ import { isoTime, personRef } from '../../http/openapi.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
-export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment', 'transfer_out', 'transfer_in'] as const;
+export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment', 'transfer_out', 'transfer_in', 'cut', 'scrap'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
-export const SOURCE_TYPES = ['cable_receiving', 'ticket_fulfillment', 'manual_adjustment', 'stock_transfer'] as const;
+/** The reel_* and ticket_cut sources are bulk cable (DESIGN.md §13): one reel per movement, lengths in mm. */
+export const SOURCE_TYPES = [
+  'cable_receiving',
+  'ticket_fulfillment',
+  'manual_adjustment',
+  'stock_transfer',
+  'reel_receipt',
+  'ticket_cut',
+  'reel_scrap',
+  'reel_count',
+  'reel_move',
+] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
 export const MAX_RECEIPT_ITEMS = 100;

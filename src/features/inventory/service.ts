@@ -75,6 +75,8 @@ export interface InventorySettings {
    * what is available at a location (on hand less reserved) below zero.
    */
   enforceStock?: boolean;
+  /** REEL_OFFCUT_MIN in millimetres: a reel left shorter after a cut is offered "keep or scrap". */
+  reelOffcutMinMm?: number;
 }
 
 /** After a change: the low-stock alert on totals, reorder rules per location. */
