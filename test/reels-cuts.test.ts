@@ -295,3 +295,34 @@ test.serial(
     t.is(await app.db('reel_offcut_keeps').where({ ticket_id: r.id, reel_id: b.id }).first(), undefined);
   },
 );
+
+test.serial('the database refuses a reservation whose kind and numbers disagree, on both databases', async (t) => {
+  const main = await defaultLocationId(app);
+  const row = { ticket_id: 999_999, source_line: 0, location_id: main, status: 'closed', created_at: new Date().toISOString() };
+  const bulk = { sku_key: 'x|', cable_type: 'X', cable_length: '' };
+  const refused = async (extra: Record<string, unknown>, why: string) => {
+    const error = await t.throwsAsync(app.db('stock_reservations').insert({ ...row, ...extra }), { any: true }, why);
+    t.regex(String((error as { message?: string })?.message), /stock_reservations_kind_shape/, why);
+  };
+  await refused({ ...bulk, kind: 'length', quantity: 30_480, pieces: 1, piece_mm: null }, 'length without a piece length');
+  await refused({ ...bulk, kind: 'length', quantity: 30_000, pieces: 2, piece_mm: 30_480 }, 'quantity is not pieces x length');
+  await refused({ ...bulk, kind: 'length', quantity: 0, pieces: 0, piece_mm: 30_480 }, 'no pieces');
+  await refused({ ...bulk, kind: 'pieces', quantity: 2, pieces: 2, piece_mm: 30_480 }, 'counted pieces carry no length');
+  await refused({ ...bulk, kind: 'inches', quantity: 2 }, 'an unknown kind');
+  await app.db('stock_reservations').insert({ ...row, ...bulk, kind: 'length', quantity: 60_960, pieces: 2, piece_mm: 30_480 });
+  const opened = await app
+    .db('stock_reservations')
+    .insert({ ...row, status: 'open', ...bulk, kind: 'length', quantity: 30_480, pieces: 1, piece_mm: 30_480 })
+    .returning('id');
+  // One open reservation per line and kind: a second open length row for the line is refused.
+  await t.throwsAsync(
+    app
+      .db('stock_reservations')
+      .insert({ ...row, status: 'open', ...bulk, kind: 'length', quantity: 30_480, pieces: 1, piece_mm: 30_480 }),
+    { any: true },
+  );
+  await app
+    .db('stock_reservations')
+    .where({ id: (opened[0] as { id: number }).id })
+    .update({ status: 'released' });
+});
