@@ -230,6 +230,8 @@ test.serial(
     const browser = cast.keeper.browser;
 
     const ticketPage = await browser.get(`/tickets/${r.id}`);
+    t.is(ticketPage.$('.cut-from-reels').text(), '2 × 100 ft cut from reels (405 ft available on reels)');
+    t.is(ticketPage.$('.flag-short').length, 0, 'no counted Cat6 Outdoor 100 ft, but the reels hold it: not short');
     t.is(ticketPage.$(`a.button[href="/tickets/${r.id}/fulfil"]`).text(), 'Mark fulfilled');
     const moved = await browser.submit(`/tickets/${r.id}`, `/tickets/${r.id}/status`, { status: 'fulfilled' });
     t.is(moved.status, 303);

@@ -67,9 +67,15 @@ export async function reelsByCodes(q: Q, codes: string[], lock = false): Promise
   return ((await query) as CutReel[]).map(poolReel);
 }
 
-/** Whether a location has a pickable reel of a bulk SKU (one index probe). */
-export async function hasPickableReel(q: Q, skuKey: string, locationId: number): Promise<boolean> {
-  return (await bestFitReels(q, skuKey, locationId, 1, 1)).length > 0;
+/** Which of these bulk SKUs have a pickable reel at a location (one statement). */
+export async function typesWithPickableReels(q: Q, locationId: number, skuKeys: string[]): Promise<Set<string>> {
+  if (skuKeys.length === 0) return new Set();
+  const rows = await q('reels')
+    .distinct('sku_key')
+    .where({ location_id: locationId, status: 'active' })
+    .where('remaining_mm', '>', 0)
+    .whereIn('sku_key', skuKeys);
+  return new Set(rows.map((r: { sku_key: string }) => r.sku_key));
 }
 
 /** The longest pickable reel's remaining length (0 when there is none), for a refusal's sentence. */
@@ -90,12 +96,18 @@ interface CountedStock {
   reserved: number;
 }
 
-/** Counted stock of one cable type at a location (every length but the bulk SKU's ''), on hand and reserved. */
-export async function countedStockOfType(q: Q, locationId: number, bulkKey: string): Promise<CountedStock[]> {
+/**
+ * Counted stock at a location of the cable types whose bulk SKU keys are given ("cat6|": every length
+ * but the bulk SKU's own ''), on hand and reserved, in one statement.
+ */
+export async function countedStockOfTypes(q: Q, locationId: number, bulkKeys: string[]): Promise<CountedStock[]> {
+  if (bulkKeys.length === 0) return [];
   const rows: CountedStock[] = await q('location_stock')
     .select('sku_key', 'cable_type', 'cable_length', 'on_hand', 'reserved')
     .where({ location_id: locationId })
-    .whereRaw("sku_key LIKE ? ESCAPE '\\'", [`${escapeLike(bulkKey)}%`])
+    .where((w) => {
+      for (const key of bulkKeys) w.orWhereRaw("sku_key LIKE ? ESCAPE '\\'", [`${escapeLike(key)}%`]);
+    })
     .whereNot('cable_length', '')
     .orderBy('sku_key');
   return rows.map((r) => ({ ...r, on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));

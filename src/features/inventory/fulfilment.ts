@@ -1,9 +1,18 @@
 import type { Db, Trx } from '../../db/index.ts';
 import { badRequest, conflict } from '../../http/errors.ts';
 import { formatLength, type LengthUnit, parseLength } from '../../lib/length.ts';
-import { bestFitReels, type CutReel, countedStockOfType, hasPickableReel, longestPickable, reelsByCodes } from './cut-queries.ts';
+import {
+  bestFitReels,
+  type CutReel,
+  countedStockOfTypes,
+  longestPickable,
+  reelsByCodes,
+  typesWithPickableReels,
+} from './cut-queries.ts';
 import { type CutProblem, candidateReads, choiceKey, type PlannedCut, type PoolReel, piecesOf, planCuts } from './cuts.ts';
-import { bulkSkuOf, skuOf } from './engine.ts';
+import { skuOf } from './engine.ts';
+import { bulkSkusByKeys } from './reel-queries.ts';
+import { skuKey } from './sku.ts';
 import type { Sku } from './stock-queries.ts';
 
 /**
@@ -39,7 +48,19 @@ export interface PlannedReservation {
  * the rest as length of the bulk SKU (pieces x piece length). Any other line is reserved as counted
  * pieces, as it always was (possibly short).
  */
-export async function reservationPlan(trx: Trx, locationId: number, lines: LineToFill[]): Promise<PlannedReservation[]> {
+export async function reservationPlan(q: Db | Trx, locationId: number, lines: LineToFill[]): Promise<PlannedReservation[]> {
+  // A constant number of statements whatever the number of lines: the bulk SKUs of every line's type,
+  // which of them have pickable reels here, and the counted stock of those types here.
+  const bulks = new Map(
+    (
+      await bulkSkusByKeys(
+        q,
+        lines.map((l) => skuKey(l.cable_type, '')),
+      )
+    ).map((b) => [b.sku_key, b]),
+  );
+  const withReels = await typesWithPickableReels(q, locationId, [...bulks.keys()]);
+  const countedRows = await countedStockOfTypes(q, locationId, [...withReels]);
   const out: PlannedReservation[] = [];
   const taken = new Map<string, number>();
   for (const line of lines) {
@@ -52,12 +73,14 @@ export async function reservationPlan(trx: Trx, locationId: number, lines: LineT
       piece_mm: null,
     };
     const length = parseLength(line.cable_length);
-    const bulk = length.ok ? await bulkSkuOf(trx, line.cable_type) : null;
-    if (!length.ok || !bulk || !(await hasPickableReel(trx, bulk.sku.sku_key, locationId))) {
+    const bulkKey = skuKey(line.cable_type, '');
+    const bulk = bulks.get(bulkKey);
+    if (!length.ok || !bulk || !withReels.has(bulkKey)) {
       out.push(counted);
       continue;
     }
-    const same = (await countedStockOfType(trx, locationId, bulk.sku.sku_key))
+    const same = countedRows
+      .filter((r) => r.sku_key.startsWith(bulkKey))
       .filter((r) => {
         const p = parseLength(r.cable_length);
         return p.ok && p.mm === length.mm;
@@ -80,7 +103,7 @@ export async function reservationPlan(trx: Trx, locationId: number, lines: LineT
     if (rest > 0)
       out.push({
         source_line: line.position,
-        sku: bulk.sku,
+        sku: { sku_key: bulk.sku_key, cable_type: bulk.cable_type, cable_length: '' },
         quantity: rest * length.mm,
         kind: 'length',
         pieces: rest,

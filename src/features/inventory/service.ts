@@ -36,6 +36,7 @@ import {
   stockByKeys,
   upsertThreshold,
 } from './queries.ts';
+import { bulkSkusByKeys } from './reel-queries.ts';
 import { reviewReorder } from './reorder.ts';
 import type { AdjustmentInput, ReceiptInput, ThresholdInput } from './schema.ts';
 import { skuKey, skuLabel } from './sku.ts';
@@ -525,6 +526,60 @@ export async function fulfilmentPlan(
       };
     }),
   };
+}
+
+/** How much of a request line is (or, once approved, will be) cut from reels at its source. */
+export interface LineCutFromReels {
+  pieces: number;
+  /** One piece, in the bulk SKU's unit ("100 ft"). */
+  piece: string;
+  /** What the reels there have available (on hand less reserved), in that unit. */
+  available: string;
+  /** The reels there do not have the length this line needs (with what the request holds counted back). */
+  short: boolean;
+}
+
+/**
+ * Per item (same order), the part cut from reels at `locationId`: from the open reservations when the
+ * request holds its cable, else as an approval would reserve it now (so the approver sees it first).
+ */
+export async function cutsForItems(
+  db: Db,
+  ticketId: number,
+  locationId: number,
+  items: ConsumedItem[],
+  held: boolean,
+): Promise<(LineCutFromReels | undefined)[]> {
+  const rows = held
+    ? (await openReservationsOf(db, ticketId)).map((r) => ({ ...r, sku: { sku_key: r.sku_key, cable_type: r.cable_type } }))
+    : await reservationPlan(
+        db,
+        locationId,
+        items.filter((i) => i.quantity > 0),
+      );
+  const lengths = rows.filter((r) => r.kind === 'length');
+  if (lengths.length === 0) return items.map(() => undefined);
+  const keys = lengths.map((r) => r.sku.sku_key);
+  const stock = new Map((await locationStockByKeys(db, locationId, keys)).map((s) => [s.sku_key, s]));
+  const units = new Map((await bulkSkusByKeys(db, keys)).map((b) => [b.sku_key, b.unit]));
+  const out: (LineCutFromReels | undefined)[] = [];
+  for (const item of items) {
+    const r = lengths.find((l) => l.source_line === item.position);
+    if (!r) {
+      out.push(undefined);
+      continue;
+    }
+    const unit = units.get(r.sku.sku_key) ?? 'ft';
+    const s = stock.get(r.sku.sku_key);
+    const available = s ? s.on_hand - s.reserved : 0;
+    out.push({
+      pieces: r.pieces as number,
+      piece: formatLength(r.piece_mm as number, unit),
+      available: available > 0 ? formatLength(available, unit) : `0 ${unit}`,
+      short: (held ? available + r.quantity : available) < r.quantity,
+    });
+  }
+  return out;
 }
 
 export interface MadeCut {

@@ -9,6 +9,7 @@ import { audienceOf } from '../../http/respond.ts';
 import {
   type CutChoice,
   cutsAndOffcuts,
+  cutsForItems,
   cutsPending,
   fulfilmentPlan,
   type ItemStock,
@@ -73,20 +74,37 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
     : await defaultLocation(deps.db);
   const held = ticket.status === 'approved' || ticket.status === 'in_progress';
   const granted = detail.items.map((i) => ({ ...i, quantity: i.approved_quantity ?? i.quantity }));
-  const [stock, delegate] = await Promise.all([
+  const [counted, delegate, fromReels] = await Promise.all([
     stockForItems(deps.db, source, granted, held),
     decidesAsDelegate(deps.db, viewer, detail.ticket, now),
+    canStillBeFulfilled(ticket.status)
+      ? cutsForItems(
+          deps.db,
+          ticket.id,
+          source.id,
+          granted.map((i) => ({ ...i, id: i.id })),
+          held,
+        )
+      : Promise.resolve([]),
   ]);
+  // A line cut from reels is short only when the reels are (its counted SKU may well be at 0).
+  const stock = counted.map((s, n) => {
+    const cut = fromReels[n];
+    return cut ? { ...s, short: cut.short, cut } : s;
+  });
   const resendAt = resendAvailableAt(detail.ticket, deps.config.approvalTokenTtlHours);
   const page = ticketPageData(detail, viewer, stock, { delegate, resendAt, now });
   // The approver may take the cable from elsewhere: the locations to choose from, only while deciding.
   const sources = page.decide ? (await sourceChoices(deps.db, detail.ticket.created_by_id)).choices : [];
-  const reels = await cutsAndOffcuts(
-    deps.db,
-    ticket.id,
-    detail.items.map((i) => i.id),
-    deps.config.reelOffcutMinMm,
-  );
+  // Cuts exist only once a request was fulfilled; before, the page shows what will be cut instead.
+  const reels = canStillBeFulfilled(ticket.status)
+    ? { cuts: [], offcuts: [] }
+    : await cutsAndOffcuts(
+        deps.db,
+        ticket.id,
+        detail.items.map((i) => i.id),
+        deps.config.reelOffcutMinMm,
+      );
   const fulfilsWithCuts = page.moves.some((m) => m.status === 'fulfilled') && (await cutsPending(deps.db, ticket.id));
   return {
     ...page,
