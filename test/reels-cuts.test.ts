@@ -14,7 +14,8 @@ const mm = (feet: number) => Math.round(feet * FT);
 
 let app: TestApp;
 let cast: Awaited<ReturnType<typeof castOf>>;
-const castOf = (a: TestApp) => buildCast(a, { boss: { role: 'admin' }, tech: {}, keeper: { browser: true }, other: {} });
+const castOf = (a: TestApp) =>
+  buildCast(a, { boss: { role: 'admin', browser: true }, tech: {}, keeper: { browser: true }, other: {} });
 
 test.before(async () => {
   app = await startApp();
@@ -225,12 +226,12 @@ test.serial(
   'without JavaScript: the fulfilment page proposes reels, refuses a short one on the form, then cuts; offcuts are offered',
   async (t) => {
     const a = await buildReel(app, { cable_type: 'Cat6 Outdoor', length: '105 ft' });
-    const b = await buildReel(app, { cable_type: 'Cat6 Outdoor', length: '500 ft' });
+    const b = await buildReel(app, { cable_type: 'Cat6 Outdoor', length: '105 ft' });
     const r = await request([{ cable_type: 'Cat6 Outdoor', cable_length: '100 ft', quantity: 2 }], 'in_progress');
     const browser = cast.keeper.browser;
 
     const ticketPage = await browser.get(`/tickets/${r.id}`);
-    t.is(ticketPage.$('.cut-from-reels').text(), '2 × 100 ft cut from reels (405 ft available on reels)');
+    t.is(ticketPage.$('.cut-from-reels').text(), '2 × 100 ft cut from reels (10 ft available on reels)');
     t.is(ticketPage.$('.flag-short').length, 0, 'no counted Cat6 Outdoor 100 ft, but the reels hold it: not short');
     t.is(ticketPage.$(`a.button[href="/tickets/${r.id}/fulfil"]`).text(), 'Mark fulfilled');
     const moved = await browser.submit(`/tickets/${r.id}`, `/tickets/${r.id}/status`, { status: 'fulfilled' });
@@ -241,7 +242,7 @@ test.serial(
     t.is(page.status, 200);
     const rows = page.$('tr.cut');
     t.is(rows.length, 2);
-    // Best fit: piece 1 on the 105 ft reel (least that holds it), piece 2 on the 500 ft one.
+    // Best fit: piece 1 on the first 105 ft reel (least that holds it, lower id), piece 2 on the other.
     t.deepEqual(
       rows.toArray().map((row) => page.$(row).find('option[selected]').val()),
       [a.code, b.code],
@@ -250,7 +251,7 @@ test.serial(
       rows.toArray().map((row) => [page.$(row).find('.before').text(), page.$(row).find('.after').text()]),
       [
         ['105 ft', '5 ft'],
-        ['500 ft', '400 ft'],
+        ['105 ft', '5 ft'],
       ],
     );
 
@@ -281,14 +282,32 @@ test.serial(
     t.is(done.status, 303);
     const after = await browser.get(`/tickets/${r.id}`);
     t.is(after.$('.cuts-made li').length, 2);
-    t.is(after.$('.offcut').length, 1, 'the 105 ft reel has 5 ft left, below the 10 ft offcut limit');
-    t.is(after.$('.offcut').attr('data-reel'), a.code);
-    t.is(after.$(`.offcut form.scrap`).attr('action'), `/r/${a.code}/scrap`);
+    t.deepEqual(
+      after
+        .$('.offcut')
+        .toArray()
+        .map((o) => after.$(o).attr('data-reel')),
+      [a.code, b.code],
+      'each 105 ft reel has 5 ft left, below the 10 ft offcut limit',
+    );
+    t.is(after.$('.offcut form.scrap').length, 0, 'scrapping is for admins: the keeper is pointed to one');
+    const boss = await cast.boss.browser.get(`/tickets/${r.id}`);
+    t.is(boss.$(`.offcut[data-reel="${b.code}"] form.scrap`).attr('action'), `/r/${b.code}/scrap`);
 
     const kept = await browser.submit(`/tickets/${r.id}`, `/tickets/${r.id}/offcuts/keep`, { reel_code: a.code });
     t.is(kept.status, 303);
-    t.is((await browser.get(`/tickets/${r.id}`)).$('.offcut').length, 0, 'keeping dismisses the prompt');
+    t.deepEqual(
+      (await browser.get(`/tickets/${r.id}`)).$('.offcut').toArray().length,
+      1,
+      'keeping dismisses the prompt for that reel',
+    );
     t.is(Number((await reel(a.code)).remaining_mm), mm(105) - mm(100), 'and the reel stays as it is');
+    const scrapped = await cast.boss.browser.submit(`/tickets/${r.id}`, `/r/${b.code}/scrap`, {
+      reason: 'Offcut too short to use',
+    });
+    t.is(scrapped.status, 303);
+    t.like(await reel(b.code), { status: 'scrapped', remaining_mm: 0 });
+    t.is((await browser.get(`/tickets/${r.id}`)).$('.offcut').length, 0, 'a scrapped reel is no longer offered');
     const stranger = await buildCast(app, { nosy: { browser: true } });
     const refused = await stranger.nosy.browser.submit(`/tickets/${r.id}`, `/tickets/${r.id}/offcuts/keep`, {
       reel_code: b.code,

@@ -1,7 +1,8 @@
 import test from 'ava';
 import twilio from 'twilio';
 import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
-import { addReel } from '../src/features/inventory/reels.ts';
+import { parseBulkReceipt } from '../src/features/inventory/reel-schema.ts';
+import { addReel, receiveBulk } from '../src/features/inventory/reels.ts';
 import { receiveCable, setReorderRule } from '../src/features/inventory/service.ts';
 import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
@@ -159,6 +160,20 @@ class Fixtures {
       items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 10 }],
     });
     return receipt.id;
+  }
+
+  /** A receipt of two reels of bulk cable: its id and the reels' codes. */
+  async bulkReceipt() {
+    const input = parseBulkReceipt({
+      vendor: 'Acme Cable',
+      lines: [{ cable_type: 'Cat6 bulk', reels: [{ length: '1000 ft' }, { length: '500 ft' }] }],
+    });
+    return receiveBulk(app.db, this.as('admin'), input);
+  }
+
+  /** One reel of bulk cable, fresh each call. */
+  async reel() {
+    return (await this.bulkReceipt()).codes[0] as string;
   }
 
   /** A failed notification (the only kind an admin can retry). */
@@ -618,6 +633,69 @@ const TABLE: Record<string, Case | Case[]> = {
       path: '/inventory/adjustments',
       form: { cable_type: 'Cat6', cable_length: '100ft', quantity: 1, direction: 'in', reason: 'cycle count' },
     }),
+  },
+
+  // ---- reels: looking for everyone signed in (a technician scans a label), the rest for admins ------
+  'POST /api/cable-receiving/bulk': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/api/cable-receiving/bulk',
+      json: { vendor: 'Acme', lines: [{ cable_type: 'Cat6 bulk', reels: [{ length: '1000 ft' }] }] },
+    }),
+  },
+  'GET /inventory/receiving/bulk': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/receiving/bulk' }) },
+  'POST /inventory/receiving/bulk': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/inventory/receiving/bulk',
+      form: { vendor: 'Acme', cable_type: 'Cat6 bulk', unit: 'ft', 'reels[0][length]': '1000' },
+    }),
+  },
+  'GET /inventory/receiving/:id/labels': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/inventory/receiving/${(await f.bulkReceipt()).receiptId}/labels` }),
+  },
+  'GET /api/reels': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reels' }) },
+  'GET /inventory/reels': { who: 'any user', request: () => ({ method: 'GET', path: '/inventory/reels' }) },
+  'GET /api/reels/:code': { who: 'any user', request: async (f) => ({ method: 'GET', path: `/api/reels/${await f.reel()}` }) },
+  'GET /r/:code': { who: 'any user', request: async (f) => ({ method: 'GET', path: `/r/${await f.reel()}` }) },
+  'GET /inventory/reels/:code/label': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/inventory/reels/${await f.reel()}/label` }),
+  },
+  'POST /api/reels/:code/move': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/api/reels/${await f.reel()}/move`,
+      json: { to_location_id: await f.location() },
+    }),
+  },
+  'POST /api/reels/:code/count': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/api/reels/${await f.reel()}/count`,
+      json: { remaining: '900 ft', reason: 'count' },
+    }),
+  },
+  'POST /api/reels/:code/scrap': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/reels/${await f.reel()}/scrap`, json: { reason: 'crushed' } }),
+  },
+  'POST /r/:code/move': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/move`, form: { to_location_id: await f.location() } }),
+  },
+  'POST /r/:code/count': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/count`, form: { remaining: '900', reason: 'count' } }),
+  },
+  'POST /r/:code/scrap': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/scrap`, form: { reason: 'crushed' } }),
   },
 
   // ---- locations: listing for everyone signed in, the rest for admins --------------------------------

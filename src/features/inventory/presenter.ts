@@ -1,16 +1,43 @@
 import { toIso } from '../../db/index.ts';
+import { formatLength, type LengthUnit } from '../../lib/length.ts';
 import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './queries.ts';
 import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
 
-/** `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys. */
-export const presentOnHand = (s: Pick<StockRow, 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'>): OnHandJson => ({
-  cable_type: s.cable_type,
-  cable_length: s.cable_length,
-  on_hand: s.on_hand,
-  reserved: s.reserved,
-  available: s.on_hand - s.reserved,
-});
+/** Bulk SKUs' units by SKU key (the bulk_skus table): what is not in it is counted ('each'). */
+export type BulkUnits = ReadonlyMap<string, LengthUnit>;
+
+/** A SKU's unit: a bulk SKU's (its length is '') or 'each'. */
+export const unitOf = (s: { sku_key?: string; cable_length: string }, units?: BulkUnits): LengthUnit | 'each' =>
+  (s.cable_length === '' && s.sku_key && units?.get(s.sku_key)) || 'each';
+
+/**
+ * `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys, plus the
+ * unit; a bulk SKU's figures are millimetres and `display` shows them in its unit ("1,000 ft").
+ */
+export const presentOnHand = (
+  s: Pick<StockRow, 'sku_key' | 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'>,
+  units?: BulkUnits,
+): OnHandJson => {
+  const unit = unitOf(s, units);
+  const available = s.on_hand - s.reserved;
+  return {
+    cable_type: s.cable_type,
+    cable_length: s.cable_length,
+    unit,
+    on_hand: s.on_hand,
+    reserved: s.reserved,
+    available,
+    display:
+      unit === 'each'
+        ? null
+        : {
+            on_hand: formatLength(s.on_hand, unit),
+            reserved: formatLength(s.reserved, unit),
+            available: formatLength(available, unit),
+          },
+  };
+};
 
 /** A SKU with its threshold and flags: the stock page and the threshold API. */
 export const presentStock = (s: StockRow): StockJson => ({

@@ -213,7 +213,8 @@ export async function insertReceipt(
     .insert({ ...fields, created_at: now, updated_at: now })
     .returning('id');
   const id = Number((row as { id: number }).id);
-  await trx('cable_receipt_items').insert(items.map((item, position) => ({ receipt_id: id, position, ...item })));
+  if (items.length)
+    await trx('cable_receipt_items').insert(items.map((item, position) => ({ receipt_id: id, position, ...item })));
   return id;
 }
 

@@ -170,3 +170,68 @@ export async function reelTotals(q: Q): Promise<{ location_id: number; sku_key: 
     .select('location_id', 'sku_key', q.raw('sum(remaining_mm) as remaining_mm'));
   return rows.map((r) => ({ location_id: Number(r.location_id), sku_key: r.sku_key, remaining_mm: Number(r.remaining_mm) }));
 }
+
+/** The reels of some receipts (the receipt list and its label sheet), by id. */
+export async function reelsOfReceipts(q: Q, receiptIds: number[]): Promise<ReelRow[]> {
+  if (receiptIds.length === 0) return [];
+  return (
+    await reelsWithNames(q)
+      .whereIn('r.receipt_id', [...new Set(receiptIds)])
+      .orderBy('r.id')
+  ).map(reelRow);
+}
+
+/**
+ * Takes the reel's row lock while checking it is as read (same remaining, active): a move, count or
+ * scrap computes its movement from what it read, so a cut committed in between makes it a 409
+ * instead of a movement of a stale length.
+ */
+export async function holdReel(trx: Trx, reel: { id: number; remaining_mm: number }, now: string): Promise<boolean> {
+  return (
+    (await trx('reels').where({ id: reel.id, remaining_mm: reel.remaining_mm, status: 'active' }).update({ updated_at: now })) > 0
+  );
+}
+
+export interface ReelMovementRow {
+  id: number;
+  movement_type: string;
+  source_type: string;
+  source_id: number | null;
+  location_id: number | null;
+  location_name: string | null;
+  quantity_delta: number;
+  actor_user_id: number | null;
+  actor_username: string | null;
+  notes: string | null;
+  created_at: Date | string;
+}
+
+/** A reel's ledger rows, oldest first, with who and where (the index on (reel_id, id)). */
+export async function reelMovements(q: Q, reelId: number, limit = 500): Promise<ReelMovementRow[]> {
+  const rows: ReelMovementRow[] = await q('inventory_movements as m')
+    .leftJoin('users as u', 'u.id', 'm.actor_user_id')
+    .leftJoin('locations as l', 'l.id', 'm.location_id')
+    .where('m.reel_id', reelId)
+    .orderBy('m.id')
+    .limit(limit)
+    .select(
+      'm.id',
+      'm.movement_type',
+      'm.source_type',
+      'm.source_id',
+      'm.location_id',
+      'l.name as location_name',
+      'm.quantity_delta',
+      'm.actor_user_id',
+      'u.username as actor_username',
+      'm.notes',
+      'm.created_at',
+    );
+  return rows.map((r) => ({
+    ...r,
+    id: Number(r.id),
+    quantity_delta: Number(r.quantity_delta),
+    location_id: r.location_id === null ? null : Number(r.location_id),
+    source_id: r.source_id === null ? null : Number(r.source_id),
+  }));
+}

@@ -26,6 +26,7 @@ import {
 import {
   adjustStock,
   allMovements,
+  bulkUnits,
   getReceipt,
   type InventorySettings,
   movementPage,
@@ -90,25 +91,36 @@ export function inventoryRoutes(deps: Deps): Router {
   router.get('/api/inventory/on-hand', async (ctx) => {
     requireUser(ctx);
     const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
-    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map(presentOnHand) });
+    const units = await bulkUnits(db);
+    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s, units)) });
   });
 
   const stockPageData = async (ctx: Context, includeZero: boolean, locationId?: number) => {
     const viewer = requireUser(ctx);
-    const stock = (await stockOverview(db, includeZero)).map((s) => ({
-      ...presentStock(s),
-      reserved: s.reserved,
-      available: s.on_hand - s.reserved,
-      key: skuKey(s.cable_type, s.cable_length),
-    }));
+    const units = await bulkUnits(db);
+    const stock = (await stockOverview(db, includeZero)).map((s) => {
+      const onHand = presentOnHand(s, units);
+      return {
+        ...presentStock(s),
+        reserved: s.reserved,
+        available: s.on_hand - s.reserved,
+        unit: onHand.unit,
+        display: onHand.display,
+        key: skuKey(s.cable_type, s.cable_length),
+      };
+    });
     const locations = await allLocations(db);
     const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
     if (locationId !== undefined && !location) await getLocation(db, locationId);
-    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map(presentOnHand) : undefined;
+    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s, units)) : undefined;
     // A technician who holds a van sees its stock first.
     const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
     const myVans = await Promise.all(
-      vans.map(async (van) => ({ id: van.id, name: van.name, rows: (await onHandAt(db, van.id, false)).map(presentOnHand) })),
+      vans.map(async (van) => ({
+        id: van.id,
+        name: van.name,
+        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s, units)),
+      })),
     );
     return {
       stock,
@@ -359,7 +371,11 @@ export function inventoryRoutes(deps: Deps): Router {
     ctx.log.info({ movementId: movement.id, userId: actor.id, delta: input.quantity }, 'stock adjusted');
     respond(ctx, {
       status: 201,
-      json: { message: 'Stock adjusted', movement: presentMovement(movement), on_hand: presentOnHand(stock) },
+      json: {
+        message: 'Stock adjusted',
+        movement: presentMovement(movement),
+        on_hand: presentOnHand(stock, await bulkUnits(db)),
+      },
     });
   });
 

@@ -114,10 +114,17 @@ export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;
 export const onHandJson = z
   .object({
     cable_type: z.string(),
-    cable_length: z.string(),
+    cable_length: z.string().meta({ description: 'Empty for bulk cable (a SKU kept by length on reels).' }),
+    unit: z.enum(['each', 'ft', 'm']).meta({
+      description: 'each: counted pieces; ft or m: bulk cable, whose on_hand, reserved and available are millimetres.',
+    }),
     on_hand: z.number().int(),
     reserved: z.number().int().meta({ description: 'Promised to approved requests, not yet taken.' }),
     available: z.number().int().meta({ description: 'on_hand - reserved.' }),
+    display: z
+      .object({ on_hand: z.string(), reserved: z.string(), available: z.string() })
+      .nullable()
+      .meta({ description: 'Bulk cable: the same figures in its unit ("1,000 ft"); null for counted SKUs.' }),
   })
   .meta({ id: 'OnHand' });
 export type OnHandJson = z.infer<typeof onHandJson>;

@@ -113,6 +113,8 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
     /** Cuts made from reels for this request, and the offcuts they left to keep or scrap. */
     cuts: reels.cuts,
     offcuts: page.actions.changeStatus ? reels.offcuts : [],
+    /** Scrapping is an inventory admin's action (the reel's own page and form). */
+    canScrap: viewer.role === 'admin',
     /** "Mark fulfilled" opens the fulfilment page (the proposed reel per cut) instead of moving at once. */
     fulfilsWithCuts,
   };
