@@ -240,7 +240,7 @@ test.serial(
 
     const page = await browser.get(`/tickets/${r.id}/fulfil`);
     t.is(page.status, 200);
-    const rows = page.$('tr.cut');
+    const rows = page.$('li.cut');
     t.is(rows.length, 2);
     // Best fit: piece 1 on the first 105 ft reel (least that holds it, lower id), piece 2 on the other.
     t.deepEqual(
