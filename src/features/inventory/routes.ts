@@ -26,7 +26,6 @@ import {
 import {
   adjustStock,
   allMovements,
-  bulkUnits,
   getReceipt,
   type InventorySettings,
   movementPage,
@@ -91,15 +90,13 @@ export function inventoryRoutes(deps: Deps): Router {
   router.get('/api/inventory/on-hand', async (ctx) => {
     requireUser(ctx);
     const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
-    const units = await bulkUnits(db);
-    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s, units)) });
+    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s)) });
   });
 
   const stockPageData = async (ctx: Context, includeZero: boolean, locationId?: number) => {
     const viewer = requireUser(ctx);
-    const units = await bulkUnits(db);
     const stock = (await stockOverview(db, includeZero)).map((s) => {
-      const onHand = presentOnHand(s, units);
+      const onHand = presentOnHand(s);
       return {
         ...presentStock(s),
         reserved: s.reserved,
@@ -112,14 +109,14 @@ export function inventoryRoutes(deps: Deps): Router {
     const locations = await allLocations(db);
     const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
     if (locationId !== undefined && !location) await getLocation(db, locationId);
-    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s, units)) : undefined;
+    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s)) : undefined;
     // A technician who holds a van sees its stock first.
     const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
     const myVans = await Promise.all(
       vans.map(async (van) => ({
         id: van.id,
         name: van.name,
-        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s, units)),
+        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s)),
       })),
     );
     return {
@@ -374,7 +371,7 @@ export function inventoryRoutes(deps: Deps): Router {
       json: {
         message: 'Stock adjusted',
         movement: presentMovement(movement),
-        on_hand: presentOnHand(stock, await bulkUnits(db)),
+        on_hand: presentOnHand(stock),
       },
     });
   });
