@@ -99,7 +99,7 @@ const RECEIPTS = [
  */
 const BULK = {
   vendor: 'Anixter',
-  po_number: 'DEMO-1003',
+  po_number: 'DEMO-1010',
   notes: 'Demo data: bulk reels, cut to length on the job.',
   lines: [
     {
