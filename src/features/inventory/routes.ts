@@ -8,10 +8,12 @@ import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { csvStream } from '../../lib/csv.ts';
+import { formatLength } from '../../lib/length.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations, getLocation } from '../locations/service.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
+import { reelsOfReceipts } from './reel-queries.ts';
 import {
   adjustmentSchema,
   MOVEMENT_TYPES,
@@ -240,10 +242,24 @@ export function inventoryRoutes(deps: Deps): Router {
     const q = validQuery(ctx, receiptsQuerySchema);
     const page = await receiptPage(db, { cursor: q.cursor, limit: RECEIPTS_PAGE });
     const locations = await allLocations(db, false);
+    // Bulk receipts list their reels (and a link to print the labels) instead of counted items.
+    const reels = new Map<number, Awaited<ReturnType<typeof reelsOfReceipts>>>();
+    for (const r of await reelsOfReceipts(
+      db,
+      page.receipts.map(({ receipt }) => receipt.id),
+    ))
+      reels.set(r.receipt_id as number, [...(reels.get(r.receipt_id as number) ?? []), r]);
     return {
       locations: locations.map((l) => ({ id: l.id, name: l.name, is_default: l.is_default })),
       form: { items: formItems(body, extra, remove), values: body, errors: {} },
-      receipts: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)),
+      receipts: page.receipts.map(({ receipt, items }) => ({
+        ...presentReceipt(receipt, items),
+        reels: (reels.get(receipt.id) ?? []).map((r) => ({
+          code: r.code,
+          cable_type: r.cable_type,
+          starting: formatLength(r.starting_mm, r.unit),
+        })),
+      })),
       olderHref: page.nextCursor ? `/inventory/receiving?cursor=${page.nextCursor}#receipts` : undefined,
       paged: Boolean(q.cursor),
     };
