@@ -175,6 +175,17 @@ test('the receiving page works without JavaScript: rows added, errors beside the
     '152.5 m of 152.5 m',
   ]);
   t.truthy(list.$('a[href$="/labels"]').length, 'a link to print the receipt’s labels');
+  const receiptId = /receipt_id=(\d+)/.exec(ok.headers.get('location') ?? '')?.[1];
+  const receipts = await adminPage.get('/inventory/receiving');
+  const entry = receipts.$(`a[href="/inventory/receiving/${receiptId}/labels"]`).closest('li');
+  t.deepEqual(
+    entry
+      .find('.receipt-items a')
+      .map((_, a) => receipts.$(a).text())
+      .get().length,
+    2,
+    'the receipt list shows its reels and the label sheet',
+  );
 });
 
 test('the reel list filters by location and type; GET /api/reels/:code; everyone signed in may look', async (t) => {

@@ -4,22 +4,15 @@ import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './querie
 import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
 
-/** Bulk SKUs' units by SKU key (the bulk_skus table): what is not in it is counted ('each'). */
-export type BulkUnits = ReadonlyMap<string, LengthUnit>;
-
-/** A SKU's unit: a bulk SKU's (its length is '') or 'each'. */
-export const unitOf = (s: { sku_key?: string; cable_length: string }, units?: BulkUnits): LengthUnit | 'each' =>
-  (s.cable_length === '' && s.sku_key && units?.get(s.sku_key)) || 'each';
-
 /**
  * `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys, plus the
- * unit; a bulk SKU's figures are millimetres and `display` shows them in its unit ("1,000 ft").
+ * unit ('each', or a bulk SKU's ft / m from the bulk_skus join); a bulk SKU's figures are millimetres
+ * and `display` shows them in its unit ("1,000 ft").
  */
 export const presentOnHand = (
-  s: Pick<StockRow, 'sku_key' | 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'>,
-  units?: BulkUnits,
+  s: Pick<StockRow, 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'> & { bulk_unit?: LengthUnit | null },
 ): OnHandJson => {
-  const unit = unitOf(s, units);
+  const unit = s.bulk_unit ?? 'each';
   const available = s.on_hand - s.reserved;
   return {
     cable_type: s.cable_type,

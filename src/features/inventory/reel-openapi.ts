@@ -31,12 +31,9 @@ const reel = {
   created_at: TIME,
   updated_at: TIME,
 };
-const answer = (description: string, message: string) => ({
-  200: {
-    description,
-    schema: z.object({ message: z.string(), reel: reelJson }),
-    example: { message, reel },
-  },
+// The reel in these answers is the one GET /api/reels/{code} shows: no example repeated on the page.
+const answer = (description: string) => ({
+  200: { description, schema: z.object({ message: z.string(), reel: reelJson }) },
 });
 const refusals = { 404: 'No reel with that code.', 409: 'The reel is scrapped, empty (move) or changed meanwhile.' };
 
@@ -47,12 +44,12 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'admin',
     summary: 'Receive bulk cable on reels',
-    description:
-      'One receipt; per line a cable type, its unit (the first receipt of a type sets it) and its reels, each with a length ("1000 ft", "305 m"; a bare number takes the line’s unit) and a lot. One reel (R-000123) and one receipt movement per physical reel, in one transaction.',
+    description: 'One reel (R-000123) and one receipt movement per physical reel, in one transaction.',
     body: bulkReceiptSchema,
     responses: {
       201: {
-        description: 'Received.',
+        description:
+          'Received: the receipt, its reels as GET /api/reels shows them (the example leaves them out), and the label sheet.',
         schema: z.object({
           message: z.string(),
           receipt: z.object({ id: z.number().int(), vendor: z.string(), po_number: z.string().nullable() }),
@@ -63,7 +60,7 @@ export const reelOperations: ApiOperation[] = [
         example: {
           message: 'Bulk cable received',
           receipt: { id: 5, vendor: 'Anixter', po_number: 'PO-1190' },
-          reels: [reel],
+          reels: [],
           labels: '/inventory/receiving/5/labels',
         },
       },
@@ -82,7 +79,6 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'user',
     summary: 'Reels of bulk cable',
-    description: 'Pickable reels (active, with length left) unless all=true; by location and cable type.',
     query: reelsQuerySchema,
     paginated: true,
     responses: { 200: { description: 'A page of reels, oldest first.', schema: z.array(reelJson), example: [reel] } },
@@ -94,7 +90,7 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'user',
     summary: 'One reel',
-    description: 'Admins also get its movements (who, why, how much); the ledger is theirs.',
+    description: 'Admins also get its movements.',
     params: reelCodeParam,
     responses: {
       200: {
@@ -129,10 +125,9 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'admin',
     summary: 'Move a reel to another location',
-    description: 'A transfer_out and a transfer_in of its remaining length.',
     params: reelCodeParam,
     body: reelMoveSchema,
-    responses: answer('Moved.', 'Reel R-000123 moved to Van 1'),
+    responses: answer('Moved:'),
     errors: refusals,
     example: { params: { code: 'R-000123' }, body: { to_location_id: 2 } },
   },
@@ -142,10 +137,9 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'admin',
     summary: 'Count a reel',
-    description: 'The measured remaining length becomes the reel’s, through one adjustment movement with the reason.',
     params: reelCodeParam,
     body: reelCountSchema,
-    responses: answer('Counted.', 'Reel R-000123 counted'),
+    responses: answer('Counted:'),
     errors: refusals,
     example: { params: { code: 'R-000123' }, body: { remaining: '640 ft', reason: 'Measured at the yearly count' } },
   },
@@ -155,10 +149,9 @@ export const reelOperations: ApiOperation[] = [
     tag,
     access: 'admin',
     summary: 'Scrap a reel',
-    description: 'Its remaining length leaves stock with the reason; it leaves the pickable list.',
     params: reelCodeParam,
     body: reelScrapSchema,
-    responses: answer('Scrapped.', 'Reel R-000123 scrapped'),
+    responses: answer('Scrapped:'),
     errors: refusals,
     example: { params: { code: 'R-000123' }, body: { reason: 'Offcut too short to use' } },
   },

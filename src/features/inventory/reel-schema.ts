@@ -37,7 +37,7 @@ export const bulkLineSchema = z
     unit: unitField.meta({
       description: 'ft or m; the first receipt of a cable type sets its unit. Default: the unit of the first length.',
     }),
-    location_id: locationField.meta({ description: 'Where these reels go; default the receipt’s location.' }),
+    location_id: locationField,
     reels: z.preprocess(
       (v) => formRows(v, ['length', 'lot']),
       z
@@ -81,9 +81,9 @@ export function parseBulkReceipt(input: unknown): BulkReceiptInput {
 
 export const reelsQuerySchema = z.object({
   location_id: optionalParam(integer(1, MAX_ID)),
-  sku: optionalParam(text(100)).meta({ description: 'A cable type ("Cat6"), matched case- and space-insensitively.' }),
+  sku: optionalParam(text(100)).meta({ description: 'A cable type.' }),
   all: optionalParam(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')).meta({
-    description: 'Scrapped and empty reels too (default: only the pickable ones).',
+    description: 'Empty and scrapped reels too.',
   }),
   receipt_id: optionalParam(integer(1, MAX_ID)),
   limit: optionalParam(integer(1, 500)),

@@ -8,10 +8,12 @@ import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { csvStream } from '../../lib/csv.ts';
+import { formatLength } from '../../lib/length.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations, getLocation } from '../locations/service.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
+import { reelsOfReceipts } from './reel-queries.ts';
 import {
   adjustmentSchema,
   MOVEMENT_TYPES,
@@ -26,7 +28,6 @@ import {
 import {
   adjustStock,
   allMovements,
-  bulkUnits,
   getReceipt,
   type InventorySettings,
   movementPage,
@@ -91,15 +92,13 @@ export function inventoryRoutes(deps: Deps): Router {
   router.get('/api/inventory/on-hand', async (ctx) => {
     requireUser(ctx);
     const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
-    const units = await bulkUnits(db);
-    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s, units)) });
+    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s)) });
   });
 
   const stockPageData = async (ctx: Context, includeZero: boolean, locationId?: number) => {
     const viewer = requireUser(ctx);
-    const units = await bulkUnits(db);
     const stock = (await stockOverview(db, includeZero)).map((s) => {
-      const onHand = presentOnHand(s, units);
+      const onHand = presentOnHand(s);
       return {
         ...presentStock(s),
         reserved: s.reserved,
@@ -112,14 +111,14 @@ export function inventoryRoutes(deps: Deps): Router {
     const locations = await allLocations(db);
     const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
     if (locationId !== undefined && !location) await getLocation(db, locationId);
-    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s, units)) : undefined;
+    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s)) : undefined;
     // A technician who holds a van sees its stock first.
     const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
     const myVans = await Promise.all(
       vans.map(async (van) => ({
         id: van.id,
         name: van.name,
-        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s, units)),
+        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s)),
       })),
     );
     return {
@@ -243,10 +242,24 @@ export function inventoryRoutes(deps: Deps): Router {
     const q = validQuery(ctx, receiptsQuerySchema);
     const page = await receiptPage(db, { cursor: q.cursor, limit: RECEIPTS_PAGE });
     const locations = await allLocations(db, false);
+    // Bulk receipts list their reels (and a link to print the labels) instead of counted items.
+    const reels = new Map<number, Awaited<ReturnType<typeof reelsOfReceipts>>>();
+    for (const r of await reelsOfReceipts(
+      db,
+      page.receipts.map(({ receipt }) => receipt.id),
+    ))
+      reels.set(r.receipt_id as number, [...(reels.get(r.receipt_id as number) ?? []), r]);
     return {
       locations: locations.map((l) => ({ id: l.id, name: l.name, is_default: l.is_default })),
       form: { items: formItems(body, extra, remove), values: body, errors: {} },
-      receipts: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)),
+      receipts: page.receipts.map(({ receipt, items }) => ({
+        ...presentReceipt(receipt, items),
+        reels: (reels.get(receipt.id) ?? []).map((r) => ({
+          code: r.code,
+          cable_type: r.cable_type,
+          starting: formatLength(r.starting_mm, r.unit),
+        })),
+      })),
       olderHref: page.nextCursor ? `/inventory/receiving?cursor=${page.nextCursor}#receipts` : undefined,
       paged: Boolean(q.cursor),
     };
@@ -374,7 +387,7 @@ export function inventoryRoutes(deps: Deps): Router {
       json: {
         message: 'Stock adjusted',
         movement: presentMovement(movement),
-        on_hand: presentOnHand(stock, await bulkUnits(db)),
+        on_hand: presentOnHand(stock),
       },
     });
   });

@@ -36,7 +36,7 @@ import {
   stockByKeys,
   upsertThreshold,
 } from './queries.ts';
-import { bulkSkusByKeys, listBulkSkus } from './reel-queries.ts';
+import { bulkSkusByKeys } from './reel-queries.ts';
 import { reviewReorder } from './reorder.ts';
 import type { AdjustmentInput, ReceiptInput, ThresholdInput } from './schema.ts';
 import { skuKey, skuLabel } from './sku.ts';
@@ -801,9 +801,6 @@ export async function acceptSuggestion(db: Db, actor: Principal, id: number, set
 }
 
 // ---- reading --------------------------------------------------------------------------------------
-
-/** The unit of every bulk SKU by key (one small table): presenters show bulk stock in it. */
-export const bulkUnits = async (db: Db | Trx) => new Map((await listBulkSkus(db)).map((b) => [b.sku_key, b.unit] as const));
 
 export const onHandList = (db: Db, includeZero: boolean) => listStock(db, { includeZero });
 

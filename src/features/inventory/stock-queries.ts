@@ -82,10 +82,22 @@ export async function locationStockByKeys(q: Q, locationId: number, keys: string
 }
 
 /** One location's SKUs in key order: O(rows returned), whatever the size of the ledger. */
-export async function listLocationStock(q: Q, locationId: number, includeZero: boolean): Promise<LocationStockRow[]> {
-  const query = q('location_stock').where({ location_id: locationId }).orderBy('sku_key');
-  if (!includeZero) query.where((w) => w.whereNot('on_hand', 0).orWhereNot('reserved', 0));
-  return (await query).map(stockRow);
+/** One location's rows in key order, each with its bulk SKU's unit (null for counted SKUs). */
+export async function listLocationStock(
+  q: Q,
+  locationId: number,
+  includeZero: boolean,
+): Promise<(LocationStockRow & { bulk_unit: 'ft' | 'm' | null })[]> {
+  const query = q('location_stock as s')
+    .leftJoin('bulk_skus as b', 'b.sku_key', 's.sku_key')
+    .select('s.*', 'b.unit as bulk_unit')
+    .where('s.location_id', locationId)
+    .orderBy('s.sku_key');
+  if (!includeZero) query.where((w) => w.whereNot('s.on_hand', 0).orWhereNot('s.reserved', 0));
+  return (await query).map((row: LocationStockRow & { bulk_unit: 'ft' | 'm' | null }) => ({
+    ...stockRow(row),
+    bulk_unit: row.bulk_unit,
+  }));
 }
 
 // ---- reservations -----------------------------------------------------------------------------------
