@@ -349,3 +349,17 @@ test.serial('the database refuses a reservation whose kind and numbers disagree,
     .where({ id: (opened[0] as { id: number }).id })
     .update({ status: 'released' });
 });
+
+test.serial('a fulfilled request cut from reels, deleted and restored, cuts nothing twice', async (t) => {
+  const only = await buildReel(app, { cable_type: 'Cat6 Riser', length: '300 ft' });
+  const r = await request([{ cable_type: 'Cat6 Riser', cable_length: '100 ft', quantity: 1 }], 'fulfilled');
+  t.is(Number((await reel(only.code)).remaining_mm), mm(200));
+  const ledger = async () => Number((await app.db('inventory_movements').count({ n: '*' }).first())?.n);
+  const before = await ledger();
+  t.is((await cast.tech.api.send('DELETE', `/api/tickets/${r.id}`)).status, 200);
+  const restored = await cast.tech.api.send('POST', `/api/tickets/${r.id}/restore`);
+  t.is(restored.status, 409);
+  t.is(restored.json.error, 'This stock movement was already recorded; nothing was changed.');
+  t.is(await ledger(), before);
+  t.is(Number((await reel(only.code)).remaining_mm), mm(200));
+});
