@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import { type Db, isPostgres, type Trx } from '../src/db/index.ts';
 import { decideByLink } from '../src/features/approvals/service.ts';
+import { parseBulkReceipt } from '../src/features/inventory/reel-schema.ts';
+import { countReel, moveReel, receiveBulk, scrapReel } from '../src/features/inventory/reels.ts';
 import { parseReceipt } from '../src/features/inventory/schema.ts';
 import {
   adjustStock,
@@ -90,6 +92,35 @@ const RECEIPTS = [
     ],
   },
 ];
+
+/**
+ * Bulk cable on reels (DESIGN.md §13), next to the counted patch cords above: Cat6 on 1000 ft reels
+ * (one is nearly used up), OM4 in metres. Labels print from /inventory/receiving/{id}/labels.
+ */
+const BULK = {
+  vendor: 'Anixter',
+  po_number: 'DEMO-1010',
+  notes: 'Demo data: bulk reels, cut to length on the job.',
+  lines: [
+    {
+      cable_type: 'Cat6',
+      unit: 'ft',
+      reels: [
+        { length: '1000 ft', lot: 'CM-24-0711' },
+        { length: '1000 ft', lot: 'CM-24-0711' },
+        { length: '1000 ft', lot: 'CM-24-0802' },
+      ],
+    },
+    {
+      cable_type: 'OM4',
+      unit: 'm',
+      reels: [
+        { length: '305 m', lot: 'FX-5520' },
+        { length: '150 m', lot: 'FX-5521' },
+      ],
+    },
+  ],
+};
 
 /** What the demo moves out of the warehouse: to each van and the site (ids known once they exist). */
 const LOADS = (
@@ -306,6 +337,14 @@ async function seedInto(trx: Trx, config: SeedConfig, logger: Logger, credential
     { location_id: van1.id, cable_type: 'OM4 LC-LC', cable_length: '3 m', min_quantity: 4, max_quantity: 10, pack_multiple: 2 },
     stockSettings,
   );
+
+  // Bulk reels: one Cat6 reel rides in Van 1, one was counted nearly empty, a short OM4 offcut scrapped.
+  const { codes } = await receiveBulk(db, stock, parseBulkReceipt(BULK), stockSettings);
+  const [cat6a, , cat6c, , om4b] = codes as [string, string, string, string, string];
+  await moveReel(db, stock, cat6a, { to_location_id: van1.id, notes: 'Demo data: for the Building A pulls.' }, stockSettings);
+  await countReel(db, stock, cat6c, { remaining: '42 ft', reason: 'Demo data: measured after the lobby job.' }, stockSettings);
+  await countReel(db, stock, om4b, { remaining: '2 m', reason: 'Demo data: what was left after the riser run.' }, stockSettings);
+  await scrapReel(db, stock, om4b, { reason: 'Demo data: offcut too short for a run.' }, stockSettings);
 
   const settings: Settings = {
     appUrl: config.appUrl,

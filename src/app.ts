@@ -22,6 +22,7 @@ import { tokenRoutes } from './features/auth/tokens-routes.ts';
 import { dashboardRoutes } from './features/dashboard/routes.ts';
 import { fieldRoutes } from './features/field/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { reelRoutes } from './features/inventory/reel-routes.ts';
 import { inventoryRoutes } from './features/inventory/routes.ts';
 import { locationRoutes } from './features/locations/routes.ts';
 import { createMetrics } from './features/metrics/registry.ts';
@@ -137,6 +138,7 @@ export function createApp({ config, db, logger, clock, publicDir: assetsDir = pu
     ticketRoutes(deps),
     approvalRoutes(deps),
     decisionRoutes(deps),
+    reelRoutes(deps),
     inventoryRoutes(deps),
     locationRoutes(deps),
     opticsRoutes(deps),

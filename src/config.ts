@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseLength } from './lib/length.ts';
 
 /** The one place the environment is read. Mirrors `.env.example`, line for line. */
 
@@ -51,6 +52,16 @@ const schema = z.object({
     .pipe(z.array(z.email({ error: (iss) => `"${String(iss.input)}" is not an email address` })))
     .optional(),
   INVENTORY_ENFORCE_STOCK: bool.default(false),
+  // A reel left shorter than this after a cut is offered "keep or scrap" ("10 ft", "3 m").
+  REEL_OFFCUT_MIN: z
+    .string()
+    .default('10 ft')
+    .transform((v, ctx) => {
+      const parsed = parseLength(v);
+      if (parsed.ok) return parsed.mm;
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }),
   // Webhooks: private, loopback and link-local targets are refused unless allowed; the worker's limits.
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(10_000),
@@ -155,6 +166,8 @@ export interface Config {
   opticsAlertEmails: string[];
   /** Refuse (409) a fulfilment that would take a SKU's on-hand below zero. */
   inventoryEnforceStock: boolean;
+  /** REEL_OFFCUT_MIN in millimetres: below it a reel is offered "keep or scrap" after a cut. */
+  reelOffcutMinMm: number;
   /** Run the notification worker inside `npm start` (else run `npm run worker`). */
   workerInProcess: boolean;
   notifications: NotificationSettings;
@@ -303,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       (a, i, all) => all.findIndex((b) => b.toLowerCase() === a.toLowerCase()) === i,
     ),
     inventoryEnforceStock: e.INVENTORY_ENFORCE_STOCK,
+    reelOffcutMinMm: e.REEL_OFFCUT_MIN,
     workerInProcess: e.WORKER_IN_PROCESS,
     notifications: {
       pollMs: e.NOTIFY_POLL_MS,

@@ -141,6 +141,17 @@ test('INVENTORY_ENFORCE_STOCK: off by default, true/1/yes turn it on, anything e
   t.regex((err as Error).message, /INVENTORY_ENFORCE_STOCK/);
 });
 
+test('REEL_OFFCUT_MIN: 10 ft by default, a length in ft or m, anything else refused by name', (t) => {
+  t.is(loadConfig({}).reelOffcutMinMm, 3048);
+  t.is(loadConfig({ REEL_OFFCUT_MIN: '3 m' }).reelOffcutMinMm, 3000);
+  t.is(loadConfig({ REEL_OFFCUT_MIN: "25'" }).reelOffcutMinMm, 7620);
+  for (const bad of ['10 parsecs', '-5 ft', '0 m', '10']) {
+    const err = errorFor({ REEL_OFFCUT_MIN: bad });
+    t.true(err instanceof ConfigError, bad);
+    t.regex((err as Error).message, /REEL_OFFCUT_MIN/, bad);
+  }
+});
+
 test('webhooks: private targets refused unless allowed, 10 s, 10 attempts, disabled after 10; bad values name the variable', (t) => {
   t.deepEqual(loadConfig({}).webhooks, { allowPrivate: false, timeoutMs: 10_000, maxAttempts: 10, disableAfter: 10 });
   t.like(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes', WEBHOOK_TIMEOUT_MS: '2500' }).webhooks, {

@@ -75,8 +75,30 @@ test('a fresh database gets three accounts, cable in stock, a request in every s
   t.is(Number((await db('ticket_events').where({ via: 'review link' }).count({ n: '*' }).first())?.n), 1);
   t.truthy(await db('tickets').where({ status: 'rejected' }).whereNotNull('rejection_reason').first());
 
-  // Stock: the two receipts in, the fulfilled and closed requests out, the adjustment; ledger and stock agree.
-  t.is(Number((await db('cable_receipts').count({ n: '*' }).first())?.n), 2);
+  // Stock: the two counted receipts and the bulk one in, the fulfilled and closed requests out, the
+  // adjustment; ledger and stock agree.
+  t.is(Number((await db('cable_receipts').count({ n: '*' }).first())?.n), 3);
+  // Bulk reels beside the counted patch cords: five reels, one in a van, one counted low, one scrapped.
+  const reels = (await db('reels as r')
+    .join('locations as l', 'l.id', 'r.location_id')
+    .orderBy('r.id')
+    .select('r.code', 'r.sku_key', 'r.remaining_mm', 'r.status', 'l.name')) as {
+    code: string;
+    sku_key: string;
+    remaining_mm: number | string;
+    status: string;
+    name: string;
+  }[];
+  t.deepEqual(
+    reels.map((r) => [r.code, r.sku_key, Number(r.remaining_mm), r.status, r.name]),
+    [
+      ['R-000001', 'cat6|', 304_800, 'active', 'Van 1 (demo.tech)'],
+      ['R-000002', 'cat6|', 304_800, 'active', 'Main warehouse'],
+      ['R-000003', 'cat6|', 12_802, 'active', 'Main warehouse'],
+      ['R-000004', 'om4|', 305_000, 'active', 'Main warehouse'],
+      ['R-000005', 'om4|', 0, 'scrapped', 'Main warehouse'],
+    ],
+  );
   const stock = (await db('inventory_stock').select('sku_key', 'on_hand', 'reorder_threshold')) as {
     sku_key: string;
     on_hand: number;

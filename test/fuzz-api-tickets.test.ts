@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, PASSWORD, tokenClient } from './support/factories.ts';
+import { buildReel, createUser, PASSWORD, tokenClient } from './support/factories.ts';
 import { api, FUZZ_SEED, fuzz, fuzzTally, pathSegment } from './support/fuzz.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -18,6 +18,10 @@ let anonymous: Client;
 const ticketIds: string[] = [];
 const tokens: string[] = [];
 const userIds: string[] = [];
+/** In-progress requests cut from bulk reels, their first item, and the reels there. */
+const cutIds: string[] = [];
+const cutItems: number[] = [];
+const reelCodes: string[] = [];
 
 test.before(async () => {
   // Review links are found in the outbox rows the tickets write; their URL uses APP_URL.
@@ -42,6 +46,16 @@ test.before(async () => {
   const deleted = await createTicket(creator, { assigned_to_id: stock.id });
   await admin.send('DELETE', `/api/tickets/${deleted.id}`);
   ticketIds.push(String(deleted.id));
+  for (const length of ['400 ft', '150 ft']) reelCodes.push((await buildReel(app, { cable_type: 'Fuzz bulk', length })).code);
+  for (let n = 0; n < 3; n++) {
+    const cut = await createTicket(creator, {
+      assigned_to_id: stock.id,
+      items: [{ cable_type: 'Fuzz bulk', cable_length: '100ft', quantity: 2 }],
+    });
+    await driveTo(admin, cut.id, 'in_progress');
+    cutIds.push(String(cut.id));
+    cutItems.push(Number((await app.db('ticket_items').where({ ticket_id: cut.id }).first()).id));
+  }
 });
 test.after.always(async () => {
   await app?.close();
@@ -166,6 +180,47 @@ test.serial('PATCH /api/tickets/:id (status changes and edits)', async (t) => {
       api('PATCH', ticketPath(), { body: { items: NEW_TICKET.items, assigned_to_id: 3 } }),
     ),
   });
+});
+
+test.serial('PATCH /api/tickets/:id to fulfilled with cuts from reels', async (t) => {
+  await fuzz(t, app.db, {
+    name: 'PATCH /api/tickets/:id {status: fulfilled, cuts}',
+    client: admin,
+    audience: 'json',
+    numRuns: 200,
+    requests: fc.oneof(
+      api(
+        'PATCH',
+        pathSegment(cutIds).map((i) => `/api/tickets/${i}`),
+        {
+          body: {
+            status: 'fulfilled',
+            cuts: [{ item_id: cutItems[0], piece: 1, reel_code: reelCodes[1] }],
+          },
+          extraKeys: ['note'],
+        },
+      ),
+      fc
+        .tuple(
+          fc.constantFrom(...cutIds),
+          fc.constantFrom(...cutItems),
+          fc.integer({ min: -1, max: 3 }),
+          fc.oneof(fc.constantFrom(...reelCodes, 'R-000000', ''), fc.string({ maxLength: 25 })),
+        )
+        .map(([i, item, piece, code]) => ({
+          method: 'PATCH',
+          path: `/api/tickets/${i}`,
+          body: JSON.stringify({ status: 'fulfilled', cuts: [{ item_id: item, piece, reel_code: code }] }),
+          contentType: 'application/json',
+        })),
+    ),
+  });
+  // Whatever was sent, no reel went below zero and every reel is its movements.
+  for (const reel of await app.db('reels').where({ sku_key: 'fuzz bulk|' })) {
+    const moved = await app.db('inventory_movements').where({ reel_id: reel.id }).sum({ n: 'quantity_delta' }).first();
+    t.true(Number(reel.remaining_mm) >= 0);
+    t.is(Number(reel.remaining_mm), Number(moved?.n));
+  }
 });
 
 test.serial('DELETE /api/tickets/:id, restore and purge', async (t) => {

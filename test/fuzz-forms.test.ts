@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
-import { createUser, PASSWORD, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
+import { buildReel, createUser, PASSWORD, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
 import { FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -21,6 +21,9 @@ const ticketIds: string[] = [];
 const opticsIds: string[] = [];
 const notificationIds: string[] = [];
 const userIds: string[] = [];
+/** In-progress requests cut from bulk reels, and the reels there. */
+const cutIds: string[] = [];
+const reelCodes: string[] = [];
 let reviewLink: { id: number; token: string };
 
 test.before(async () => {
@@ -52,6 +55,15 @@ test.before(async () => {
       requester_name: 'Tess T',
     });
     opticsIds.push(String(res.json.optics_request.id));
+  }
+  for (const length of ['400 ft', '105 ft']) reelCodes.push((await buildReel(app, { cable_type: 'Form bulk', length })).code);
+  for (let n = 0; n < 3; n++) {
+    const cut = await createTicket(api, {
+      assigned_to_id: stock.id,
+      items: [{ cable_type: 'Form bulk', cable_length: '100ft', quantity: 1 }],
+    });
+    await driveTo(adminApi, cut.id, 'in_progress');
+    cutIds.push(String(cut.id));
   }
   const rows = await app.db('notifications').select('id').limit(3);
   for (const row of rows) notificationIds.push(String(row.id));
@@ -156,6 +168,28 @@ test.serial('tickets: status, delete, restore, purge buttons', async (t) => {
       form(
         fc.tuple(id(ticketIds), fc.constantFrom('delete', 'restore', 'purge')).map(([i, verb]) => `/tickets/${i}/${verb}`),
         {},
+      ),
+    ),
+  });
+});
+
+test.serial('tickets: the fulfilment page (cuts from reels) and the offcut prompt', async (t) => {
+  const item = String((await app.db('ticket_items').where({ ticket_id: cutIds[0] }).first()).id);
+  await fuzz(t, app.db, {
+    name: 'POST /tickets/:id/fulfil, /tickets/:id/offcuts/keep',
+    client: browser,
+    logs: app.logs,
+    audience: 'html',
+    numRuns: 200,
+    requests: fc.oneof(
+      form(
+        id(cutIds).map((i) => `/tickets/${i}/fulfil`),
+        { 'cuts[0][item_id]': item, 'cuts[0][piece]': '1', 'cuts[0][reel_code]': reelCodes[1] as string, note: 'n' },
+        ['cuts[1][reel_code]', 'cuts', 'status'],
+      ),
+      form(
+        id(cutIds).map((i) => `/tickets/${i}/offcuts/keep`),
+        { reel_code: reelCodes[1] as string },
       ),
     ),
   });

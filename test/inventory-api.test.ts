@@ -281,7 +281,7 @@ test.serial('receiving: a body that is not JSON, or not an object, is a 400 and 
 // ---- on-hand ------------------------------------------------------------------------------------
 
 test.serial(
-  'on-hand: exactly cable_type, cable_length, on_hand, reserved, available; zero rows only with include_zero=true',
+  'on-hand: exactly cable_type, cable_length, unit, on_hand, reserved, available, display; zero rows only with include_zero=true',
   async (t) => {
     const type = sku();
     await receive([{ cable_type: type, cable_length: '3m', quantity: 4 }]);
@@ -296,7 +296,7 @@ test.serial(
     t.true(Array.isArray(res.json));
     t.true(res.json.length > 0);
     for (const row of res.json) {
-      t.deepEqual(Object.keys(row).sort(), ['available', 'cable_length', 'cable_type', 'on_hand', 'reserved']);
+      t.deepEqual(Object.keys(row).sort(), ['available', 'cable_length', 'cable_type', 'display', 'on_hand', 'reserved', 'unit']);
       t.is(typeof row.on_hand, 'number');
       t.not(row.on_hand, 0);
     }
@@ -307,7 +307,7 @@ test.serial(
     const withZero = await tech.send('GET', '/api/inventory/on-hand?include_zero=true');
     t.deepEqual(
       withZero.json.filter((r: { cable_type: string }) => r.cable_type === type),
-      [{ cable_type: type, cable_length: '3m', on_hand: 0, reserved: 0, available: 0 }],
+      [{ cable_type: type, cable_length: '3m', on_hand: 0, reserved: 0, available: 0, unit: 'each', display: null }],
     );
     t.is(withZero.json.length, await count('inventory_stock'));
     for (const bad of ['yes', 'maybe', '2']) {
@@ -435,7 +435,15 @@ test.serial('adjustments: signed non-zero quantity and a reason; each bad field 
     notes: 'Water damage',
     actor: { id: adminUser.id, username: 'boss' },
   });
-  t.deepEqual(res.json.on_hand, { cable_type: type, cable_length: '2m', on_hand: -3, reserved: 0, available: -3 });
+  t.deepEqual(res.json.on_hand, {
+    cable_type: type,
+    cable_length: '2m',
+    on_hand: -3,
+    reserved: 0,
+    available: -3,
+    unit: 'each',
+    display: null,
+  });
 
   const good = { cable_type: type, cable_length: '2m', quantity: 1, reason: 'Count' };
   const bad: [Record<string, unknown>, string][] = [

@@ -90,16 +90,16 @@ test.serial('a short approval is a 409 naming each short SKU and the location, a
   const held = (await tech.send('GET', '/api/inventory/on-hand')).json;
   t.deepEqual(
     held.find((r: { cable_type: string }) => r.cable_type === 'Cat6'),
-    { cable_type: 'Cat6', cable_length: '100ft', on_hand: 5, reserved: 5, available: 0 },
+    { cable_type: 'Cat6', cable_length: '100ft', on_hand: 5, reserved: 5, available: 0, unit: 'each', display: null },
     'approval reserved what it granted',
   );
   const ok = await stock.send('PATCH', `/api/tickets/${ticket.id}`, { status: 'fulfilled' });
   t.is(ok.status, 200);
   const onHand = (await tech.send('GET', '/api/inventory/on-hand?include_zero=true')).json;
   t.deepEqual(onHand, [
-    { cable_type: 'Cat6', cable_length: '100ft', on_hand: 0, reserved: 0, available: 0 },
-    { cable_type: 'coax rg6', cable_length: '50FT', on_hand: 0, reserved: 0, available: 0 },
-    { cable_type: 'OM4', cable_length: '10m', on_hand: 40, reserved: 0, available: 40 },
+    { cable_type: 'Cat6', cable_length: '100ft', on_hand: 0, reserved: 0, available: 0, unit: 'each', display: null },
+    { cable_type: 'coax rg6', cable_length: '50FT', on_hand: 0, reserved: 0, available: 0, unit: 'each', display: null },
+    { cable_type: 'OM4', cable_length: '10m', on_hand: 40, reserved: 0, available: 40, unit: 'each', display: null },
   ]);
   t.is(await count('notifications', { notification_type: 'low_stock' }), 1, 'OM4 fell below 45: one admin, one email');
 });

@@ -116,7 +116,7 @@ test.serial('the admin sees flags, thresholds as forms, and can set one without 
   ]);
   await adjust(short, '1m', -4, 'Miscount');
   const page = await adminPage.get('/inventory');
-  t.is(page.$('nav.subnav a').length, 7, 'on hand, receiving, ledger, adjust, transfers, reorder, locations');
+  t.is(page.$('nav.subnav a').length, 8, 'on hand, reels, receiving, ledger, adjust, transfers, reorder, locations');
   t.is(rowOf(page, short).find('.flag-short').text(), 'Shortfall');
   t.is(rowOf(page, short).find('td.num strong').text(), '-3');
   t.is(rowOf(page, low).find('.flag-low').length, 0);
@@ -237,7 +237,7 @@ test.serial(
     const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
     t.deepEqual(
       onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-      [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
+      [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5, unit: 'each', display: null }],
     );
   },
 );
@@ -481,7 +481,7 @@ test.serial('the adjustment form: take out with the direction switch, errors bes
   const onHand = (await techApi.send('GET', '/api/inventory/on-hand')).json;
   t.deepEqual(
     onHand.filter((r: { cable_type: string }) => r.cable_type === type),
-    [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5 }],
+    [{ cable_type: type, cable_length: '1m', on_hand: 5, reserved: 0, available: 5, unit: 'each', display: null }],
   );
 });
 

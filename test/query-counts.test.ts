@@ -26,9 +26,10 @@ const BUDGET = {
   listFragment: { auth: 'session', max: 2 },
   /**
    * GET /tickets/:id, session: auth, ticket with people, items, events, the source location, stock at
-   * the source of all its items.
+   * the source of all its items, and the reels: before fulfilment the bulk SKUs of its cable types
+   * (what would be cut), after it the cuts made (one statement either way).
    */
-  ticketPage: { auth: 'session', max: 6 },
+  ticketPage: { auth: 'session', max: 7 },
   /** GET /api/tickets/:id, bearer: auth, ticket with people, items, events. */
   apiTicket: { auth: 'bearer', max: 4 },
   /**

@@ -1,6 +1,8 @@
 import test from 'ava';
 import twilio from 'twilio';
 import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
+import { parseBulkReceipt } from '../src/features/inventory/reel-schema.ts';
+import { addReel, receiveBulk } from '../src/features/inventory/reels.ts';
 import { receiveCable, setReorderRule } from '../src/features/inventory/service.ts';
 import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
@@ -100,6 +102,38 @@ class Fixtures {
     return { id, token: reviewUrl.split('/').at(-1) as string };
   }
 
+  /**
+   * A request for one 100 ft piece of bulk cable (a fresh type, on a 105 ft reel at the default
+   * warehouse), moved by an admin to in progress or fulfilled (which leaves a 5 ft offcut).
+   */
+  async cutTicket(status: 'in_progress' | 'fulfilled') {
+    const type = `Matrix bulk ${unique()}`;
+    const location = await defaultLocation(app.db);
+    const reel = await app.db.transaction((trx) =>
+      addReel(
+        trx,
+        users.admin.id,
+        { cable_type: type, unit: 'ft', location_id: location.id, starting_mm: 32_004, lot: null, receipt_id: null },
+        'matrix',
+      ),
+    );
+    const { id } = await createTicket(
+      app.db,
+      this.as('creator'),
+      {
+        assigned_to_id: users.assignee.id,
+        priority: 'medium',
+        location: 'Building A, room 101',
+        notes: null,
+        items: [{ cable_type: type, cable_length: '100ft', quantity: 1 }],
+      },
+      this.settings(),
+    );
+    const steps = status === 'fulfilled' ? ['approved', 'in_progress', 'fulfilled'] : ['approved', 'in_progress'];
+    for (const step of steps) await changeStatus(app.db, this.as('admin'), id, { status: step as 'approved' }, this.settings());
+    return { id, reel: reel.code };
+  }
+
   /** A pending ticket whose review link went out longer ago than a new one must wait for. */
   async ticketWithOldLink() {
     const { id } = await this.ticket();
@@ -126,6 +160,20 @@ class Fixtures {
       items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 10 }],
     });
     return receipt.id;
+  }
+
+  /** A receipt of two reels of bulk cable: its id and the reels' codes. */
+  async bulkReceipt() {
+    const input = parseBulkReceipt({
+      vendor: 'Acme Cable',
+      lines: [{ cable_type: 'Cat6 bulk', reels: [{ length: '1000 ft' }, { length: '500 ft' }] }],
+    });
+    return receiveBulk(app.db, this.as('admin'), input);
+  }
+
+  /** One reel of bulk cable, fresh each call. */
+  async reel() {
+    return (await this.bulkReceipt()).codes[0] as string;
   }
 
   /** A failed notification (the only kind an admin can retry). */
@@ -403,6 +451,21 @@ const TABLE: Record<string, Case | Case[]> = {
     who: 'assignee',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/status`, form: { status: 'approved' } }),
   },
+  'GET /tickets/:id/fulfil': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'GET', path: `/tickets/${(await f.cutTicket('in_progress')).id}/fulfil` }),
+  },
+  'POST /tickets/:id/fulfil': {
+    who: 'assignee',
+    request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.cutTicket('in_progress')).id}/fulfil`, form: {} }),
+  },
+  'POST /tickets/:id/offcuts/keep': {
+    who: 'assignee',
+    request: async (f) => {
+      const { id, reel } = await f.cutTicket('fulfilled');
+      return { method: 'POST', path: `/tickets/${id}/offcuts/keep`, form: { reel_code: reel } };
+    },
+  },
   'POST /tickets/:id/decision': {
     who: 'assignee',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/decision`, form: { decision: 'approve' } }),
@@ -574,6 +637,69 @@ const TABLE: Record<string, Case | Case[]> = {
       path: '/inventory/adjustments',
       form: { cable_type: 'Cat6', cable_length: '100ft', quantity: 1, direction: 'in', reason: 'cycle count' },
     }),
+  },
+
+  // ---- reels: looking for everyone signed in (a technician scans a label), the rest for admins ------
+  'POST /api/cable-receiving/bulk': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/api/cable-receiving/bulk',
+      json: { vendor: 'Acme', lines: [{ cable_type: 'Cat6 bulk', reels: [{ length: '1000 ft' }] }] },
+    }),
+  },
+  'GET /inventory/receiving/bulk': { who: 'admin', request: () => ({ method: 'GET', path: '/inventory/receiving/bulk' }) },
+  'POST /inventory/receiving/bulk': {
+    who: 'admin',
+    request: () => ({
+      method: 'POST',
+      path: '/inventory/receiving/bulk',
+      form: { vendor: 'Acme', cable_type: 'Cat6 bulk', unit: 'ft', 'reels[0][length]': '1000' },
+    }),
+  },
+  'GET /inventory/receiving/:id/labels': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/inventory/receiving/${(await f.bulkReceipt()).receiptId}/labels` }),
+  },
+  'GET /api/reels': { who: 'any user', request: () => ({ method: 'GET', path: '/api/reels' }) },
+  'GET /inventory/reels': { who: 'any user', request: () => ({ method: 'GET', path: '/inventory/reels' }) },
+  'GET /api/reels/:code': { who: 'any user', request: async (f) => ({ method: 'GET', path: `/api/reels/${await f.reel()}` }) },
+  'GET /r/:code': { who: 'any user', request: async (f) => ({ method: 'GET', path: `/r/${await f.reel()}` }) },
+  'GET /inventory/reels/:code/label': {
+    who: 'admin',
+    request: async (f) => ({ method: 'GET', path: `/inventory/reels/${await f.reel()}/label` }),
+  },
+  'POST /api/reels/:code/move': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/api/reels/${await f.reel()}/move`,
+      json: { to_location_id: await f.location() },
+    }),
+  },
+  'POST /api/reels/:code/count': {
+    who: 'admin',
+    request: async (f) => ({
+      method: 'POST',
+      path: `/api/reels/${await f.reel()}/count`,
+      json: { remaining: '900 ft', reason: 'count' },
+    }),
+  },
+  'POST /api/reels/:code/scrap': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/api/reels/${await f.reel()}/scrap`, json: { reason: 'crushed' } }),
+  },
+  'POST /r/:code/move': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/move`, form: { to_location_id: await f.location() } }),
+  },
+  'POST /r/:code/count': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/count`, form: { remaining: '900', reason: 'count' } }),
+  },
+  'POST /r/:code/scrap': {
+    who: 'admin',
+    request: async (f) => ({ method: 'POST', path: `/r/${await f.reel()}/scrap`, form: { reason: 'crushed' } }),
   },
 
   // ---- locations: listing for everyone signed in, the rest for admins --------------------------------

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../src/db/index.ts';
+import { addReel } from '../../src/features/inventory/reels.ts';
 import { receiveCable, transferStock } from '../../src/features/inventory/service.ts';
 import { allLocations, createLocation } from '../../src/features/locations/service.ts';
 import { changeStatus, createTicket, deleteTicket, type Settings } from '../../src/features/tickets/service.ts';
@@ -7,6 +8,7 @@ import { toPrincipal } from '../../src/features/users/presenter.ts';
 import { insertUser, type PublicUserRow, type Role } from '../../src/features/users/queries.ts';
 import type { Principal } from '../../src/http/context.ts';
 import { hashPassword, newLinkSecret } from '../../src/lib/crypto.ts';
+import { parseLength } from '../../src/lib/length.ts';
 import type { TestApp } from './app.ts';
 import { Client } from './client.ts';
 import { PATHS } from './tickets.ts';
@@ -222,6 +224,39 @@ export async function inventoryCast(app: TestApp) {
     techApi: tech.api,
     stockApi: stockkeeper.api,
   };
+}
+
+export interface ReelSpec {
+  cable_type?: string;
+  /** "1000 ft" (default), "305 m": its unit is the bulk SKU's when the type is new. */
+  length?: string;
+  location_id?: number;
+  lot?: string;
+  admin?: PublicUserRow;
+}
+
+/** One reel of bulk cable received at a location (default: the default warehouse), through the engine. */
+export async function buildReel(app: TestApp, spec: ReelSpec = {}) {
+  const parsed = parseLength(spec.length ?? '1000 ft');
+  if (!parsed.ok) throw new Error(parsed.error);
+  const admin = spec.admin ?? (await createUser(app.db, { role: 'admin' }));
+  const location_id = spec.location_id ?? (await defaultLocationId(app));
+  const reel = await app.db.transaction((trx) =>
+    addReel(
+      trx,
+      admin.id,
+      {
+        cable_type: spec.cable_type ?? 'Cat6',
+        unit: parsed.unit,
+        location_id,
+        starting_mm: parsed.mm,
+        lot: spec.lot ?? null,
+        receipt_id: null,
+      },
+      'Test reel',
+    ),
+  );
+  return { id: reel.id, code: reel.code, unit: reel.unit, location_id, starting_mm: parsed.mm };
 }
 
 // ---- reports ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 import { isUniqueViolation, nowIso, type Trx } from '../../db/index.ts';
 import { conflict } from '../../http/errors.ts';
+import { formatLength, type LengthUnit } from '../../lib/length.ts';
 import { locationsWithIds } from '../locations/service.ts';
 import { addToStock, insertMovements, type NewMovement, type StockRow } from './queries.ts';
+import { changeReel, findBulkSku, reelsWithIds } from './reel-queries.ts';
 import { skuKey, skuLabel } from './sku.ts';
 import { changeLocationStock, type LocationStockRow, locationStockRow, type Sku } from './stock-queries.ts';
 
@@ -19,6 +21,11 @@ export interface MoveLine {
   quantity_delta: number;
   /** Transfers write two kinds in one set. */
   movement_type?: NewMovement['movement_type'];
+  /**
+   * A movement of bulk cable on one reel (quantity_delta in mm). The reel's remaining_mm moves by the
+   * same amount; a `transfer_in` line also moves the reel to its location.
+   */
+  reel_id?: number;
 }
 
 export interface MoveSource {
@@ -55,6 +62,15 @@ export const skuOf = (cable_type: string, cable_length: string): Sku => ({
   cable_type,
   cable_length,
 });
+
+/**
+ * The bulk SKU of a cable type (its length is the empty string, which no counted SKU has), with the
+ * unit its lengths are shown in; null when that type was never received in bulk.
+ */
+export async function bulkSkuOf(trx: Trx, cableType: string): Promise<{ sku: Sku; unit: LengthUnit } | null> {
+  const row = await findBulkSku(trx, skuKey(cableType, ''));
+  return row ? { sku: { sku_key: row.sku_key, cable_type: row.cable_type, cable_length: '' }, unit: row.unit } : null;
+}
 
 /**
  * Moves stock per (location, SKU) and the totals per SKU. Pairs are locked in (location, SKU) order,
@@ -141,6 +157,7 @@ export async function applyMovements(
     cable_type: line.cable_type,
     cable_length: line.cable_length,
     quantity_delta: line.quantity_delta,
+    reel_id: line.reel_id ?? null,
     created_at: now,
   }));
   let movementIds: number[];
@@ -157,5 +174,33 @@ export async function applyMovements(
     reserved: 0,
   }));
   const outcome = await changeStock(trx, [...deltas, ...(opts.reservedChanges ?? [])], opts.enforce, opts.purpose);
+  await changeReels(trx, lines, now);
   return { ...outcome, movementIds };
+}
+
+/**
+ * Moves each reel named by the lines by the sum of its lines, in reel id order (after location_stock,
+ * so every transaction takes its locks in the same order). A reel that would go below zero, or lose
+ * length while scrapped, is a 409 naming it ("Reel R-000123 has 40 ft left; this needs 100 ft.") and
+ * the caller's transaction rolls back.
+ */
+async function changeReels(trx: Trx, lines: MoveLine[], now: string): Promise<void> {
+  const byReel = new Map<number, { delta: number; locationId?: number }>();
+  for (const line of lines) {
+    if (line.reel_id === undefined) continue;
+    const seen = byReel.get(line.reel_id) ?? { delta: 0 };
+    seen.delta += line.quantity_delta;
+    if (line.movement_type === 'transfer_in') seen.locationId = line.location_id;
+    byReel.set(line.reel_id, seen);
+  }
+  for (const id of [...byReel.keys()].sort((a, b) => a - b)) {
+    const { delta, locationId } = byReel.get(id) as { delta: number; locationId?: number };
+    if (await changeReel(trx, id, delta, locationId, now)) continue;
+    const [reel] = await reelsWithIds(trx, [id]);
+    if (!reel) throw conflict(`No reel with id ${id}; nothing was changed.`);
+    if (reel.status === 'scrapped') throw conflict(`Reel ${reel.code} is scrapped; nothing was changed.`);
+    throw conflict(
+      `Reel ${reel.code} has ${formatLength(reel.remaining_mm, reel.unit)} left; this needs ${formatLength(-delta, reel.unit)}.`,
+    );
+  }
 }

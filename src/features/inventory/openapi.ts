@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ApiOperation } from '../../http/openapi.ts';
 import { idParam } from '../../lib/schema.ts';
+import { reelOperations } from './reel-openapi.ts';
 import {
   adjustmentSchema,
   movementJson,
@@ -40,7 +41,15 @@ const movement = {
   notes: 'Damaged in the van',
   created_at: TIME,
 };
-const onHand = { cable_type: 'Cat6', cable_length: '100ft', on_hand: 37, reserved: 5, available: 32 };
+const onHand = {
+  cable_type: 'Cat6',
+  cable_length: '100ft',
+  unit: 'each',
+  on_hand: 37,
+  reserved: 5,
+  available: 32,
+  display: null,
+};
 
 export const inventoryOperations: ApiOperation[] = [
   {
@@ -152,4 +161,5 @@ export const inventoryOperations: ApiOperation[] = [
     },
     example: { body: { cable_type: 'Cat6', cable_length: '100ft', quantity: -3, reason: 'Damaged in the van' } },
   },
+  ...reelOperations,
 ];

@@ -1,16 +1,36 @@
 import { toIso } from '../../db/index.ts';
+import { formatLength, type LengthUnit } from '../../lib/length.ts';
 import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './queries.ts';
 import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
 
-/** `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys. */
-export const presentOnHand = (s: Pick<StockRow, 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'>): OnHandJson => ({
-  cable_type: s.cable_type,
-  cable_length: s.cable_length,
-  on_hand: s.on_hand,
-  reserved: s.reserved,
-  available: s.on_hand - s.reserved,
-});
+/**
+ * `GET /api/inventory/on-hand`: totals (a StockRow) or one location's row, the same keys, plus the
+ * unit ('each', or a bulk SKU's ft / m from the bulk_skus join); a bulk SKU's figures are millimetres
+ * and `display` shows them in its unit ("1,000 ft").
+ */
+export const presentOnHand = (
+  s: Pick<StockRow, 'cable_type' | 'cable_length' | 'on_hand' | 'reserved'> & { bulk_unit?: LengthUnit | null },
+): OnHandJson => {
+  const unit = s.bulk_unit ?? 'each';
+  const available = s.on_hand - s.reserved;
+  return {
+    cable_type: s.cable_type,
+    cable_length: s.cable_length,
+    unit,
+    on_hand: s.on_hand,
+    reserved: s.reserved,
+    available,
+    display:
+      unit === 'each'
+        ? null
+        : {
+            on_hand: formatLength(s.on_hand, unit),
+            reserved: formatLength(s.reserved, unit),
+            available: formatLength(available, unit),
+          },
+  };
+};
 
 /** A SKU with its threshold and flags: the stock page and the threshold API. */
 export const presentStock = (s: StockRow): StockJson => ({

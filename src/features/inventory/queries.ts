@@ -31,6 +31,8 @@ export interface MovementRow {
   cable_length: string;
   quantity_delta: number;
   notes: string | null;
+  /** The reel of a bulk-cable movement (its quantity_delta is millimetres). */
+  reel_id: number | null;
   created_at: Date | string;
 }
 
@@ -67,6 +69,7 @@ export interface NewMovement {
   cable_length: string;
   quantity_delta: number;
   notes: string | null;
+  reel_id: number | null;
   created_at: string;
 }
 
@@ -152,16 +155,22 @@ export interface StockFilter {
   keepWatched?: boolean;
 }
 
-/** Every SKU in key order: O(SKUs), whatever the size of the ledger. */
-export async function listStock(q: Q, f: StockFilter): Promise<StockRow[]> {
-  const query = q('inventory_stock').orderBy('sku_key');
+/** Every SKU in key order, each with its bulk SKU's unit (null when counted): O(SKUs), whatever the ledger's size. */
+export async function listStock(q: Q, f: StockFilter): Promise<(StockRow & { bulk_unit: 'ft' | 'm' | null })[]> {
+  const query = q('inventory_stock as s')
+    .leftJoin('bulk_skus as b', 'b.sku_key', 's.sku_key')
+    .select('s.*', 'b.unit as bulk_unit')
+    .orderBy('s.sku_key');
   if (!f.includeZero) {
     query.where((w) => {
-      w.whereNot('on_hand', 0).orWhereNot('reserved', 0);
-      if (f.keepWatched) w.orWhereNotNull('reorder_threshold');
+      w.whereNot('s.on_hand', 0).orWhereNot('s.reserved', 0);
+      if (f.keepWatched) w.orWhereNotNull('s.reorder_threshold');
     });
   }
-  return (await query).map(stockRow);
+  return (await query).map((row: StockRow & { bulk_unit: 'ft' | 'm' | null }) => ({
+    ...stockRow(row),
+    bulk_unit: row.bulk_unit,
+  }));
 }
 
 export interface MovementFilter {
@@ -210,7 +219,8 @@ export async function insertReceipt(
     .insert({ ...fields, created_at: now, updated_at: now })
     .returning('id');
   const id = Number((row as { id: number }).id);
-  await trx('cable_receipt_items').insert(items.map((item, position) => ({ receipt_id: id, position, ...item })));
+  if (items.length)
+    await trx('cable_receipt_items').insert(items.map((item, position) => ({ receipt_id: id, position, ...item })));
   return id;
 }
 

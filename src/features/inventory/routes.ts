@@ -8,10 +8,12 @@ import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { csvStream } from '../../lib/csv.ts';
+import { formatLength } from '../../lib/length.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations, getLocation } from '../locations/service.ts';
 import { canManageInventory } from './policy.ts';
 import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
+import { reelsOfReceipts } from './reel-queries.ts';
 import {
   adjustmentSchema,
   MOVEMENT_TYPES,
@@ -71,7 +73,11 @@ const RECEIPTS_PAGE = 20;
 
 export function inventoryRoutes(deps: Deps): Router {
   const { db, config } = deps;
-  const settings: InventorySettings = { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock };
+  const settings: InventorySettings = {
+    appUrl: config.appUrl,
+    enforceStock: config.inventoryEnforceStock,
+    reelOffcutMinMm: config.reelOffcutMinMm,
+  };
   const router = new Router();
 
   // ---- on hand --------------------------------------------------------------------------------
@@ -86,25 +92,34 @@ export function inventoryRoutes(deps: Deps): Router {
   router.get('/api/inventory/on-hand', async (ctx) => {
     requireUser(ctx);
     const { include_zero, location_id } = validQuery(ctx, onHandQuerySchema);
-    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map(presentOnHand) });
+    respond(ctx, { json: (await onHandRows(include_zero, location_id)).map((s) => presentOnHand(s)) });
   });
 
   const stockPageData = async (ctx: Context, includeZero: boolean, locationId?: number) => {
     const viewer = requireUser(ctx);
-    const stock = (await stockOverview(db, includeZero)).map((s) => ({
-      ...presentStock(s),
-      reserved: s.reserved,
-      available: s.on_hand - s.reserved,
-      key: skuKey(s.cable_type, s.cable_length),
-    }));
+    const stock = (await stockOverview(db, includeZero)).map((s) => {
+      const onHand = presentOnHand(s);
+      return {
+        ...presentStock(s),
+        reserved: s.reserved,
+        available: s.on_hand - s.reserved,
+        unit: onHand.unit,
+        display: onHand.display,
+        key: skuKey(s.cable_type, s.cable_length),
+      };
+    });
     const locations = await allLocations(db);
     const location = locationId === undefined ? undefined : locations.find((l) => l.id === locationId);
     if (locationId !== undefined && !location) await getLocation(db, locationId);
-    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map(presentOnHand) : undefined;
+    const atLocation = location ? (await onHandAt(db, location.id, includeZero)).map((s) => presentOnHand(s)) : undefined;
     // A technician who holds a van sees its stock first.
     const vans = location ? [] : locations.filter((l) => l.kind === 'van' && l.active && l.holder_user_id === viewer.id);
     const myVans = await Promise.all(
-      vans.map(async (van) => ({ id: van.id, name: van.name, rows: (await onHandAt(db, van.id, false)).map(presentOnHand) })),
+      vans.map(async (van) => ({
+        id: van.id,
+        name: van.name,
+        rows: (await onHandAt(db, van.id, false)).map((s) => presentOnHand(s)),
+      })),
     );
     return {
       stock,
@@ -227,10 +242,24 @@ export function inventoryRoutes(deps: Deps): Router {
     const q = validQuery(ctx, receiptsQuerySchema);
     const page = await receiptPage(db, { cursor: q.cursor, limit: RECEIPTS_PAGE });
     const locations = await allLocations(db, false);
+    // Bulk receipts list their reels (and a link to print the labels) instead of counted items.
+    const reels = new Map<number, Awaited<ReturnType<typeof reelsOfReceipts>>>();
+    for (const r of await reelsOfReceipts(
+      db,
+      page.receipts.map(({ receipt }) => receipt.id),
+    ))
+      reels.set(r.receipt_id as number, [...(reels.get(r.receipt_id as number) ?? []), r]);
     return {
       locations: locations.map((l) => ({ id: l.id, name: l.name, is_default: l.is_default })),
       form: { items: formItems(body, extra, remove), values: body, errors: {} },
-      receipts: page.receipts.map(({ receipt, items }) => presentReceipt(receipt, items)),
+      receipts: page.receipts.map(({ receipt, items }) => ({
+        ...presentReceipt(receipt, items),
+        reels: (reels.get(receipt.id) ?? []).map((r) => ({
+          code: r.code,
+          cable_type: r.cable_type,
+          starting: formatLength(r.starting_mm, r.unit),
+        })),
+      })),
       olderHref: page.nextCursor ? `/inventory/receiving?cursor=${page.nextCursor}#receipts` : undefined,
       paged: Boolean(q.cursor),
     };
@@ -355,7 +384,11 @@ export function inventoryRoutes(deps: Deps): Router {
     ctx.log.info({ movementId: movement.id, userId: actor.id, delta: input.quantity }, 'stock adjusted');
     respond(ctx, {
       status: 201,
-      json: { message: 'Stock adjusted', movement: presentMovement(movement), on_hand: presentOnHand(stock) },
+      json: {
+        message: 'Stock adjusted',
+        movement: presentMovement(movement),
+        on_hand: presentOnHand(stock),
+      },
     });
   });
 

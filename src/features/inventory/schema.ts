@@ -4,9 +4,20 @@ import { isoTime, personRef } from '../../http/openapi.ts';
 import { fieldErrors, summarize } from '../../http/validate.ts';
 import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
-export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment', 'transfer_out', 'transfer_in'] as const;
+export const MOVEMENT_TYPES = ['receipt', 'consumption', 'adjustment', 'transfer_out', 'transfer_in', 'cut', 'scrap'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
-export const SOURCE_TYPES = ['cable_receiving', 'ticket_fulfillment', 'manual_adjustment', 'stock_transfer'] as const;
+/** The reel_* and ticket_cut sources are bulk cable (DESIGN.md §13): one reel per movement, lengths in mm. */
+export const SOURCE_TYPES = [
+  'cable_receiving',
+  'ticket_fulfillment',
+  'manual_adjustment',
+  'stock_transfer',
+  'reel_receipt',
+  'ticket_cut',
+  'reel_scrap',
+  'reel_count',
+  'reel_move',
+] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
 export const MAX_RECEIPT_ITEMS = 100;
@@ -103,10 +114,17 @@ export type ReceiptsQuery = z.infer<typeof receiptsQuerySchema>;
 export const onHandJson = z
   .object({
     cable_type: z.string(),
-    cable_length: z.string(),
+    cable_length: z.string().meta({ description: 'Empty for bulk cable (a SKU kept by length on reels).' }),
+    unit: z.enum(['each', 'ft', 'm']).meta({
+      description: 'each: counted pieces; ft or m: bulk cable, whose on_hand, reserved and available are millimetres.',
+    }),
     on_hand: z.number().int(),
     reserved: z.number().int().meta({ description: 'Promised to approved requests, not yet taken.' }),
     available: z.number().int().meta({ description: 'on_hand - reserved.' }),
+    display: z
+      .object({ on_hand: z.string(), reserved: z.string(), available: z.string() })
+      .nullable()
+      .meta({ description: 'Bulk cable: the same figures in its unit ("1,000 ft"); null for counted SKUs.' }),
   })
   .meta({ id: 'OnHand' });
 export type OnHandJson = z.infer<typeof onHandJson>;

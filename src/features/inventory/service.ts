@@ -1,13 +1,24 @@
 import { type Db, nowIso, type Trx } from '../../db/index.ts';
 import type { Principal } from '../../http/context.ts';
-import { badRequest, conflict, notFound } from '../../http/errors.ts';
+import { badRequest, conflict, HttpError, notFound } from '../../http/errors.ts';
 import { keysetPage } from '../../lib/keyset.ts';
+import { formatLength } from '../../lib/length.ts';
 import type { ReorderRuleInput, TransferInput } from '../locations/schema.ts';
 import { type LocationRow, locationsWithIds, usableLocation } from '../locations/service.ts';
 import { email, enqueue } from '../notifications/outbox.ts';
 import { adminContacts } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
-import { applyMovements, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
+import { cutsOfItems, keepOffcut, keptOffcuts } from './cut-queries.ts';
+import { applyMovements, bulkSkuOf, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
+import {
+  type CutChoice,
+  type CutLine,
+  type LineCut,
+  type PlannedReservation,
+  planCutLines,
+  reelChoices,
+  reservationPlan,
+} from './fulfilment.ts';
 import {
   claimLowStockAlert,
   findMovement,
@@ -25,6 +36,7 @@ import {
   stockByKeys,
   upsertThreshold,
 } from './queries.ts';
+import { bulkSkusByKeys } from './reel-queries.ts';
 import { reviewReorder } from './reorder.ts';
 import type { AdjustmentInput, ReceiptInput, ThresholdInput } from './schema.ts';
 import { skuKey, skuLabel } from './sku.ts';
@@ -41,6 +53,7 @@ import {
   listSuggestions,
   locationStockByKeys,
   openReservationsOf,
+  type ReservationRow,
   type RuleRow,
   recentTransfers,
   type SuggestionRow,
@@ -50,6 +63,7 @@ import {
 } from './stock-queries.ts';
 
 export type { StockChange } from './engine.ts';
+export type { CutChoice, LineCut } from './fulfilment.ts';
 export { suggestedQuantity } from './reorder.ts';
 export type { LocationStockRow, RuleRow, SuggestionRow, TransferRow } from './stock-queries.ts';
 
@@ -62,6 +76,8 @@ export interface InventorySettings {
    * what is available at a location (on hand less reserved) below zero.
    */
   enforceStock?: boolean;
+  /** REEL_OFFCUT_MIN in millimetres: a reel left shorter after a cut is offered "keep or scrap". */
+  reelOffcutMinMm?: number;
 }
 
 /** After a change: the low-stock alert on totals, reorder rules per location. */
@@ -220,16 +236,22 @@ export const setReorderThreshold = (db: Db, input: ThresholdInput): Promise<Stoc
 // ---- requests: reservations and consumption --------------------------------------------------------
 
 export interface ConsumedItem {
+  /** The ticket item's id: cuts from reels are linked to it. */
+  id?: number;
   position: number;
   cable_type: string;
   cable_length: string;
   quantity: number;
 }
 
+const locationName = async (trx: Db | Trx, id: number) => (await locationsWithIds(trx, [id]))[0]?.name ?? `location ${id}`;
+
 /**
- * An approval reserves each line at the request's source, in the decision's transaction. With
- * `enforceStock`, a line past what is available there is a 409 naming the SKU and the location (a
- * conditional update, so of two approvals racing for the last pieces one wins).
+ * An approval reserves each line at the request's source, in the decision's transaction: counted
+ * pieces, or length of the bulk SKU for what will be cut from reels (fulfilment.ts reservationPlan).
+ * With `enforceStock`, a line past what is available there is a 409 naming the SKU and the location (a
+ * conditional update, so of two approvals racing for the last pieces one wins); bulk cable is named
+ * in its unit first.
  */
 export async function reserveForTicket(
   trx: Trx,
@@ -240,29 +262,52 @@ export async function reserveForTicket(
   const lines = items.filter((i) => i.quantity > 0);
   if (lines.length === 0) return;
   const now = nowIso();
+  const plan = await reservationPlan(trx, ticket.locationId, lines);
+  if (settings.enforceStock) await refuseShortLength(trx, ticket.locationId, plan);
   const outcome = await changeStock(
     trx,
-    lines.map((i) => ({
-      location_id: ticket.locationId,
-      sku: skuOf(i.cable_type, i.cable_length),
-      onHand: 0,
-      reserved: i.quantity,
-    })),
+    plan.map((r) => ({ location_id: ticket.locationId, sku: r.sku, onHand: 0, reserved: r.quantity })),
     settings.enforceStock ?? false,
     'approve this request',
   );
   await insertReservations(
     trx,
-    lines.map((i) => ({
+    plan.map((r) => ({
       ticket_id: ticket.id,
-      source_line: i.position,
+      source_line: r.source_line,
       location_id: ticket.locationId,
-      ...skuOf(i.cable_type, i.cable_length),
-      quantity: i.quantity,
+      ...r.sku,
+      quantity: r.quantity,
+      kind: r.kind,
+      pieces: r.pieces,
+      piece_mm: r.piece_mm,
     })),
     now,
   );
   await reviewReorder(trx, outcome.located, settings.appUrl);
+}
+
+/** 409 in the bulk SKU's unit when the length a request would reserve is past what is available there. */
+async function refuseShortLength(trx: Trx, locationId: number, plan: PlannedReservation[]) {
+  const wanted = new Map<string, { sku: PlannedReservation['sku']; mm: number }>();
+  for (const r of plan.filter((p) => p.kind === 'length')) {
+    const seen = wanted.get(r.sku.sku_key) ?? { sku: r.sku, mm: 0 };
+    seen.mm += r.quantity;
+    wanted.set(r.sku.sku_key, seen);
+  }
+  if (wanted.size === 0) return;
+  const stock = new Map((await locationStockByKeys(trx, locationId, [...wanted.keys()])).map((s) => [s.sku_key, s]));
+  const short: string[] = [];
+  for (const [key, { sku, mm }] of wanted) {
+    const row = stock.get(key);
+    const available = row ? row.on_hand - row.reserved : 0;
+    if (available >= mm) continue;
+    const unit = (await bulkSkuOf(trx, sku.cable_type))?.unit ?? 'ft';
+    short.push(
+      `${sku.cable_type} on reels at ${await locationName(trx, locationId)} (needs ${formatLength(mm, unit)}, ${available > 0 ? formatLength(available, unit) : 'nothing'} available)`,
+    );
+  }
+  if (short.length) throw conflict(`Not enough stock to approve this request: ${short.join('; ')}.`);
 }
 
 /** Rejection, deletion, closing and purge give back what a request held (nothing when it held nothing). */
@@ -283,19 +328,44 @@ export async function releaseForTicket(trx: Trx, ticketId: number, settings: Inv
   await reviewReorder(trx, outcome.located, settings.appUrl);
 }
 
+/** The lines a request's open reservations will cut from reels (what the fulfilment page plans). */
+async function cutLinesOf(q: Db | Trx, held: ReservationRow[], items: ConsumedItem[]): Promise<CutLine[]> {
+  const out: CutLine[] = [];
+  for (const r of held.filter((h) => h.kind === 'length')) {
+    const item = items.find((i) => i.position === r.source_line);
+    if (!item?.id) continue;
+    const bulk = await bulkSkuOf(q as Trx, r.cable_type);
+    out.push({
+      item_id: item.id,
+      position: item.position,
+      cable_type: item.cable_type,
+      cable_length: item.cable_length,
+      sku: { sku_key: r.sku_key, cable_type: r.cable_type, cable_length: r.cable_length },
+      unit: bulk?.unit ?? 'ft',
+      pieces: r.pieces as number,
+      piece_mm: r.piece_mm as number,
+    });
+  }
+  return out;
+}
+
 /**
- * The first move of a ticket to `fulfilled` takes its cable out of stock at its source: one
- * `consumption` movement per item and the release of what the approval reserved, in the caller's
- * transaction (the status change). The unique key on the ledger makes a second set for the same
- * ticket impossible. With `enforceStock`, taking more than was reserved past what is available is a
- * 409 naming each short SKU; the throw rolls the status change back with it.
+ * The first move of a ticket to `fulfilled` takes its cable out of stock at its source, following what
+ * the approval reserved, in the caller's transaction (the status change): one `consumption` movement
+ * per counted line (as reserved, or as asked when nothing was), one `cut` movement per piece reserved
+ * as length, each on one reel (the person's `cuts` choices, best fit for the rest: fulfilment.ts), and
+ * the release of the reservations. The reels are locked before any stock row, so the plan holds. The
+ * ledger's unique keys make a second set for the same ticket, or a second cut of a piece, impossible.
+ * With `enforceStock`, taking more than was reserved past what is available is a 409 naming each
+ * short SKU; every throw rolls the status change back with it. Returns the cuts made.
  */
 export async function consumeForFulfilment(
   trx: Trx,
   ticket: { id: number; actorId: number; locationId: number },
   items: ConsumedItem[],
   settings: InventorySettings,
-): Promise<void> {
+  choices: CutChoice[] = [],
+): Promise<LineCut[]> {
   const held = await closeReservations(trx, ticket.id, 'consumed', nowIso());
   const release: StockDelta[] = held.map((r) => ({
     location_id: r.location_id,
@@ -303,29 +373,272 @@ export async function consumeForFulfilment(
     onHand: 0,
     reserved: -r.quantity,
   }));
-  if (items.length === 0) {
+  const cutLines = await cutLinesOf(trx, held, items);
+  // Nothing held but cuts on record: this request was fulfilled before (a restored one); cut nothing twice.
+  if (
+    held.length === 0 &&
+    (
+      await cutsOfItems(
+        trx,
+        items.flatMap((i) => (i.id ? [i.id] : [])),
+      )
+    ).length
+  )
+    throw conflict('This stock movement was already recorded; nothing was changed.');
+  if (choices.length && cutLines.length === 0)
+    throw badRequest('cuts: this request has nothing to cut from reels.', { cuts: 'this request has nothing to cut from reels' });
+  const source = cutLines.length ? { id: ticket.locationId, name: await locationName(trx, ticket.locationId) } : undefined;
+  const cuts = source ? await planCutLines(trx, source, cutLines, choices, true) : [];
+  const counted = items.flatMap((item) => {
+    const rows = held.filter((r) => r.source_line === item.position);
+    if (rows.length === 0)
+      return [
+        {
+          location_id: ticket.locationId,
+          cable_type: item.cable_type,
+          cable_length: item.cable_length,
+          quantity: item.quantity,
+          item,
+        },
+      ];
+    return rows
+      .filter((r) => r.kind === 'pieces')
+      .map((r) => ({
+        location_id: r.location_id,
+        cable_type: r.cable_type,
+        cable_length: r.cable_length,
+        quantity: r.quantity,
+        item,
+      }));
+  });
+  if (counted.length === 0) {
     if (release.length) await afterChange(trx, await changeStock(trx, release, false, 'release'), settings);
-    return;
+  } else {
+    const outcome = await applyMovements(
+      trx,
+      {
+        movement_type: 'consumption',
+        source_type: 'ticket_fulfillment',
+        source_id: ticket.id,
+        actor_user_id: ticket.actorId,
+        notes: `Request #${ticket.id} fulfilled`,
+      },
+      counted.map((c) => ({
+        source_line: c.item.position,
+        location_id: c.location_id,
+        cable_type: c.cable_type,
+        cable_length: c.cable_length,
+        quantity_delta: -c.quantity,
+      })),
+      { enforce: settings.enforceStock ?? false, purpose: 'fulfil this request', reservedChanges: release },
+    );
+    await afterChange(trx, outcome, settings);
   }
-  const outcome = await applyMovements(
-    trx,
-    {
-      movement_type: 'consumption',
-      source_type: 'ticket_fulfillment',
-      source_id: ticket.id,
-      actor_user_id: ticket.actorId,
-      notes: `Request #${ticket.id} fulfilled`,
-    },
-    items.map((item) => ({
-      source_line: item.position,
-      location_id: held.find((r) => r.source_line === item.position)?.location_id ?? ticket.locationId,
-      cable_type: item.cable_type,
-      cable_length: item.cable_length,
-      quantity_delta: -item.quantity,
+  for (const line of cutLines) {
+    const mine = cuts.filter((c) => c.item_id === line.item_id);
+    const outcome = await applyMovements(
+      trx,
+      {
+        movement_type: 'cut',
+        source_type: 'ticket_cut',
+        source_id: line.item_id,
+        actor_user_id: ticket.actorId,
+        notes: `Request #${ticket.id}: ${line.cable_type} ${line.cable_length}`,
+      },
+      mine.map((c) => ({
+        source_line: c.piece,
+        location_id: ticket.locationId,
+        cable_type: line.sku.cable_type,
+        cable_length: line.sku.cable_length,
+        quantity_delta: -c.mm,
+        reel_id: c.reel.id,
+      })),
+      { enforce: settings.enforceStock ?? false, purpose: 'fulfil this request' },
+    );
+    await afterChange(trx, outcome, settings);
+  }
+  return cuts;
+}
+
+// ---- cutting from reels: the fulfilment page, the cuts made, offcuts ----------------------------------
+
+/** Whether a request's open reservations cut anything from reels (its fulfilment goes through the plan). */
+export async function cutsPending(db: Db | Trx, ticketId: number): Promise<boolean> {
+  return (await openReservationsOf(db, ticketId)).some((r) => r.kind === 'length');
+}
+
+export interface CutProposal {
+  item_id: number;
+  piece: number;
+  label: string;
+  length: string;
+  reel_code: string;
+  before: string;
+  after: string;
+  /** Reels that hold this piece, best fit first (the proposed one among them). */
+  options: { code: string; remaining: string }[];
+}
+
+/**
+ * The fulfilment page's plan for a request: each piece to cut with its proposed reel (the person's
+ * `choices`, best fit for the rest) and the reels that could take it; or the sentence saying why no
+ * plan holds now. Read without locks: fulfilling plans again, locked, in its own transaction.
+ */
+export async function fulfilmentPlan(
+  db: Db,
+  ticket: { id: number; location: { id: number; name: string } },
+  items: ConsumedItem[],
+  choices: CutChoice[] = [],
+): Promise<{ cuts: CutProposal[]; problem?: string }> {
+  const lines = await cutLinesOf(db, await openReservationsOf(db, ticket.id), items);
+  if (lines.length === 0) return { cuts: [] };
+  const options = async (line: CutLine) =>
+    (await reelChoices(db, line.sku.sku_key, ticket.location.id, line.piece_mm)).map((r) => ({
+      code: r.code,
+      remaining: formatLength(r.remaining_mm, line.unit),
+    }));
+  let planned: LineCut[];
+  try {
+    planned = await planCutLines(db, ticket.location, lines, choices);
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status >= 500) throw err;
+    if (choices.length === 0) return { cuts: [], problem: err.message };
+    // Show the best-fit plan again, with why the choice was refused.
+    return { ...(await fulfilmentPlan(db, ticket, items)), problem: err.fields ? Object.values(err.fields)[0] : err.message };
+  }
+  const byLine = new Map<number, { code: string; remaining: string }[]>();
+  for (const line of lines) byLine.set(line.item_id, await options(line));
+  return {
+    cuts: planned.map((c) => {
+      const own = byLine.get(c.item_id) ?? [];
+      const f = (mm: number) => formatLength(mm, c.line.unit);
+      return {
+        item_id: c.item_id,
+        piece: c.piece,
+        label: `${c.line.cable_type} ${c.line.cable_length}${c.line.pieces > 1 ? ` (piece ${c.piece} of ${c.line.pieces})` : ''}`,
+        length: f(c.mm),
+        reel_code: c.reel.code,
+        before: f(c.before_mm),
+        after: f(c.after_mm),
+        options: own.some((o) => o.code === c.reel.code)
+          ? own
+          : [{ code: c.reel.code, remaining: f(c.reel.remaining_mm) }, ...own],
+      };
+    }),
+  };
+}
+
+/** How much of a request line is (or, once approved, will be) cut from reels at its source. */
+export interface LineCutFromReels {
+  pieces: number;
+  /** One piece, in the bulk SKU's unit ("100 ft"). */
+  piece: string;
+  /** What the reels there have available (on hand less reserved), in that unit. */
+  available: string;
+  /** The reels there do not have the length this line needs (with what the request holds counted back). */
+  short: boolean;
+}
+
+/**
+ * Per item (same order), the part cut from reels at `locationId`: from the open reservations when the
+ * request holds its cable, else as an approval would reserve it now (so the approver sees it first).
+ */
+export async function cutsForItems(
+  db: Db,
+  ticketId: number,
+  locationId: number,
+  items: ConsumedItem[],
+  held: boolean,
+): Promise<(LineCutFromReels | undefined)[]> {
+  const rows = held
+    ? (await openReservationsOf(db, ticketId)).map((r) => ({ ...r, sku: { sku_key: r.sku_key, cable_type: r.cable_type } }))
+    : await reservationPlan(
+        db,
+        locationId,
+        items.filter((i) => i.quantity > 0),
+      );
+  const lengths = rows.filter((r) => r.kind === 'length');
+  if (lengths.length === 0) return items.map(() => undefined);
+  const keys = lengths.map((r) => r.sku.sku_key);
+  const stock = new Map((await locationStockByKeys(db, locationId, keys)).map((s) => [s.sku_key, s]));
+  const units = new Map((await bulkSkusByKeys(db, keys)).map((b) => [b.sku_key, b.unit]));
+  const out: (LineCutFromReels | undefined)[] = [];
+  for (const item of items) {
+    const r = lengths.find((l) => l.source_line === item.position);
+    if (!r) {
+      out.push(undefined);
+      continue;
+    }
+    const unit = units.get(r.sku.sku_key) ?? 'ft';
+    const s = stock.get(r.sku.sku_key);
+    const available = s ? s.on_hand - s.reserved : 0;
+    out.push({
+      pieces: r.pieces as number,
+      piece: formatLength(r.piece_mm as number, unit),
+      available: available > 0 ? formatLength(available, unit) : `0 ${unit}`,
+      short: (held ? available + r.quantity : available) < r.quantity,
+    });
+  }
+  return out;
+}
+
+export interface MadeCut {
+  item_id: number;
+  piece: number;
+  length: string;
+  reel_code: string;
+  reel_remaining: string;
+}
+
+export interface Offcut {
+  reel_code: string;
+  remaining: string;
+  remaining_mm: number;
+  /** REEL_OFFCUT_MIN in the reel's unit. */
+  limit: string;
+}
+
+/**
+ * The cuts made for a request's items and the offcuts they left: reels still active whose remaining
+ * is below `offcutMinMm`, that nobody kept for this request yet ("keep or scrap").
+ */
+export async function cutsAndOffcuts(
+  db: Db,
+  ticketId: number,
+  itemIds: number[],
+  offcutMinMm: number,
+): Promise<{ cuts: MadeCut[]; offcuts: Offcut[] }> {
+  const rows = await cutsOfItems(db, itemIds);
+  if (rows.length === 0) return { cuts: [], offcuts: [] };
+  const kept = await keptOffcuts(db, ticketId);
+  const offcuts = new Map<number, Offcut>();
+  for (const r of rows)
+    if (r.reel_status === 'active' && r.remaining_mm < offcutMinMm && !kept.has(r.reel_id))
+      offcuts.set(r.reel_id, {
+        reel_code: r.reel_code,
+        remaining: formatLength(r.remaining_mm, r.unit),
+        remaining_mm: r.remaining_mm,
+        limit: formatLength(offcutMinMm, r.unit),
+      });
+  return {
+    cuts: rows.map((r) => ({
+      item_id: r.item_id,
+      piece: r.piece,
+      length: formatLength(r.mm, r.unit),
+      reel_code: r.reel_code,
+      reel_remaining: formatLength(r.remaining_mm, r.unit),
     })),
-    { enforce: settings.enforceStock ?? false, purpose: 'fulfil this request', reservedChanges: release },
-  );
-  await afterChange(trx, outcome, settings);
+    offcuts: [...offcuts.values()],
+  };
+}
+
+/** "Keep": the offcut stays in stock and this request's page stops asking (409 when it cut no such reel). */
+export async function keepOffcutOf(db: Db, actor: Principal, ticketId: number, itemIds: number[], code: string) {
+  const rows = (await cutsOfItems(db, itemIds)).filter((r) => r.reel_code === code.trim().toUpperCase());
+  const reel = rows[0];
+  if (!reel) throw badRequest('reel_code: this request cut no such reel.', { reel_code: 'this request cut no such reel' });
+  await keepOffcut(db, { ticket_id: ticketId, reel_id: reel.reel_id, kept_by_id: actor.id, created_at: nowIso() });
+  return reel.reel_code;
 }
 
 /** What a request holds now, line by line. */

@@ -82,10 +82,22 @@ export async function locationStockByKeys(q: Q, locationId: number, keys: string
 }
 
 /** One location's SKUs in key order: O(rows returned), whatever the size of the ledger. */
-export async function listLocationStock(q: Q, locationId: number, includeZero: boolean): Promise<LocationStockRow[]> {
-  const query = q('location_stock').where({ location_id: locationId }).orderBy('sku_key');
-  if (!includeZero) query.where((w) => w.whereNot('on_hand', 0).orWhereNot('reserved', 0));
-  return (await query).map(stockRow);
+/** One location's rows in key order, each with its bulk SKU's unit (null for counted SKUs). */
+export async function listLocationStock(
+  q: Q,
+  locationId: number,
+  includeZero: boolean,
+): Promise<(LocationStockRow & { bulk_unit: 'ft' | 'm' | null })[]> {
+  const query = q('location_stock as s')
+    .leftJoin('bulk_skus as b', 'b.sku_key', 's.sku_key')
+    .select('s.*', 'b.unit as bulk_unit')
+    .where('s.location_id', locationId)
+    .orderBy('s.sku_key');
+  if (!includeZero) query.where((w) => w.whereNot('s.on_hand', 0).orWhereNot('s.reserved', 0));
+  return (await query).map((row: LocationStockRow & { bulk_unit: 'ft' | 'm' | null }) => ({
+    ...stockRow(row),
+    bulk_unit: row.bulk_unit,
+  }));
 }
 
 // ---- reservations -----------------------------------------------------------------------------------
@@ -98,7 +110,11 @@ export interface ReservationRow {
   sku_key: string;
   cable_type: string;
   cable_length: string;
+  /** Pieces (a count) of a counted SKU, or length (mm) of a bulk SKU: `pieces` cuts of `piece_mm`. */
   quantity: number;
+  kind: 'pieces' | 'length';
+  pieces: number | null;
+  piece_mm: number | null;
   status: 'open' | 'released' | 'consumed';
 }
 
@@ -108,9 +124,14 @@ const reservationRow = (r: ReservationRow): ReservationRow => ({
   ticket_id: Number(r.ticket_id),
   location_id: Number(r.location_id),
   quantity: Number(r.quantity),
+  pieces: r.pieces === null ? null : Number(r.pieces),
+  piece_mm: r.piece_mm === null ? null : Number(r.piece_mm),
 });
 
-export async function insertReservations(trx: Trx, rows: Omit<ReservationRow, 'id' | 'status'>[], now: string): Promise<void> {
+export type NewReservation = Omit<ReservationRow, 'id' | 'status' | 'kind' | 'pieces' | 'piece_mm'> &
+  Partial<Pick<ReservationRow, 'kind' | 'pieces' | 'piece_mm'>>;
+
+export async function insertReservations(trx: Trx, rows: NewReservation[], now: string): Promise<void> {
   if (rows.length === 0) return;
   await trx('stock_reservations').insert(rows.map((r) => ({ ...r, status: 'open', created_at: now, closed_at: null })));
 }
@@ -130,7 +151,7 @@ export async function closeReservations(
 }
 
 export async function openReservationsOf(q: Q, ticketId: number): Promise<ReservationRow[]> {
-  return (await q('stock_reservations').where({ ticket_id: ticketId, status: 'open' }).orderBy('source_line')).map(
+  return (await q('stock_reservations').where({ ticket_id: ticketId, status: 'open' }).orderBy(['source_line', 'kind'])).map(
     reservationRow,
   );
 }

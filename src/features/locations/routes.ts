@@ -42,7 +42,11 @@ const withActive = (body: Body): Body => ({ ...body, active: body.active === 'on
  */
 export function locationRoutes(deps: Deps): Router {
   const { db, config } = deps;
-  const settings: InventorySettings = { appUrl: config.appUrl, enforceStock: config.inventoryEnforceStock };
+  const settings: InventorySettings = {
+    appUrl: config.appUrl,
+    enforceStock: config.inventoryEnforceStock,
+    reelOffcutMinMm: config.reelOffcutMinMm,
+  };
   const router = new Router();
 
   // ---- locations --------------------------------------------------------------------------------

@@ -1,11 +1,20 @@
 import type { Context } from 'koa';
 import type { Deps, Principal } from '../../http/context.ts';
+import { conflict, forbidden } from '../../http/errors.ts';
 import { formItems } from '../../http/forms.ts';
 import { requireUser } from '../../http/guards.ts';
 import { codeVersion, KeptResponses, keepResponse, sendKept } from '../../http/kept-responses.ts';
 import { pageHref } from '../../http/links.ts';
 import { audienceOf } from '../../http/respond.ts';
-import { type ItemStock, stockForItems } from '../inventory/service.ts';
+import {
+  type CutChoice,
+  cutsAndOffcuts,
+  cutsForItems,
+  cutsPending,
+  fulfilmentPlan,
+  type ItemStock,
+  stockForItems,
+} from '../inventory/service.ts';
 import { defaultLocation, getLocation, sourceChoices } from '../locations/service.ts';
 import { listAccounts } from '../users/service.ts';
 import { allowedActions, canMoveTo } from './policy.ts';
@@ -65,18 +74,74 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
     : await defaultLocation(deps.db);
   const held = ticket.status === 'approved' || ticket.status === 'in_progress';
   const granted = detail.items.map((i) => ({ ...i, quantity: i.approved_quantity ?? i.quantity }));
-  const [stock, delegate] = await Promise.all([
+  const [counted, delegate, fromReels] = await Promise.all([
     stockForItems(deps.db, source, granted, held),
     decidesAsDelegate(deps.db, viewer, detail.ticket, now),
+    canStillBeFulfilled(ticket.status)
+      ? cutsForItems(
+          deps.db,
+          ticket.id,
+          source.id,
+          granted.map((i) => ({ ...i, id: i.id })),
+          held,
+        )
+      : Promise.resolve([]),
   ]);
+  // A line cut from reels is short only when the reels are (its counted SKU may well be at 0).
+  const stock = counted.map((s, n) => {
+    const cut = fromReels[n];
+    return cut ? { ...s, short: cut.short, cut } : s;
+  });
   const resendAt = resendAvailableAt(detail.ticket, deps.config.approvalTokenTtlHours);
   const page = ticketPageData(detail, viewer, stock, { delegate, resendAt, now });
   // The approver may take the cable from elsewhere: the locations to choose from, only while deciding.
   const sources = page.decide ? (await sourceChoices(deps.db, detail.ticket.created_by_id)).choices : [];
+  // Cuts exist only once a request was fulfilled; before, the page shows what will be cut instead.
+  const reels = canStillBeFulfilled(ticket.status)
+    ? { cuts: [], offcuts: [] }
+    : await cutsAndOffcuts(
+        deps.db,
+        ticket.id,
+        detail.items.map((i) => i.id),
+        deps.config.reelOffcutMinMm,
+      );
+  const fulfilsWithCuts = page.moves.some((m) => m.status === 'fulfilled') && (await cutsPending(deps.db, ticket.id));
   return {
     ...page,
     source: { id: source.id, name: source.name },
     sources: sources.map((l) => ({ id: l.id, name: l.name })),
+    /** Cuts made from reels for this request, and the offcuts they left to keep or scrap. */
+    cuts: reels.cuts,
+    offcuts: page.actions.changeStatus ? reels.offcuts : [],
+    /** Scrapping is an inventory admin's action (the reel's own page and form). */
+    canScrap: viewer.role === 'admin',
+    /** "Mark fulfilled" opens the fulfilment page (the proposed reel per cut) instead of moving at once. */
+    fulfilsWithCuts,
+  };
+}
+
+/**
+ * The fulfilment page of a request that cuts from reels: each piece with its proposed reel (the
+ * person's `choices`, best fit for the rest), remaining before and after, and the reels to choose
+ * from instead. 403 for someone who may not fulfil it, 409 when it is not in progress.
+ */
+export async function fulfilPageFor(deps: Deps, detail: TicketDetail, viewer: Principal, choices: CutChoice[] = []) {
+  const { ticket } = detail;
+  if (!canMoveTo(viewer, ticket, 'fulfilled')) throw forbidden('Only the assignee or an admin can fulfil this request.');
+  if (!nextStatuses(ticket.status).includes('fulfilled'))
+    throw conflict(`A ticket that is ${STATUS_LABELS[ticket.status].toLowerCase()} cannot move to fulfilled.`);
+  const source = ticket.source_location_id
+    ? await getLocation(deps.db, Number(ticket.source_location_id))
+    : await defaultLocation(deps.db);
+  const items = detail.items.map((i) => ({ ...i, quantity: i.approved_quantity ?? i.quantity }));
+  const plan = await fulfilmentPlan(deps.db, { id: ticket.id, location: { id: source.id, name: source.name } }, items, choices);
+  return {
+    ticket: presentTicket(ticket, detail.items),
+    source: { id: source.id, name: source.name },
+    cuts: plan.cuts,
+    problem: plan.problem,
+    values: {},
+    errors: {},
   };
 }
 

@@ -9,13 +9,16 @@ import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/
 import { csvStream } from '../../lib/csv.ts';
 import { idParam } from '../../lib/schema.ts';
 import { offerToDelegate } from '../approvals/service.ts';
+import { type CutChoice, cutsPending, keepOffcutOf } from '../inventory/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
-import { listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
-import { canDelete } from './policy.ts';
+import { fulfilPageFor, listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
+import { canChangeStatus, canDelete } from './policy.ts';
 import { presentTicket, TICKETS_CSV_HEADER, ticketCsvCells } from './presenter.ts';
 import {
+  fulfilSchema,
   hasEditFields,
   includeDeletedQuery,
+  keepOffcutSchema,
   listQuerySchema,
   parseNewTicket,
   parseTicketEdit,
@@ -245,7 +248,7 @@ export function ticketRoutes(deps: Deps): Router {
         db,
         actor,
         id,
-        { status: change.status as Status, reason: change.rejection_reason ?? change.reason ?? change.note },
+        { status: change.status as Status, reason: change.rejection_reason ?? change.reason ?? change.note, cuts: change.cuts },
         settings,
         'api',
       );
@@ -264,8 +267,76 @@ export function ticketRoutes(deps: Deps): Router {
     const change = validBody(ctx, statusChangeSchema);
     const status = change.status as Status;
     await ticketAction(ctx, id, async () => {
-      await changeStatus(db, actor, id, { status, reason: change.reason ?? change.rejection_reason ?? change.note }, settings);
+      // Cutting from reels: a browser first sees the proposed reel per cut, and may change them.
+      if (status === 'fulfilled' && !change.cuts && audienceOf(ctx) !== 'json' && (await cutsPending(db, id))) {
+        respond(ctx, { redirect: `/tickets/${id}/fulfil` });
+        return;
+      }
+      await changeStatus(
+        db,
+        actor,
+        id,
+        { status, reason: change.reason ?? change.rejection_reason ?? change.note, cuts: change.cuts },
+        settings,
+      );
       await afterChange(ctx, id, `Status changed to ${STATUS_LABELS[status].toLowerCase()}.`);
+    });
+  });
+
+  // ---- fulfilling with cuts from reels ----------------------------------------------------------
+
+  /** The fulfilment page: the proposed reel per cut (the choices sent, best fit for the rest). */
+  const fulfilView = async (ctx: Context, id: number, choices: CutChoice[] = []) => {
+    const viewer = requireUser(ctx);
+    const detail = await getTicketDetail(db, id, false);
+    return {
+      page: 'tickets/fulfil',
+      title: `Fulfil #${id}`,
+      data: await fulfilPageFor(deps, detail, viewer, choices),
+    };
+  };
+
+  router.get('/tickets/:id/fulfil', async (ctx) => {
+    respond(ctx, await fulfilView(ctx, ticketId(ctx)));
+  });
+
+  router.post('/tickets/:id/fulfil', async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    await ticketAction(ctx, id, async () => {
+      const change = validBody(ctx, fulfilSchema);
+      const choices = change.cuts ?? [];
+      const form = {
+        page: 'tickets/fulfil',
+        title: `Fulfil #${id}`,
+        data: async () => (await fulfilView(ctx, id, choices)).data,
+      };
+      await handleForm(ctx, form, async () => {
+        await changeStatus(db, actor, id, { status: 'fulfilled', reason: change.note, cuts: choices }, settings);
+        respond(ctx, {
+          redirect: `/tickets/${id}`,
+          flash: { kind: 'success', message: 'Fulfilled: each cut is recorded on its reel.' },
+        });
+      });
+    });
+  });
+
+  /** "Keep" an offcut a request's cuts left: the page stops asking (scrapping is the reel's own action). */
+  router.post('/tickets/:id/offcuts/keep', async (ctx) => {
+    const actor = requireUser(ctx);
+    const id = ticketId(ctx);
+    await ticketAction(ctx, id, async () => {
+      const { reel_code } = validBody(ctx, keepOffcutSchema);
+      const detail = await getTicketDetail(db, id, false);
+      if (!canChangeStatus(actor, detail.ticket)) throw forbidden('Only the assignee or an admin can decide about offcuts.');
+      const code = await keepOffcutOf(
+        db,
+        actor,
+        id,
+        detail.items.map((i) => i.id),
+        reel_code,
+      );
+      await afterChange(ctx, id, `Reel ${code} kept as an offcut.`);
     });
   });
 

@@ -130,6 +130,21 @@ export function parseTicketEdit(body: Body): TicketEdit {
 
 export const hasEditFields = (body: Body) => EDITABLE.some((k) => body[k] !== undefined);
 
+/** A reel chosen for one piece cut from bulk: `cuts[0][item_id]`, `cuts[0][piece]`, `cuts[0][reel_code]` on a form. */
+export const cutChoiceSchema = z.object({
+  item_id: integer(1, MAX_ID),
+  piece: integer(1, 100_000),
+  reel_code: text(20),
+});
+
+export const cutsSchema = z
+  .preprocess(
+    (v) => formRows(v, ['item_id', 'piece', 'reel_code']),
+    z.array(cutChoiceSchema, { error: 'must be a list of {item_id, piece, reel_code}' }).max(500, 'at most 500 cuts'),
+  )
+  .optional()
+  .meta({ description: 'Fulfilling: the reel to cut each piece from; best fit for the pieces not named (DESIGN.md §13).' });
+
 export const statusChangeSchema = z.object({
   status: z
     .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be text') })
@@ -138,7 +153,14 @@ export const statusChangeSchema = z.object({
   rejection_reason: optionalText(500),
   reason: optionalText(500),
   note: optionalText(500),
+  cuts: cutsSchema,
 });
+
+/** The fulfilment page's form: the reel per cut and an optional note. */
+export const fulfilSchema = z.object({ cuts: cutsSchema, note: optionalText(500) });
+
+/** "Keep" on the offcut prompt. */
+export const keepOffcutSchema = z.object({ reel_code: text(20) });
 
 export const listQuerySchema = z.object({
   filter: z.preprocess(

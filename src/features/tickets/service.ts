@@ -5,7 +5,13 @@ import { badRequest, conflict, forbidden, gone, notFound } from '../../http/erro
 import { newLinkSecret } from '../../lib/crypto.ts';
 import { keysetPage } from '../../lib/keyset.ts';
 import { replyAddress } from '../../lib/reply-address.ts';
-import { consumeForFulfilment, type InventorySettings, releaseForTicket, reserveForTicket } from '../inventory/service.ts';
+import {
+  type CutChoice,
+  consumeForFulfilment,
+  type InventorySettings,
+  releaseForTicket,
+  reserveForTicket,
+} from '../inventory/service.ts';
 import { defaultLocation, usableLocation } from '../locations/service.ts';
 import { actingApprover, peopleAndAwayByIds, personById } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
@@ -287,6 +293,8 @@ export interface StatusChange {
   source_location_id?: number;
   /** Approving: the lines granted differently from what was asked (the others as asked). */
   lines?: ApprovedLine[];
+  /** Fulfilling: the reel chosen for a piece cut from bulk (best fit for the others). */
+  cuts?: CutChoice[];
 }
 
 /** Who moves a ticket and how: the timeline's actor and channel, and the reason or note. */
@@ -303,6 +311,8 @@ export interface Mover {
   lines?: ApprovedLine[];
   /** Approving: the source location the approver chose (the request's own when absent). */
   sourceLocationId?: number;
+  /** Fulfilling: reels chosen per piece (see StatusChange). */
+  cuts?: CutChoice[];
 }
 
 /**
@@ -372,12 +382,13 @@ async function stockFollowsStatus(
   items: ItemRow[],
   actorId: number,
   settings: Pick<Settings, 'appUrl' | 'inventoryEnforceStock'>,
+  cuts?: CutChoice[],
 ): Promise<void> {
   const stock = inventorySettings(settings);
   const locationId = ticket.source_location_id ? Number(ticket.source_location_id) : (await defaultLocation(trx)).id;
   const lines = items.map((i) => ({ ...i, quantity: quantityToTake(i) })).filter((i) => i.quantity > 0);
   if (to === 'fulfilled') {
-    await consumeForFulfilment(trx, { id: ticket.id, actorId, locationId }, lines, stock);
+    await consumeForFulfilment(trx, { id: ticket.id, actorId, locationId }, lines, stock, cuts);
     return;
   }
   const held = HOLDING.has(from);
@@ -440,7 +451,16 @@ async function applyMove(trx: Trx, ticket: TicketRow, asked: Status, mover: Move
     source = (await usableLocation(trx, mover.sourceLocationId, 'source_location_id')).id;
     await trx('tickets').where({ id: ticket.id }).update({ source_location_id: source });
   }
-  await stockFollowsStatus(trx, { id: ticket.id, source_location_id: source }, ticket.status, to, items, mover.actorId, settings);
+  await stockFollowsStatus(
+    trx,
+    { id: ticket.id, source_location_id: source },
+    ticket.status,
+    to,
+    items,
+    mover.actorId,
+    settings,
+    mover.cuts,
+  );
   const granted = items.map((i) => ({ ...i, granted: quantityToTake(i) }));
   await notifyStatusChange(trx, ticket, granted, to, mover.actorId, reason, settings.appUrl);
   await emitEvent(trx, 'ticket.status_changed', async () => {
@@ -498,6 +518,8 @@ export async function changeStatus(
   }
   if (change.lines?.length && change.status !== 'approved')
     throw badRequest('items: approved quantities go with an approval only.');
+  if (change.cuts?.length && change.status !== 'fulfilled')
+    throw badRequest('cuts: reels are chosen when fulfilling only.', { cuts: 'go with a move to fulfilled only' });
   if (change.source_location_id !== undefined && change.status !== 'approved')
     throw badRequest('source_location_id: a source location goes with an approval only.', {
       source_location_id: 'goes with an approval only',
@@ -508,6 +530,7 @@ export async function changeStatus(
     reason: change.reason ?? null,
     lines: change.lines,
     sourceLocationId: change.source_location_id,
+    cuts: change.cuts,
     ...(delegate ? { actingAs: 'delegate' as const, onBehalfOfId: ticket.assigned_to_id } : {}),
   };
   const moved = await db.transaction((trx) => applyMove(trx, ticket, change.status, mover, settings));

@@ -1,0 +1,68 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { formatLength, type LengthUnit, MAX_LENGTH_MM, parseLength } from '../src/lib/length.ts';
+
+/** Lengths of bulk cable (DESIGN.md §13): what parses, what is refused and why, no rounding drift. */
+
+const mmOf = (input: string) => {
+  const r = parseLength(input);
+  return r.ok ? r.mm : r.error;
+};
+
+test('the spellings people write parse to whole millimetres', (t) => {
+  t.is(mmOf('100ft'), 30_480);
+  t.is(mmOf('100 ft'), 30_480);
+  t.is(mmOf("100'"), 30_480);
+  t.is(mmOf('100 FT'), 30_480);
+  t.is(mmOf('  100 feet '), 30_480);
+  t.is(mmOf('30m'), 30_000);
+  t.is(mmOf('30 m'), 30_000);
+  t.is(mmOf('30.5 m'), 30_500);
+  t.is(mmOf('1,000 ft'), 304_800);
+  t.is(mmOf('1,000,000 m'), 'a length must be at most 100 km');
+  t.is(mmOf('0.5 ft'), 152, '152.4 mm rounds to 152');
+  t.deepEqual(parseLength('1000 ft'), { ok: true, mm: 304_800, unit: 'ft' });
+  t.deepEqual(parseLength('305 m'), { ok: true, mm: 305_000, unit: 'm' });
+});
+
+test('anything else is refused with a sentence', (t) => {
+  t.is(mmOf('12 parsecs'), '"parsecs" is not a unit: use ft or m');
+  t.is(mmOf('-5m'), 'a length must be more than zero');
+  t.is(mmOf('0 ft'), 'a length must be more than zero');
+  t.is(mmOf('0.000001 m'), 'a length must be at least 1 mm');
+  t.is(mmOf(''), 'enter a length such as "100 ft" or "30 m"');
+  t.is(mmOf('100'), '"100" is not a length: write it as "100 ft", "100\'" or "30 m"');
+  t.is(mmOf('ft'), '"ft" is not a length: write it as "100 ft", "100\'" or "30 m"');
+  t.is(mmOf('1,00 ft'), '"1,00 ft" is not a length: write it as "100 ft", "100\'" or "30 m"');
+  t.is(mmOf('100.5.5 m'), '"100.5.5 m" is not a length: write it as "100 ft", "100\'" or "30 m"');
+  t.is(mmOf('100,001 m'), 'a length must be at most 100 km');
+  t.is(mmOf('99999999999999999999999 ft'), 'a length must be at most 100 km');
+  t.is(mmOf(`${'9'.repeat(400)} m`), 'a length must be at most 100 km');
+  t.is(mmOf('100 km'), '"km" is not a unit: use ft or m');
+  t.is(mmOf('1e3 m'), '"1e3 m" is not a length: write it as "100 ft", "100\'" or "30 m"');
+});
+
+test('formatting shows the unit with up to three decimals, grouped', (t) => {
+  t.is(formatLength(304_800, 'ft'), '1,000 ft');
+  t.is(formatLength(30_480, 'ft'), '100 ft');
+  t.is(formatLength(30_500, 'm'), '30.5 m');
+  t.is(formatLength(1, 'm'), '0.001 m');
+  t.is(formatLength(1, 'ft'), '0.003 ft');
+  t.is(formatLength(0, 'ft'), '0 ft');
+  t.is(formatLength(-12_192, 'ft'), '-40 ft');
+  t.is(formatLength(MAX_LENGTH_MM, 'm'), '100,000 m');
+});
+
+test('parse(format(x)) == x for every length in 1 mm .. 100 km, in both units', (t) => {
+  const unit = fc.constantFrom<LengthUnit>('ft', 'm');
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: MAX_LENGTH_MM }), unit, (mm, u) => {
+      const back = parseLength(formatLength(mm, u));
+      return back.ok && back.mm === mm && back.unit === u;
+    }),
+    { numRuns: 20_000 },
+  );
+  // The edges and the values nearest a half millimetre of a foot, where drift would show first.
+  for (const mm of [1, 2, 152, 153, 304, 305, MAX_LENGTH_MM - 1, MAX_LENGTH_MM])
+    for (const u of ['ft', 'm'] as const) t.is(mmOf(formatLength(mm, u)), mm, `${mm} ${u}`);
+});
