@@ -63,6 +63,10 @@ const filtersJson = z.object({
   scope: z.enum(['all', 'own']).meta({ description: 'all: every request (admins); own: the caller’s own requests.' }),
 });
 
+const unit = z.enum(['each', 'ft', 'm']).meta({
+  description: 'each: counted pieces; ft or m: bulk cable cut from reels, figures in that unit (3 decimals).',
+});
+
 const spread = { count: z.number().int(), median_hours: hours, p90_hours: hours };
 
 export const turnaroundJson = z
@@ -125,7 +129,11 @@ export const consumptionJson = z
         month: z.string().meta({ description: 'YYYY-MM (UTC).' }),
         location: z.string().meta({ description: 'The stock location the pieces were taken from.' }),
         cable_type: z.string(),
-        quantity: z.number().int().meta({ description: 'Pieces taken from stock by fulfilled requests.' }),
+        unit: unit,
+        quantity: z.number().meta({
+          description: 'Pieces taken from stock by fulfilled requests (unit each), or the length cut from reels in the unit.',
+        }),
+        quantity_mm: z.number().int().nullable().meta({ description: 'The length cut, in mm; null for pieces.' }),
       }),
     ),
   })
@@ -140,12 +148,13 @@ export const coverJson = z
       z.object({
         location: z.string().meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
         cable_type: z.string(),
-        cable_length: z.string(),
-        on_hand: z.number().int(),
-        reserved: z.number().int().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
-        available: z.number().int().meta({ description: 'on_hand - reserved.' }),
-        consumed: z.number().int().meta({ description: 'Pieces consumed in the window.' }),
-        per_day: z.number().meta({ description: 'Average pieces a day over the window.' }),
+        cable_length: z.string().meta({ description: 'Empty for bulk cable (on reels).' }),
+        unit: unit,
+        on_hand: z.number().meta({ description: 'In the unit (pieces, or a length for bulk cable), as all figures here.' }),
+        reserved: z.number().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
+        available: z.number().meta({ description: 'on_hand - reserved.' }),
+        consumed: z.number().meta({ description: 'Consumed (cut, for bulk cable) in the window.' }),
+        per_day: z.number().meta({ description: 'Average use a day over the window.' }),
         days_of_cover: z
           .number()
           .nullable()
