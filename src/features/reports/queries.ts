@@ -189,7 +189,9 @@ export async function consumptionByMonth(
     .where('c.day', '>=', f.fromDay)
     .where('c.day', '<=', f.toDay)
     .groupBy('month', 'c.location_id', 'c.type_key', 'b.unit')
-    .orderBy([{ column: 'month' }, { column: 'c.location_id' }, { column: 'c.type_key' }, { column: 'b.unit' }]);
+    .orderBy([{ column: 'month' }, { column: 'c.location_id' }, { column: 'c.type_key' }])
+    // Pieces before lengths on both databases (they sort NULL differently).
+    .orderByRaw("coalesce(b.unit, '')");
   const at = locationId(f.location);
   if (at !== undefined) q.where('c.location_id', at);
   if (f.typeKey !== undefined) q.where('c.type_key', f.typeKey);
