@@ -82,7 +82,7 @@ const REPORTS: Record<
   consumption: {
     summary: 'Consumption per month',
     description:
-      'Pieces taken from stock by fulfilled requests, and bulk cable cut from reels (in its unit; never summed with pieces), per UTC month, location (the one it left from) and cable type; `location` keeps one location. Admins only.',
+      'Pieces (bulk cable: length cut, in its unit) taken by fulfilled requests, per UTC month, location (the one they left from) and cable type; `location` keeps one location. Admins only.',
     schema: consumptionJson,
     admin: true,
     example: {

@@ -63,9 +63,7 @@ const filtersJson = z.object({
   scope: z.enum(['all', 'own']).meta({ description: 'all: every request (admins); own: the caller’s own requests.' }),
 });
 
-const unit = z.enum(['each', 'ft', 'm']).meta({
-  description: 'each: counted pieces; ft or m: bulk cable cut from reels, figures in that unit (3 decimals).',
-});
+const unit = z.enum(['each', 'ft', 'm']).meta({ description: 'each: pieces; ft, m: bulk cable, in that unit.' });
 
 const spread = { count: z.number().int(), median_hours: hours, p90_hours: hours };
 
@@ -130,10 +128,8 @@ export const consumptionJson = z
         location: z.string().meta({ description: 'The stock location the pieces were taken from.' }),
         cable_type: z.string(),
         unit: unit,
-        quantity: z.number().meta({
-          description: 'Pieces taken from stock by fulfilled requests (unit each), or the length cut from reels in the unit.',
-        }),
-        quantity_mm: z.number().int().nullable().meta({ description: 'The length cut, in mm; null for pieces.' }),
+        quantity: z.number().meta({ description: 'Pieces, or the length cut from reels.' }),
+        quantity_mm: z.number().int().nullable(),
       }),
     ),
   })
@@ -148,12 +144,12 @@ export const coverJson = z
       z.object({
         location: z.string().meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
         cable_type: z.string(),
-        cable_length: z.string().meta({ description: 'Empty for bulk cable (on reels).' }),
+        cable_length: z.string(),
         unit: unit,
-        on_hand: z.number().meta({ description: 'In the unit (pieces, or a length for bulk cable), as all figures here.' }),
+        on_hand: z.number(),
         reserved: z.number().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
         available: z.number().meta({ description: 'on_hand - reserved.' }),
-        consumed: z.number().meta({ description: 'Consumed (cut, for bulk cable) in the window.' }),
+        consumed: z.number().meta({ description: 'Used in the window.' }),
         per_day: z.number().meta({ description: 'Average use a day over the window.' }),
         days_of_cover: z
           .number()
