@@ -153,7 +153,7 @@ test.serial('the page: bulk lines named apart with their lengths, one chart for 
         .map((_, li) => page.$(li).text())
         .get(),
     ),
-    [['Cat6'], ['Cat6'], ['Fiber OS2']],
+    [['Cat6'], ['Cat6, on reels'], ['Fiber OS2, on reels']],
   );
   t.regex(page.$('#consumption .summary').text(), /nor is scrapped cable/);
   // The cover table: bulk in its unit.

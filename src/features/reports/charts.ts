@@ -140,14 +140,16 @@ function consumptionChart(title: string, lines: ConsumptionLine[], months: strin
   const used = lines.filter((m) => m.quantity !== 0);
   if (!used.length) return undefined;
   const totals = new Map<string, number>();
-  for (const m of used) totals.set(m.cable_type, (totals.get(m.cable_type) ?? 0) + m.quantity);
+  // Bulk series are named as the table names them ("Cat6, on reels").
+  const nameOf = (m: ConsumptionLine) => cableName(m.cable_type, m.unit);
+  for (const m of used) totals.set(nameOf(m), (totals.get(nameOf(m)) ?? 0) + m.quantity);
   const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([t]) => t);
   const top = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
   const series = ranked.length > top.length ? [...top, 'Other'] : top;
   // Locations and the "Other" types summed: one bar segment per month and series.
   const sums = new Map<string, { period: string; series: string; value: number }>();
   for (const m of used) {
-    const name = top.includes(m.cable_type) ? m.cable_type : 'Other';
+    const name = top.includes(nameOf(m)) ? nameOf(m) : 'Other';
     const key = `${m.month}\u0000${name}`;
     const row = sums.get(key) ?? { period: m.month, series: name, value: 0 };
     row.value += m.quantity;
