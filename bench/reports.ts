@@ -24,7 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import knexFactory from 'knex';
 import { createDb, migrateLatest } from '../src/db/index.ts';
-import { chartOf } from '../src/features/reports/charts.ts';
+import { chartsOf } from '../src/features/reports/charts.ts';
 import { presentReport } from '../src/features/reports/presenter.ts';
 import { REPORT_NAMES, type ReportName } from '../src/features/reports/schema.ts';
 import { runReport, settleFilters } from '../src/features/reports/service.ts';
@@ -157,7 +157,7 @@ async function reports(): Promise<unknown[]> {
   const run = (viewer: Principal, report: ReportName, q: Record<string, unknown>) => async () => {
     const f = await settleFilters(db, viewer, q, now);
     const presented = presentReport(await runReport(db, viewer, report, f, now), f);
-    return chartOf(presented);
+    return chartsOf(presented);
   };
   for (const report of REPORT_NAMES) rows.push(await timed(`${report}, admin, last 182 days`, run(boss, report, {})));
   for (const report of ['turnaround', 'lead-time', 'requests'] as const) {

@@ -8,6 +8,8 @@ import {
   buildConsumption,
   buildLocation,
   buildReceipt,
+  buildReel,
+  buildReelMovements,
   buildTimedRequest,
   createUser,
   defaultLocationId,
@@ -276,12 +278,30 @@ test('the reports page, 26 weeks of figures, first visit at most 40 KB; each cha
       quantity: 1 + (n % 7),
     })),
   );
+  // Bulk cable cut from reels in feet and in metres: two more charts (lengths per unit).
+  const reels = [
+    await buildReel(app, { cable_type: 'Cat6 bulk', length: '1000 ft', location_id: locations[0] }),
+    await buildReel(app, { cable_type: 'Cat6a bulk', length: '1000 ft', location_id: locations[1] }),
+    await buildReel(app, { cable_type: 'Fiber OS2 bulk', length: '2000 m', location_id: locations[0] }),
+  ];
+  await buildReelMovements(
+    app,
+    Array.from({ length: 6 * 3 * 4 }, (_, n) => {
+      const reel = reels[n % 3] as (typeof reels)[number];
+      return {
+        at: new Date(Date.UTC(2026, 5 + Math.floor(n / 12), 1 + (n % 12))).toISOString(),
+        reel,
+        cable_type: ['Cat6 bulk', 'Cat6a bulk', 'Fiber OS2 bulk'][n % 3] as string,
+        length: `${5 + (n % 9) * 2.5} ${reel.unit}`,
+      };
+    }),
+  );
   const client = await signedInClient(app.url, boss.username);
   const cookie = { cookie: client.cookieHeader() };
   const visit = await firstVisit('/reports?from=2026-06-08&to=2026-12-06', cookie);
   t.log(`/reports, first visit: ${visit.total} B\n${describe(visit.parts)}`);
   const $ = cheerio.load(visit.html);
-  t.is($('svg.chart').length, 5, 'every report has its chart');
+  t.is($('svg.chart').length, 7, 'every report has its chart; consumption one for pieces and one per length unit');
   t.is($('script[src]').length, 0, 'no script');
   $('svg.chart').each((n, el) => {
     const brotli = brotliCompressSync(Buffer.from($.html(el))).length;

@@ -223,10 +223,10 @@ test.serial(
     ]);
     const c = (await boss.get('/api/reports/consumption?from=2026-11-01&to=2027-01-10')).json;
     t.deepEqual(c.months, [
-      { month: '2026-11', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 },
-      { month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 },
-      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat5e', quantity: 7 },
-      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat6', quantity: 4 },
+      { month: '2026-11', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5, unit: 'each', quantity_mm: null },
+      { month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5, unit: 'each', quantity_mm: null },
+      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat5e', quantity: 7, unit: 'each', quantity_mm: null },
+      { month: '2027-01', location: 'Main warehouse', cable_type: 'Cat6', quantity: 4, unit: 'each', quantity_mm: null },
     ]);
     const cover = (await boss.get('/api/reports/cover')).json;
     t.is(cover.window_days, 90);
@@ -235,6 +235,7 @@ test.serial(
         location: 'All stock',
         cable_type: 'Cat5e',
         cable_length: '100ft',
+        unit: 'each',
         on_hand: 7,
         reserved: 0,
         available: 7,
@@ -246,6 +247,7 @@ test.serial(
         location: 'All stock',
         cable_type: 'Cat6',
         cable_length: '100ft',
+        unit: 'each',
         on_hand: 48,
         reserved: 0,
         available: 48,
@@ -257,6 +259,7 @@ test.serial(
         location: 'All stock',
         cable_type: 'Fiber',
         cable_length: '10m',
+        unit: 'each',
         on_hand: 5,
         reserved: 0,
         available: 5,
@@ -268,18 +271,27 @@ test.serial(
     const csv = await bossPage.get('/reports/cover.csv');
     t.is(csv.status, 200);
     t.regex(String(csv.headers.get('content-type')), /text\/csv/);
-    t.is(csv.text.split('\r\n')[1], 'All stock,Cat5e,100ft,7,0,7,7,0.078,90');
+    t.is(csv.text.split('\r\n')[1], 'All stock,Cat5e,100ft,each,7,0,7,7,0.078,90');
   },
 );
 
 test.serial('consumption: a month of the range without any is a line of 0, across a year boundary', async (t) => {
   // The ledger of the test above: Cat6 1000 on 2026-10-16, 5 in Nov, 3 + 2 in Dec, 4 + 10 in Jan; Cat5e 7 in Jan.
-  const zero = (month: string, cable_type = 'All types') => ({ month, location: 'All stock', cable_type, quantity: 0 });
+  const zero = (month: string, cable_type = 'All types') => ({
+    month,
+    location: 'All stock',
+    cable_type,
+    unit: 'each',
+    quantity: 0,
+    quantity_mm: null,
+  });
   const main = (month: string, cable_type: string, quantity: number) => ({
     month,
     location: 'Main warehouse',
     cable_type,
+    unit: 'each',
     quantity,
+    quantity_mm: null,
   });
   const all = (await boss.get('/api/reports/consumption?from=2026-08-15&to=2027-02-10')).json;
   t.deepEqual(all.months, [
@@ -302,8 +314,11 @@ test.serial('consumption: a month of the range without any is a line of 0, acros
   ]);
   // The CSV and the page's table have the same lines; the chart has every month along its axis.
   const csv = await bossPage.get('/reports/consumption.csv?from=2026-08-15&to=2027-02-10');
-  t.deepEqual(csv.text.trim().split('\r\n').slice(1, 3), ['2026-08,All stock,All types,0', '2026-09,All stock,All types,0']);
-  t.is(csv.text.trim().split('\r\n').at(-1), '2027-02,All stock,All types,0');
+  t.deepEqual(csv.text.trim().split('\r\n').slice(1, 3), [
+    '2026-08,All stock,All types,each,0,',
+    '2026-09,All stock,All types,each,0,',
+  ]);
+  t.is(csv.text.trim().split('\r\n').at(-1), '2027-02,All stock,All types,each,0,');
   const page = await bossPage.get('/reports?from=2026-08-15&to=2027-02-10');
   t.deepEqual(
     page
@@ -372,15 +387,19 @@ test.serial(
     const consumption = async (location: string) =>
       (await boss.get(`/api/reports/consumption?from=${today}&to=${today}&cable_type=patch&location=${location}`)).json.months;
     t.deepEqual(await consumption('all'), [
-      { month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5 },
-      { month, location: 'Van 7', cable_type: 'Patch', quantity: 4 },
+      { month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5, unit: 'each', quantity_mm: null },
+      { month, location: 'Van 7', cable_type: 'Patch', quantity: 4, unit: 'each', quantity_mm: null },
     ]);
-    t.deepEqual(await consumption(String(van.id)), [{ month, location: 'Van 7', cable_type: 'Patch', quantity: 4 }]);
-    t.deepEqual(await consumption(String(main)), [{ month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5 }]);
+    t.deepEqual(await consumption(String(van.id)), [
+      { month, location: 'Van 7', cable_type: 'Patch', quantity: 4, unit: 'each', quantity_mm: null },
+    ]);
+    t.deepEqual(await consumption(String(main)), [
+      { month, location: 'Main warehouse', cable_type: 'Patch', quantity: 5, unit: 'each', quantity_mm: null },
+    ]);
 
     const cover = async (location: string) =>
       (await boss.get(`/api/reports/cover?cable_type=patch&location=${location}`)).json.skus;
-    const sku = { cable_type: 'Patch', cable_length: '2m' };
+    const sku = { cable_type: 'Patch', cable_length: '2m', unit: 'each' };
     // Main: 30 - 12 - 5 = 13 on hand, 5 used in 90 days: 5/90 = 0.056 a day, 13 / (5/90) = 234 days.
     t.deepEqual(await cover(String(main)), [
       {
@@ -417,7 +436,7 @@ test.serial(
     t.regex(page.$('#consumption .summary').text(), /at Van 7 only/);
     t.regex(page.$('#cover .summary').text(), /^Van 7: available stock \(on hand less what approved requests reserved\)/);
     const csv = await bossPage.get(`/reports/consumption.csv?from=${today}&to=${today}&cable_type=patch&location=${van.id}`);
-    t.is(csv.text.split('\r\n')[1], `${month},Van 7,Patch,4`);
+    t.is(csv.text.split('\r\n')[1], `${month},Van 7,Patch,each,4,`);
   },
 );
 

@@ -85,3 +85,11 @@ export function formatLength(mm: number, unit: LengthUnit): string {
 }
 
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 37)}...` : s);
+
+/**
+ * Millimetres as a number of the unit, to three decimals (as formatLength shows it, without the
+ * grouping): for figures that are data, such as a report's JSON and CSV.
+ */
+export function lengthIn(mm: number, unit: LengthUnit): number {
+  return Math.round((mm * 1000) / (unit === 'ft' ? MM_PER_FT : 1000)) / 1000;
+}

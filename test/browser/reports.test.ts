@@ -6,6 +6,8 @@ import {
   buildConsumption,
   buildLocation,
   buildReceipt,
+  buildReel,
+  buildReelMovements,
   buildTimedRequest,
   buildTransfer,
   createUser,
@@ -79,6 +81,24 @@ test.before(async () => {
       { at: new Date(Date.now() - (n + 2) * 86_400_000).toISOString(), cable_type, quantity: 1 + n, location_id: van.id },
     ]),
   );
+  // Bulk cable on reels, in feet and in metres: cut in the range and lately (a chart per unit, cover).
+  const reels = [
+    await buildReel(app, { cable_type: 'Cat6', length: '1000 ft' }),
+    await buildReel(app, { cable_type: 'Fiber OS2', length: '2000 m' }),
+  ];
+  await buildReelMovements(
+    app,
+    Array.from({ length: 12 }, (_, n) => {
+      const reel = reels[n % 2] as (typeof reels)[number];
+      const at = n < 10 ? new Date(Date.UTC(2026, 8 + Math.floor(n / 4), 3 + n)) : new Date(Date.now() - n * 86_400_000);
+      return {
+        at: at.toISOString(),
+        reel,
+        cable_type: n % 2 ? 'Fiber OS2' : 'Cat6',
+        length: `${10 + n * 7.5} ${reel.unit}`,
+      };
+    }),
+  );
 });
 test.after.always(async () => {
   await browser?.close();
@@ -96,7 +116,7 @@ for (const [name, viewport] of [
       await page.getByRole('link', { name: 'Reports' }).click();
       await page.waitForURL(`${app.url}/reports`);
       await page.goto(`${app.url}/reports?${RANGE}`);
-      t.is(await page.locator('svg.chart').count(), 5);
+      t.is(await page.locator('svg.chart').count(), 7, 'consumption: pieces, feet and metres apart');
       t.is(await page.locator('script').count(), 0);
       await screenshot(page, `reports-${name}`);
       // Each report's chart and legend alone, to look at closely.
@@ -105,6 +125,7 @@ for (const [name, viewport] of [
         .first()
         .screenshot({ path: `test-results/reports-${name}-filters.png` });
       await page.locator('#turnaround').screenshot({ path: `test-results/reports-${name}-turnaround.png` });
+      await page.locator('#consumption').screenshot({ path: `test-results/reports-${name}-consumption.png` });
       const figures = page.locator('section.report figure');
       for (let n = 0; n < (await figures.count()); n++) {
         await figures.nth(n).screenshot({ path: `test-results/reports-${name}-chart-${n + 1}.png` });

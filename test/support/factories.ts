@@ -390,3 +390,33 @@ export async function buildConsumption(
     });
   }
 }
+
+/**
+ * Reel movements in the ledger at chosen times (append-only: rows are only inserted), as fulfilment
+ * writes a cut ('cut', source 'ticket_cut') and a reel's scrap ('scrap', source 'reel_scrap'): the
+ * bulk SKU of the reel's type, its location, the length in millimetres. Neither the reel's remaining
+ * length nor the stock's on hand is touched (buildReel set them).
+ */
+export async function buildReelMovements(
+  app: TestApp,
+  rows: { at: string; reel: { id: number; location_id: number }; cable_type: string; length: string; type?: 'cut' | 'scrap' }[],
+) {
+  for (const r of rows) {
+    const parsed = parseLength(r.length);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const scrap = r.type === 'scrap';
+    await app.db('inventory_movements').insert({
+      movement_type: scrap ? 'scrap' : 'cut',
+      source_type: scrap ? 'reel_scrap' : 'ticket_cut',
+      source_id: scrap ? r.reel.id : null,
+      source_line: scrap ? 0 : counter++,
+      sku_key: `${r.cable_type.trim().toLowerCase()}|`,
+      cable_type: r.cable_type,
+      cable_length: '',
+      quantity_delta: -parsed.mm,
+      location_id: r.reel.location_id,
+      reel_id: r.reel.id,
+      created_at: r.at,
+    });
+  }
+}

@@ -1,7 +1,7 @@
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { STATUS_LABELS } from '../tickets/states.ts';
-import type { PresentedReport } from './presenter.ts';
+import { cableName, type PresentedReport } from './presenter.ts';
 
 /**
  * The reports' charts, drawn on the server as SVG with Observable Plot (d3's scales, axes and ticks;
@@ -132,7 +132,39 @@ function stackedChart(
   return { svg, legend: series.map((s) => ({ label: s, className: classOf.get(s) as string })) };
 }
 
-export function chartOf(report: PresentedReport): Chart | undefined {
+type ConsumptionLine = Extract<PresentedReport, { report: 'consumption' }>['months'][number];
+
+/** Stacked bars per month of one unit's lines, the biggest types a series each, the rest as "Other". */
+function consumptionChart(title: string, lines: ConsumptionLine[], months: string[], yLabel: string): Chart | undefined {
+  // Months without consumption are lines of 0: on the axis, but no series of their own.
+  const used = lines.filter((m) => m.quantity !== 0);
+  if (!used.length) return undefined;
+  const totals = new Map<string, number>();
+  // Bulk series are named as the table names them ("Cat6, on reels").
+  const nameOf = (m: ConsumptionLine) => cableName(m.cable_type, m.unit);
+  for (const m of used) totals.set(nameOf(m), (totals.get(nameOf(m)) ?? 0) + m.quantity);
+  const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([t]) => t);
+  const top = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
+  const series = ranked.length > top.length ? [...top, 'Other'] : top;
+  // Locations and the "Other" types summed: one bar segment per month and series.
+  const sums = new Map<string, { period: string; series: string; value: number }>();
+  for (const m of used) {
+    const name = top.includes(nameOf(m)) ? nameOf(m) : 'Other';
+    const key = `${m.month}\u0000${name}`;
+    const row = sums.get(key) ?? { period: m.month, series: name, value: 0 };
+    row.value += m.quantity;
+    sums.set(key, row);
+  }
+  return stackedChart(title, [...sums.values()], series, { x: 'Month (UTC)', y: yLabel }, months);
+}
+
+/** A report's charts, none when there is nothing to chart (the consumption report may have several). */
+export function chartsOf(report: PresentedReport): Chart[] {
+  const one = chartOf(report);
+  return Array.isArray(one) ? one : one ? [one] : [];
+}
+
+function chartOf(report: PresentedReport): Chart | Chart[] | undefined {
   switch (report.report) {
     case 'turnaround':
       return spreadChart('Approval turnaround per week: hours from request to decision', report.weeks);
@@ -155,37 +187,35 @@ export function chartOf(report: PresentedReport): Chart | undefined {
       );
     }
     case 'consumption': {
-      // Months without consumption are lines of 0: on the axis, but no series of their own.
-      const used = report.months.filter((m) => m.quantity !== 0);
-      if (!used.length) return undefined;
-      const months = [...new Set(report.months.map((m) => m.month))];
-      const totals = new Map<string, number>();
-      for (const m of used) totals.set(m.cable_type, (totals.get(m.cable_type) ?? 0) + m.quantity);
-      const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([t]) => t);
-      const top = ranked.length > MAX_SERIES ? ranked.slice(0, MAX_SERIES - 1) : ranked;
-      const series = ranked.length > top.length ? [...top, 'Other'] : top;
-      // Locations and the "Other" types summed: one bar segment per month and series.
-      const sums = new Map<string, { period: string; series: string; value: number }>();
-      for (const m of used) {
-        const series = top.includes(m.cable_type) ? m.cable_type : 'Other';
-        const key = `${m.month}\u0000${series}`;
-        const row = sums.get(key) ?? { period: m.month, series, value: 0 };
-        row.value += m.quantity;
-        sums.set(key, row);
-      }
+      // Pieces and lengths share no axis: counted pieces in one chart, bulk cable cut from reels in
+      // another per unit (ft, m), each only when the range has some.
       const where = report.filters.location === 'all' ? 'all locations' : (report.months[0]?.location ?? '');
-      return stackedChart(
-        `Cable consumed per month, by type: ${where}`,
-        [...sums.values()],
-        series,
-        { x: 'Month (UTC)', y: 'Pieces' },
-        months,
-      );
+      const months = [...new Set(report.months.map((m) => m.month))];
+      const charts = [
+        consumptionChart(
+          `Cable consumed per month, by type: ${where}`,
+          report.months.filter((m) => m.unit === 'each'),
+          months,
+          'Pieces',
+        ),
+        ...(['ft', 'm'] as const).map((unit) =>
+          consumptionChart(
+            `Bulk cable cut from reels per month (${unit}), by type: ${where}`,
+            report.months.filter((m) => m.unit === unit),
+            months,
+            unit === 'ft' ? 'Feet' : 'Metres',
+          ),
+        ),
+      ];
+      return charts.filter((c): c is Chart => c !== undefined);
     }
     case 'cover': {
       const runOut = report.skus.filter((s) => s.days_of_cover !== null).slice(0, 12);
       if (!runOut.length) return undefined;
-      const rows = runOut.map((s) => ({ sku: `${s.cable_type} ${s.cable_length}`, days: s.days_of_cover as number }));
+      const rows = runOut.map((s) => ({
+        sku: s.unit === 'each' ? `${s.cable_type} ${s.cable_length}` : cableName(s.cable_type, s.unit),
+        days: s.days_of_cover as number,
+      }));
       const svg = draw(`Days of cover at the last 90 days’ rate, ${runOut[0]?.location}: the first to run out on top`, {
         height: 36 + rows.length * 22,
         marginLeft: 130,

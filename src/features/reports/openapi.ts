@@ -82,13 +82,16 @@ const REPORTS: Record<
   consumption: {
     summary: 'Consumption per month',
     description:
-      'Pieces taken from stock by fulfilled requests, per UTC month, location (the one the pieces left from) and cable type; `location` keeps one location. Admins only.',
+      'Pieces (bulk cable: length cut, in its unit) taken by fulfilled requests, per UTC month, location (the one they left from) and cable type; `location` keeps one location. Admins only.',
     schema: consumptionJson,
     admin: true,
     example: {
       report: 'consumption',
       filters,
-      months: [{ month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', quantity: 5 }],
+      months: [
+        { month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', unit: 'each', quantity: 5, quantity_mm: null },
+        { month: '2026-12', location: 'Main warehouse', cable_type: 'Cat6', unit: 'ft', quantity: 150, quantity_mm: 45720 },
+      ],
     },
   },
   cover: {
@@ -106,6 +109,7 @@ const REPORTS: Record<
           location: 'All stock',
           cable_type: 'Cat5e',
           cable_length: '100ft',
+          unit: 'each',
           on_hand: 9,
           reserved: 2,
           available: 7,

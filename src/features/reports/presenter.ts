@@ -1,13 +1,26 @@
 import type { Cell } from '../../lib/csv.ts';
+import { formatLength, LENGTH_UNITS, type LengthUnit, lengthIn, MM_PER_FT } from '../../lib/length.ts';
 import { STATUS_LABELS, STATUSES } from '../tickets/states.ts';
 import type { SpreadRow } from './queries.ts';
 import { COVER_WINDOW_DAYS, type ReportName } from './schema.ts';
-import type { ReportFilters, ReportResult } from './service.ts';
+import type { ReportFilters, ReportResult, ReportUnit } from './service.ts';
 
 /** The JSON of each report (GET /api/reports/:name), field by field; the page and the CSV show the same figures. */
 
 const round = (n: number | null, places: number) => (n === null ? null : Number(n.toFixed(places)));
 const hours = (n: number | null) => round(n === null ? null : Number(n), 2);
+
+const isLength = (unit: ReportUnit): unit is LengthUnit => (LENGTH_UNITS as readonly string[]).includes(unit);
+/** A figure as data: pieces as they are, a bulk SKU's millimetres as a number of its unit (3 decimals). */
+const inUnit = (n: number, unit: ReportUnit) => (isLength(unit) ? lengthIn(n, unit) : n);
+
+/** A figure of the JSON as the page shows it: "12" pieces, "1,250 ft" (formatLength) of bulk cable. */
+export function shownQuantity(n: number, unit: ReportUnit): string {
+  return isLength(unit) ? formatLength(Math.round(n * (unit === 'ft' ? MM_PER_FT : 1000)), unit) : String(n);
+}
+
+/** A cable type as a report line names it: bulk cable is "Cat6, on reels", apart from Cat6's pieces. */
+export const cableName = (cableType: string, unit: ReportUnit) => (isLength(unit) ? `${cableType}, on reels` : cableType);
 
 export const presentFilters = (f: ReportFilters) => ({
   from: f.from,
@@ -70,7 +83,18 @@ export function presentReport(result: ReportResult, f: ReportFilters) {
         })),
       };
     case 'consumption':
-      return { report: 'consumption' as const, filters, months: result.data };
+      return {
+        report: 'consumption' as const,
+        filters,
+        months: result.data.map((m) => ({
+          month: m.month,
+          location: m.location,
+          cable_type: m.cable_type,
+          unit: m.unit,
+          quantity: inUnit(m.quantity, m.unit),
+          quantity_mm: isLength(m.unit) ? m.quantity : null,
+        })),
+      };
     case 'cover':
       return {
         report: 'cover' as const,
@@ -80,11 +104,12 @@ export function presentReport(result: ReportResult, f: ReportFilters) {
           location: s.location,
           cable_type: s.cable_type,
           cable_length: s.cable_length,
-          on_hand: s.on_hand,
-          reserved: s.reserved,
-          available: s.available,
-          consumed: s.consumed,
-          per_day: round(s.perDay, 3) as number,
+          unit: s.unit,
+          on_hand: inUnit(s.on_hand, s.unit),
+          reserved: inUnit(s.reserved, s.unit),
+          available: inUnit(s.available, s.unit),
+          consumed: inUnit(s.consumed, s.unit),
+          per_day: round(inUnit(s.perDay, s.unit), 3) as number,
           days_of_cover: round(s.daysOfCover, 1),
         })),
       };
@@ -149,8 +174,8 @@ export function reportCsv(report: PresentedReport): { header: string[]; rows: Ce
       };
     case 'consumption':
       return {
-        header: ['month_utc', 'location', 'cable_type', 'quantity'],
-        rows: report.months.map((m) => [m.month, m.location, m.cable_type, m.quantity]),
+        header: ['month_utc', 'location', 'cable_type', 'unit', 'quantity', 'quantity_mm'],
+        rows: report.months.map((m) => [m.month, m.location, m.cable_type, m.unit, m.quantity, m.quantity_mm]),
       };
     case 'cover':
       return {
@@ -158,6 +183,7 @@ export function reportCsv(report: PresentedReport): { header: string[]; rows: Ce
           'location',
           'cable_type',
           'cable_length',
+          'unit',
           'on_hand',
           'reserved',
           'available',
@@ -169,6 +195,7 @@ export function reportCsv(report: PresentedReport): { header: string[]; rows: Ce
           s.location,
           s.cable_type,
           s.cable_length,
+          s.unit,
           s.on_hand,
           s.reserved,
           s.available,

@@ -166,32 +166,47 @@ export async function requestsByWeek(db: Db, s: TicketScope): Promise<{ week: st
  */
 const locationId = (location: string) => (location === 'all' ? undefined : Number(location));
 
-/** Pieces consumed per UTC month, location and cable type, days [fromDay, toDay] included. */
+/**
+ * Consumption per UTC month, location and cable type, days [fromDay, toDay] included: counted SKUs in
+ * pieces (unit null), bulk SKUs (bulk_skus, cut from reels) in millimetres with their unit. The two
+ * are separate lines: pieces and lengths cannot be summed.
+ */
 export async function consumptionByMonth(
   db: Db,
   f: { fromDay: string; toDay: string; typeKey?: string; location: string },
-): Promise<{ month: string; location_id: number; cable_type: string; quantity: number }[]> {
+): Promise<{ month: string; location_id: number; cable_type: string; unit: 'ft' | 'm' | null; quantity: number }[]> {
   const month = pg(db) ? "to_char(c.day, 'YYYY-MM')" : 'substr(c.day, 1, 7)';
   const q = db('report_daily_consumption as c')
+    .leftJoin('bulk_skus as b', 'b.sku_key', 'c.sku_key')
     .select(
       db.raw(`${month} as month`),
       'c.location_id',
       'c.type_key',
+      'b.unit',
       db.raw('min(c.cable_type) as cable_type'),
       db.raw('sum(c.quantity) as quantity'),
     )
     .where('c.day', '>=', f.fromDay)
     .where('c.day', '<=', f.toDay)
-    .groupBy('month', 'c.location_id', 'c.type_key')
-    .orderBy([{ column: 'month' }, { column: 'c.location_id' }, { column: 'c.type_key' }]);
+    .groupBy('month', 'c.location_id', 'c.type_key', 'b.unit')
+    .orderBy([{ column: 'month' }, { column: 'c.location_id' }, { column: 'c.type_key' }])
+    // Pieces before lengths on both databases (they sort NULL differently).
+    .orderByRaw("coalesce(b.unit, '')");
   const at = locationId(f.location);
   if (at !== undefined) q.where('c.location_id', at);
   if (f.typeKey !== undefined) q.where('c.type_key', f.typeKey);
-  const rows: { month: string; location_id: number | string; cable_type: string; quantity: number | string }[] = await q;
+  const rows: {
+    month: string;
+    location_id: number | string;
+    cable_type: string;
+    unit: 'ft' | 'm' | null;
+    quantity: number | string;
+  }[] = await q;
   return rows.map((r) => ({
     month: r.month,
     location_id: Number(r.location_id),
     cable_type: r.cable_type,
+    unit: r.unit ?? null,
     quantity: Number(r.quantity),
   }));
 }
@@ -203,7 +218,9 @@ export async function consumptionByMonth(
 export async function coverBySku(
   db: Db,
   f: { sinceDay: string; typeKey?: string; location: string },
-): Promise<{ cable_type: string; cable_length: string; on_hand: number; reserved: number; consumed: number }[]> {
+): Promise<
+  { cable_type: string; cable_length: string; unit: 'ft' | 'm' | null; on_hand: number; reserved: number; consumed: number }[]
+> {
   const at = locationId(f.location);
   const used = db('report_daily_consumption')
     .select('sku_key', db.raw('sum(quantity) as consumed'))
@@ -224,14 +241,17 @@ export async function coverBySku(
   }
   const q = db
     .from(stock.as('s'))
-    .select('s.cable_type', 's.cable_length', 's.on_hand', 's.reserved', db.raw('coalesce(u.consumed, 0) as consumed'))
+    .select('s.cable_type', 's.cable_length', 'b.unit', 's.on_hand', 's.reserved', db.raw('coalesce(u.consumed, 0) as consumed'))
     .leftJoin(used.as('u'), 'u.sku_key', 's.sku_key')
+    // A bulk SKU's figures are millimetres; its unit is how they are shown.
+    .leftJoin('bulk_skus as b', 'b.sku_key', 's.sku_key')
     // SKUs with stock or some use: an empty SKU nobody asked for is not a report line.
     .where((w) => w.where('s.on_hand', '<>', 0).orWhere('s.reserved', '<>', 0).orWhereNotNull('u.consumed'));
   if (f.typeKey !== undefined) q.whereRaw('lower(trim(s.cable_type)) = ?', [f.typeKey]);
   const rows: {
     cable_type: string;
     cable_length: string;
+    unit: 'ft' | 'm' | null;
     on_hand: number | string;
     reserved: number | string;
     consumed: number | string;
@@ -239,6 +259,7 @@ export async function coverBySku(
   return rows.map((r) => ({
     cable_type: r.cable_type,
     cable_length: r.cable_length,
+    unit: r.unit ?? null,
     on_hand: Number(r.on_hand),
     reserved: Number(r.reserved),
     consumed: Number(r.consumed),

@@ -10,9 +10,9 @@ import { validQuery } from '../../http/validate.ts';
 import { csvLine } from '../../lib/csv.ts';
 import { STATUS_LABELS } from '../tickets/states.ts';
 import { listAccounts } from '../users/service.ts';
-import { chartOf } from './charts.ts';
+import { chartsOf } from './charts.ts';
 import { canSeeAllRequests, canSeeReport } from './policy.ts';
-import { presentReport, REPORT_STATUSES, reportCsv } from './presenter.ts';
+import { cableName, presentReport, REPORT_STATUSES, reportCsv, shownQuantity } from './presenter.ts';
 import { REPORT_NAMES, type ReportName, type ReportQuery, reportQuerySchema } from './schema.ts';
 import { listReportLocations, type ReportFilters, runReport, settleFilters } from './service.ts';
 
@@ -92,7 +92,7 @@ export function reportRoutes(deps: Deps): Router {
           name,
           title: REPORT_TITLES[name],
           data: presented,
-          chart: chartOf(presented),
+          charts: chartsOf(presented),
           csvHref: filtersHref(`/reports/${name}.csv`, query),
           jsonHref: filtersHref(`/api/reports/${name}`, query),
         };
@@ -109,6 +109,9 @@ export function reportRoutes(deps: Deps): Router {
         values: valuesOf(filters, query),
         statusLabels: STATUS_LABELS,
         statuses: REPORT_STATUSES,
+        // Pieces as numbers, bulk cable as lengths in its unit ("1,250 ft"), named apart ("Cat6, on reels").
+        shown: shownQuantity,
+        cableName,
         shareHref: filtersHref('/reports', { ...query, from: filters.from, to: filters.to }),
       },
       json: Object.fromEntries(reports.map((r) => [r.name, r.data])),

@@ -63,6 +63,8 @@ const filtersJson = z.object({
   scope: z.enum(['all', 'own']).meta({ description: 'all: every request (admins); own: the caller’s own requests.' }),
 });
 
+const unit = z.enum(['each', 'ft', 'm']).meta({ description: 'each: pieces; ft, m: bulk cable, in that unit.' });
+
 const spread = { count: z.number().int(), median_hours: hours, p90_hours: hours };
 
 export const turnaroundJson = z
@@ -125,7 +127,9 @@ export const consumptionJson = z
         month: z.string().meta({ description: 'YYYY-MM (UTC).' }),
         location: z.string().meta({ description: 'The stock location the pieces were taken from.' }),
         cable_type: z.string(),
-        quantity: z.number().int().meta({ description: 'Pieces taken from stock by fulfilled requests.' }),
+        unit: unit,
+        quantity: z.number().meta({ description: 'Pieces, or the length cut from reels.' }),
+        quantity_mm: z.number().int().nullable(),
       }),
     ),
   })
@@ -141,11 +145,12 @@ export const coverJson = z
         location: z.string().meta({ description: 'The location filtered on, or "All stock" (every location summed).' }),
         cable_type: z.string(),
         cable_length: z.string(),
-        on_hand: z.number().int(),
-        reserved: z.number().int().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
-        available: z.number().int().meta({ description: 'on_hand - reserved.' }),
-        consumed: z.number().int().meta({ description: 'Pieces consumed in the window.' }),
-        per_day: z.number().meta({ description: 'Average pieces a day over the window.' }),
+        unit: unit,
+        on_hand: z.number(),
+        reserved: z.number().meta({ description: 'Promised to approved requests not yet fulfilled.' }),
+        available: z.number().meta({ description: 'on_hand - reserved.' }),
+        consumed: z.number().meta({ description: 'Used in the window.' }),
+        per_day: z.number().meta({ description: 'Average use a day over the window.' }),
         days_of_cover: z
           .number()
           .nullable()

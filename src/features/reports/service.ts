@@ -189,21 +189,33 @@ export function monthsBetween(from: string, to: string): string[] {
 /** An empty month's line names what was looked at: the cable type filtered on, or every type. */
 export const ALL_TYPES = 'All types';
 
+/** How a line's figures are counted: pieces ('each'), or a bulk SKU's length (millimetres) shown in ft or m. */
+export type ReportUnit = 'each' | 'ft' | 'm';
+
 /**
- * Pieces per month, location and cable type; one location's only when the filter names one. A month
- * of the range without any consumption is one line of 0 (the filter's location and cable type), so
- * the chart, the table and the CSV show the gap rather than skip it.
+ * Consumption per month, location and cable type; one location's only when the filter names one.
+ * Counted SKUs are pieces; bulk SKUs are the millimetres cut from their reels, a line of their own
+ * with the bulk SKU's unit (pieces and lengths are never summed). A month of the range without any
+ * consumption is one line of 0 (the filter's location and cable type), so the chart, the table and
+ * the CSV show the gap rather than skip it.
  */
 export async function consumptionReport(db: Db, f: ReportFilters) {
   const rows = await consumptionByMonth(db, { fromDay: f.from, toDay: f.to, typeKey: f.cableType, location: f.location });
   const names = await locationNames(db);
-  const lines = rows.map(({ location_id, ...r }) => ({ ...r, location: names.get(String(location_id)) ?? NO_LOCATION }));
+  const lines = rows.map(({ location_id, unit, ...r }) => ({
+    ...r,
+    unit: (unit ?? 'each') as ReportUnit,
+    location: names.get(String(location_id)) ?? NO_LOCATION,
+  }));
   const byMonth = new Map<string, typeof lines>();
   for (const line of lines) byMonth.set(line.month, [...(byMonth.get(line.month) ?? []), line]);
+  const units = [...new Set(lines.map((l) => l.unit))];
   const empty = {
     location: names.get(f.location) ?? NO_LOCATION,
     // The type as the ledger spells it when another month has it, else as the filter has it.
     cable_type: f.cableType === undefined ? ALL_TYPES : (lines[0]?.cable_type ?? f.cableType),
+    // The unit of the other lines when they have one only (a bulk type filtered on), else pieces.
+    unit: (units.length === 1 ? units[0] : 'each') as ReportUnit,
     quantity: 0,
   };
   return monthsBetween(f.from, f.to).flatMap((month) => byMonth.get(month) ?? [{ month, ...empty }]);
@@ -215,11 +227,19 @@ export async function coverReport(db: Db, f: ReportFilters, now: Date) {
   const rows = await coverBySku(db, { sinceDay, typeKey: f.cableType, location: f.location });
   const location = (await locationNames(db)).get(f.location) ?? NO_LOCATION;
   return rows
-    .map((r) => {
+    .map(({ unit, ...r }) => {
       // What is reserved is promised to approved requests: cover counts what is left for new ones.
       const available = r.on_hand - r.reserved;
       const perDay = r.consumed / COVER_WINDOW_DAYS;
-      return { location, ...r, available, perDay, daysOfCover: perDay > 0 ? Math.max(0, available) / perDay : null };
+      // Bulk figures are millimetres (the presenter shows them in the unit): the days are the same.
+      return {
+        location,
+        ...r,
+        unit: (unit ?? 'each') as ReportUnit,
+        available,
+        perDay,
+        daysOfCover: perDay > 0 ? Math.max(0, available) / perDay : null,
+      };
     })
     .sort(
       (a, b) =>
