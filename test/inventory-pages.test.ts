@@ -361,11 +361,15 @@ test.serial(
       'actor',
       'notes',
       'location',
+      'unit',
+      'reel_code',
     ]);
     const body = rows.slice(1);
     t.true(
-      body.every((r) => r.length === 11 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse'),
-      'the filter applies; every row has 11 cells, the location last',
+      body.every(
+        (r) => r.length === 13 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse' && r[11] === 'each' && r[12] === '',
+      ),
+      'the filter applies; every row has 13 cells: the location, then the unit and (no) reel',
     );
     const mine = body.filter((r) => r[5] === type);
     t.deepEqual(
@@ -412,11 +416,11 @@ test.serial('the on-hand CSV: what the page shows, quoted and defused', async (t
   t.is(res.status, 200);
   t.regex(res.headers.get('content-disposition') ?? '', /^attachment; filename="on-hand-\d{4}-\d\d-\d\d\.csv"$/);
   const rows = parseCsv(res.text);
-  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available']);
+  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available', 'unit']);
   const find = (type: string) => rows.find((r) => r[0] === type);
-  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3']);
-  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4']);
-  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5']);
+  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3', 'each']);
+  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4', 'each']);
+  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5', 'each']);
 });
 
 test.serial('csvCell: quoting and the formula guard, cell by cell', (t) => {
