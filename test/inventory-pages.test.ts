@@ -4,6 +4,7 @@ import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { csvCell } from '../src/lib/csv.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
+import { parseCsv } from './support/csv.ts';
 import { inventoryCast, signedInClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -42,36 +43,6 @@ async function adjust(cable_type: string, cable_length: string, quantity: number
   const res = await adminApi.send('POST', '/api/inventory/adjustments', { cable_type, cable_length, quantity, reason });
   if (res.status !== 201) throw new Error(`adjust failed: ${res.status} ${res.text}`);
   return res.json.movement;
-}
-
-/** An RFC 4180 parser, to read back what the exports wrote. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell || row.length) rows.push([...row, cell]);
-  return rows;
 }
 
 const rowOf = (page: Reply, type: string) =>
