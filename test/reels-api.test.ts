@@ -46,7 +46,7 @@ test.serial('the ledger page shows bulk movements in their unit, "on reels", wit
   const [cut, received] = [lines?.eq(0), lines?.eq(1)];
   t.is(cut?.find('.delta').text(), '-100 ft');
   t.is(cut?.find('.sku').text(), `${type} on reels`);
-  t.is(cut?.find(`a[href="/r/${reel.code}"]`).text(), `Reel ${reel.code}`);
+  t.is(cut?.find(`.move-meta a[href="/r/${reel.code}"]`).text(), `Reel ${reel.code}`);
   t.regex(cut?.find('.move-meta').text() ?? '', /Cut for request item #\d+/);
   t.is(received?.find('.delta').text(), '+1,000 ft');
   t.is(received?.find(`a[href="/r/${reel.code}"]`).length, 1);
