@@ -47,7 +47,7 @@ const TAGS = [
 const DESCRIPTION = [
   'The JSON API of Cable Ticketing. Send `Authorization: Bearer <token>`: a token from `POST /api/login`, or a personal token (scope `read` or `write`) made on the settings page or with `POST /api/tokens`.',
   'Every refusal is `{error, fields?}` with a 4xx status: `error` is a sentence, `fields` names each bad field. Lists are newest first with `limit` and `cursor`; the next page is in the `Link` header.',
-  'Unsafe requests may carry an `Idempotency-Key` header: sent again with the same key, a request gets its first answer instead of running twice.',
+  'Unsafe requests may carry an `Idempotency-Key` header, any unique string (a UUID): sent again with the same key within 24 hours, a request gets its first answer (`Idempotent-Replayed: true`) instead of running twice.',
 ].join('\n\n');
 
 export function describeApi(version: string): OpenApiDocument {

@@ -259,6 +259,16 @@ test('/api/docs shows every operation with a curl example, grouped by feature, a
       t.is(block.length, 1, op.operationId);
       t.is(block.find('summary code').text(), path);
       t.regex(block.find('pre code').first().text(), /^curl /);
+      // The answer's example is shown whole: its JSON (short parts on one line) is the document's.
+      const [status, media] =
+        Object.entries((op.responses ?? {}) as Record<string, J>)
+          .filter(([code]) => code.startsWith('2'))
+          .map(([code, r]) => [code, Object.values(r.content ?? {})[0] as J] as const)
+          .find(([, m]) => m?.example !== undefined) ?? [];
+      if (status && media && typeof media.example !== 'string') {
+        const shown = block.find('pre code').eq(1).text();
+        t.deepEqual(JSON.parse(shown.slice(shown.indexOf('\n\n') + 2)), media.example, op.operationId);
+      }
     }
   }
   t.deepEqual(

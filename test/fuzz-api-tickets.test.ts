@@ -223,6 +223,46 @@ test.serial('PATCH /api/tickets/:id to fulfilled with cuts from reels', async (t
   }
 });
 
+test.serial('POST /api/tickets/:id/offcuts/keep', async (t) => {
+  const kept = await app.db('reel_offcut_keeps').count({ n: '*' }).first();
+  await fuzz(t, app.db, {
+    name: 'POST /api/tickets/:id/offcuts/keep',
+    client: admin,
+    audience: 'json',
+    numRuns: 200,
+    requests: fc.oneof(
+      api(
+        'POST',
+        pathSegment([...cutIds, ...ticketIds]).map((i) => `/api/tickets/${i}/offcuts/keep`),
+        { body: { reel_code: reelCodes[1] as string }, extraKeys: ['reason'] },
+      ),
+      fc
+        .tuple(
+          fc.constantFrom(...cutIds, ...ticketIds),
+          fc.oneof(fc.constantFrom(...reelCodes, 'r-000001', 'R-000000', ''), fc.string({ maxLength: 25 })),
+        )
+        .map(([i, code]) => ({
+          method: 'POST',
+          path: `/api/tickets/${i}/offcuts/keep`,
+          body: JSON.stringify({ reel_code: code }),
+          contentType: 'application/json',
+        })),
+    ),
+  });
+  // A keep is a decision per request and reel: whatever was sent, at most one per pair, only reels the request cut.
+  const rows = await app.db('reel_offcut_keeps').select('ticket_id', 'reel_id');
+  t.true(rows.length >= Number(kept?.n ?? 0));
+  for (const row of rows) {
+    const items = app.db('ticket_items').where({ ticket_id: row.ticket_id }).select('id');
+    const cut = await app
+      .db('inventory_movements')
+      .where({ source_type: 'ticket_cut', reel_id: row.reel_id })
+      .whereIn('source_id', items)
+      .first();
+    t.truthy(cut, `request ${row.ticket_id} cut reel ${row.reel_id}`);
+  }
+});
+
 test.serial('DELETE /api/tickets/:id, restore and purge', async (t) => {
   await fuzz(t, app.db, {
     name: 'DELETE /api/tickets/:id, POST …/restore, DELETE …/purge',

@@ -352,8 +352,10 @@ test.serial('movements: filters, newest first, a keyset cursor in the Link heade
     'movement_type',
     'notes',
     'quantity_delta',
+    'reel_code',
     'source_id',
     'source_type',
+    'unit',
   ]);
 
   const adjustments = await admin.send('GET', '/api/inventory/movements?movement_type=adjustment&limit=1000');

@@ -4,6 +4,7 @@ import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { csvCell } from '../src/lib/csv.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client, Reply } from './support/client.ts';
+import { parseCsv } from './support/csv.ts';
 import { inventoryCast, signedInClient } from './support/factories.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
@@ -42,36 +43,6 @@ async function adjust(cable_type: string, cable_length: string, quantity: number
   const res = await adminApi.send('POST', '/api/inventory/adjustments', { cable_type, cable_length, quantity, reason });
   if (res.status !== 201) throw new Error(`adjust failed: ${res.status} ${res.text}`);
   return res.json.movement;
-}
-
-/** An RFC 4180 parser, to read back what the exports wrote. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell || row.length) rows.push([...row, cell]);
-  return rows;
 }
 
 const rowOf = (page: Reply, type: string) =>
@@ -361,11 +332,15 @@ test.serial(
       'actor',
       'notes',
       'location',
+      'unit',
+      'reel_code',
     ]);
     const body = rows.slice(1);
     t.true(
-      body.every((r) => r.length === 11 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse'),
-      'the filter applies; every row has 11 cells, the location last',
+      body.every(
+        (r) => r.length === 13 && r[3] === 'manual_adjustment' && r[10] === 'Main warehouse' && r[11] === 'each' && r[12] === '',
+      ),
+      'the filter applies; every row has 13 cells: the location, then the unit and (no) reel',
     );
     const mine = body.filter((r) => r[5] === type);
     t.deepEqual(
@@ -412,11 +387,11 @@ test.serial('the on-hand CSV: what the page shows, quoted and defused', async (t
   t.is(res.status, 200);
   t.regex(res.headers.get('content-disposition') ?? '', /^attachment; filename="on-hand-\d{4}-\d\d-\d\d\.csv"$/);
   const rows = parseCsv(res.text);
-  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available']);
+  t.deepEqual(rows[0], ['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available', 'unit']);
   const find = (type: string) => rows.find((r) => r[0] === type);
-  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3']);
-  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4']);
-  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5']);
+  t.deepEqual(find(plain), [plain, '1m', '3', '', '0', '3', 'each']);
+  t.deepEqual(find(comma), [comma, '2"', '4', '', '0', '4', 'each']);
+  t.deepEqual(find(`'${formula}`), [`'${formula}`, "'+3m", '5', '', '0', '5', 'each']);
 });
 
 test.serial('csvCell: quoting and the formula guard, cell by cell', (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { formatLength, type LengthUnit, MAX_LENGTH_MM, parseLength } from '../src/lib/length.ts';
+import { formatLength, type LengthUnit, lengthInUnit, MAX_LENGTH_MM, parseLength } from '../src/lib/length.ts';
 
 /** Lengths of bulk cable (DESIGN.md §13): what parses, what is refused and why, no rounding drift. */
 
@@ -65,4 +65,20 @@ test('parse(format(x)) == x for every length in 1 mm .. 100 km, in both units', 
   // The edges and the values nearest a half millimetre of a foot, where drift would show first.
   for (const mm of [1, 2, 152, 153, 304, 305, MAX_LENGTH_MM - 1, MAX_LENGTH_MM])
     for (const u of ['ft', 'm'] as const) t.is(mmOf(formatLength(mm, u)), mm, `${mm} ${u}`);
+});
+
+test('lengthInUnit is the formatted figure as a plain number (CSV): signed, ungrouped, the same decimals', (t) => {
+  t.is(lengthInUnit(3810, 'ft'), 12.5);
+  t.is(lengthInUnit(-3810, 'ft'), -12.5);
+  t.is(lengthInUnit(304_800_000 / 1000, 'ft'), 1000);
+  t.is(lengthInUnit(30_500, 'm'), 30.5);
+  t.is(lengthInUnit(0, 'm'), 0);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: -MAX_LENGTH_MM, max: MAX_LENGTH_MM }),
+      fc.constantFrom<LengthUnit>('ft', 'm'),
+      (mm, unit) => lengthInUnit(mm, unit) === Number(formatLength(mm, unit).replace(/,/g, '').split(' ')[0]),
+    ),
+  );
+  t.pass();
 });

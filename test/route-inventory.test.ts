@@ -466,6 +466,13 @@ const TABLE: Record<string, Case | Case[]> = {
       return { method: 'POST', path: `/tickets/${id}/offcuts/keep`, form: { reel_code: reel } };
     },
   },
+  'POST /api/tickets/:id/offcuts/keep': {
+    who: 'assignee',
+    request: async (f) => {
+      const { id, reel } = await f.cutTicket('fulfilled');
+      return { method: 'POST', path: `/api/tickets/${id}/offcuts/keep`, json: { reel_code: reel } };
+    },
+  },
   'POST /tickets/:id/decision': {
     who: 'assignee',
     request: async (f) => ({ method: 'POST', path: `/tickets/${(await f.ticket()).id}/decision`, form: { decision: 'approve' } }),

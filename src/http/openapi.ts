@@ -199,8 +199,7 @@ function operationOf(op: ApiOperation): ZodOpenApiOperationObject {
           in: 'header' as const,
           name: 'Idempotency-Key',
           required: false,
-          description:
-            'Any unique string (a UUID): the same request sent again with the same key within 24 hours gets the first answer again (`Idempotent-Replayed: true`) instead of running twice.',
+          description: 'A unique string (a UUID): the same request again with it gets the first answer (see the description).',
           schema: { type: 'string' as const, maxLength: 255 },
         },
       ]

@@ -69,19 +69,30 @@ export function lengthMm(input: string): number {
 
 const group = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
+/** Thousandths of the unit, rounded: mm * 1000 / 304.8 = mm * 10000 / 3048 for feet; mm itself for metres. */
+const thousandthsOf = (mm: number, unit: LengthUnit): bigint => {
+  const abs = BigInt(Math.round(Math.abs(mm)));
+  return unit === 'ft' ? roundDiv(abs * 10_000n, 3048n) : abs;
+};
+
+const figure = (thousandths: bigint, negative: boolean, grouped: boolean): string => {
+  const whole = thousandths / 1000n;
+  const fraction = (thousandths % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
+  return `${negative && thousandths > 0n ? '-' : ''}${grouped ? group(whole) : whole.toString()}${fraction ? `.${fraction}` : ''}`;
+};
+
 /**
  * Millimetres in a unit with up to three decimals, trailing zeros trimmed and thousands grouped:
  * "1,000 ft", "30.5 m", "-12.5 ft". Three decimals of a foot (0.3 mm) is finer than a millimetre,
  * so parseLength(formatLength(x, u)).mm === x for every whole x.
  */
 export function formatLength(mm: number, unit: LengthUnit): string {
-  const negative = mm < 0;
-  const abs = BigInt(Math.round(Math.abs(mm)));
-  // Thousandths of the unit: mm * 1000 / 304.8 = mm * 10000 / 3048 for feet; mm itself for metres.
-  const thousandths = unit === 'ft' ? roundDiv(abs * 10_000n, 3048n) : abs;
-  const whole = thousandths / 1000n;
-  const fraction = (thousandths % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-  return `${negative && thousandths > 0n ? '-' : ''}${group(whole)}${fraction ? `.${fraction}` : ''} ${unit}`;
+  return `${figure(thousandthsOf(mm, unit), mm < 0, true)} ${unit}`;
+}
+
+/** The same figure as a plain number in the unit (-12.5 for -3810 mm in ft): for CSV and spreadsheets. */
+export function lengthInUnit(mm: number, unit: LengthUnit): number {
+  return Number(figure(thousandthsOf(mm, unit), mm < 0, false));
 }
 
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 37)}...` : s);

@@ -168,13 +168,30 @@ function curlOf(method: string, path: string, op: Json, baseUrl: string): string
   return lines.join(' \\\n  ');
 }
 
+/** Up to this many characters, an object or array of an example stays on one line. */
+const ONE_LINE = 80;
+
+/**
+ * JSON indented by two spaces as JSON.stringify(v, null, 2) does, but a short object or array (a
+ * person, an empty list, an item's few fields) on one line: the same JSON, fewer lines to read and
+ * fewer bytes on the page.
+ */
+export function compactJson(value: unknown, indent = ''): string {
+  const flat = JSON.stringify(value);
+  if (value === null || typeof value !== 'object' || flat.length <= ONE_LINE) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return `[\n${value.map((v) => inner + compactJson(v, inner)).join(',\n')}\n${indent}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n')}\n${indent}}`;
+}
+
 function exampleOf(responses: Json): string | undefined {
   for (const [status, raw] of Object.entries(responses)) {
     if (!/^2/.test(status)) continue;
     const content = ((raw as Json).content ?? {}) as Record<string, Json>;
     const [type, media] = Object.entries(content)[0] ?? [];
     if (!media || media.example === undefined) continue;
-    const text = typeof media.example === 'string' ? media.example : JSON.stringify(media.example, null, 2);
+    const text = typeof media.example === 'string' ? media.example : compactJson(media.example);
     return `HTTP/1.1 ${status}\nContent-Type: ${type}\n\n${text}`;
   }
   return undefined;

@@ -125,10 +125,13 @@ export interface CutRow {
   unit: LengthUnit;
 }
 
-/** The cuts made for these ticket items (the `ticket_cut` movements), in item and piece order. */
-export async function cutsOfItems(q: Q, itemIds: number[]): Promise<CutRow[]> {
+/**
+ * The cuts made for these ticket items (the `ticket_cut` movements), in item and piece order; given
+ * the request, each cut also says whether that request kept its reel as an offcut (the same statement).
+ */
+export async function cutsOfItems(q: Q, itemIds: number[], ticketId?: number): Promise<(CutRow & { kept: boolean })[]> {
   if (itemIds.length === 0) return [];
-  const rows = await q('inventory_movements as m')
+  const query = q('inventory_movements as m')
     .join('reels as r', 'r.id', 'm.reel_id')
     .join('bulk_skus as b', 'b.sku_key', 'r.sku_key')
     .where('m.source_type', 'ticket_cut')
@@ -144,7 +147,12 @@ export async function cutsOfItems(q: Q, itemIds: number[]): Promise<CutRow[]> {
       'r.remaining_mm',
       'b.unit',
     );
-  return rows.map((r: CutRow & { quantity_delta: number }) => ({
+  if (ticketId !== undefined)
+    query
+      .leftJoin('reel_offcut_keeps as k', (j) => j.on('k.reel_id', 'r.id').andOnVal('k.ticket_id', ticketId))
+      .select('k.reel_id as kept_reel_id');
+  const rows = await query;
+  return rows.map((r: CutRow & { quantity_delta: number; kept_reel_id?: number | null }) => ({
     item_id: Number(r.item_id),
     piece: Number(r.piece),
     mm: -Number(r.quantity_delta),
@@ -153,15 +161,11 @@ export async function cutsOfItems(q: Q, itemIds: number[]): Promise<CutRow[]> {
     reel_status: r.reel_status,
     remaining_mm: Number(r.remaining_mm),
     unit: r.unit,
+    kept: r.kept_reel_id !== null && r.kept_reel_id !== undefined,
   }));
 }
 
-/** Offcuts a person chose to keep after this request's cuts (the prompt no longer asks). */
-export async function keptOffcuts(q: Q, ticketId: number): Promise<Set<number>> {
-  const rows = await q('reel_offcut_keeps').where({ ticket_id: ticketId }).select('reel_id');
-  return new Set(rows.map((r: { reel_id: number }) => Number(r.reel_id)));
-}
-
+/** "Keep": this request's page and JSON stop offering the reel as an offcut (once per request and reel). */
 export async function keepOffcut(q: Q, row: { ticket_id: number; reel_id: number; kept_by_id: number; created_at: string }) {
   await q('reel_offcut_keeps').insert(row).onConflict(['ticket_id', 'reel_id']).ignore();
 }

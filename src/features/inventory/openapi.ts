@@ -38,6 +38,8 @@ const movement = {
   cable_type: 'Cat6',
   cable_length: '100ft',
   quantity_delta: -3,
+  unit: 'each',
+  reel_code: null,
   notes: 'Damaged in the van',
   created_at: TIME,
 };

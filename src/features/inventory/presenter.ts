@@ -1,5 +1,5 @@
 import { toIso } from '../../db/index.ts';
-import { formatLength, type LengthUnit } from '../../lib/length.ts';
+import { formatLength, type LengthUnit, lengthInUnit } from '../../lib/length.ts';
 import type { MovementRow, ReceiptItemRow, ReceiptRow, StockRow } from './queries.ts';
 import type { MovementJson, OnHandJson, ReceiptJson, StockJson } from './schema.ts';
 import { isLowStock, isShortfall } from './service.ts';
@@ -70,7 +70,30 @@ export const presentMovement = (m: MovementRow): MovementJson => ({
   actor: m.actor_user_id ? { id: m.actor_user_id, username: m.actor_username ?? 'deleted user' } : null,
   cable_type: m.cable_type,
   cable_length: m.cable_length,
-  quantity_delta: m.quantity_delta,
+  quantity_delta: Number(m.quantity_delta),
+  unit: m.bulk_unit ?? 'each',
+  reel_code: m.reel_code ?? null,
   notes: m.notes,
   created_at: toIso(m.created_at) as string,
 });
+
+/** What a bulk SKU is called where a length would stand: it is kept by length on reels. */
+export const BULK_LENGTH_LABEL = 'on reels';
+
+/** A stock figure as a person reads it: the count, or a bulk SKU's millimetres in its unit ("-100 ft"). */
+export const stockFigure = (n: number, unit: LengthUnit | 'each'): string =>
+  unit === 'each' ? String(n) : formatLength(n, unit);
+
+/** A stock figure for a spreadsheet: the count, or a bulk SKU's millimetres as a number in its unit (-100.5). */
+export const stockNumber = (n: number, unit: LengthUnit | 'each'): number => (unit === 'each' ? n : lengthInUnit(n, unit));
+
+/** A ledger line on the page: the movement with its quantity in the SKU's unit and the length "on reels". */
+export const presentLedgerLine = (m: MovementRow) => {
+  const json = presentMovement(m);
+  const figure = stockFigure(json.quantity_delta, json.unit);
+  return {
+    ...json,
+    cable_length: json.unit === 'each' ? json.cable_length : BULK_LENGTH_LABEL,
+    delta: json.quantity_delta > 0 ? `+${figure}` : figure,
+  };
+};

@@ -33,6 +33,9 @@ export interface MovementRow {
   notes: string | null;
   /** The reel of a bulk-cable movement (its quantity_delta is millimetres). */
   reel_id: number | null;
+  reel_code: string | null;
+  /** A bulk SKU's display unit (its quantity_delta is millimetres); null for a counted SKU. */
+  bulk_unit: 'ft' | 'm' | null;
   created_at: Date | string;
 }
 
@@ -184,13 +187,17 @@ export interface MovementFilter {
 }
 
 /** Newest first, by id: `limit` rows (callers ask one more to know whether a next page exists). */
-export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
-  const query = q('inventory_movements as m')
+/** Movements with the actor's and location's names, and for bulk cable the reel's code and the SKU's unit. */
+const movementsWithNames = (q: Q) =>
+  q('inventory_movements as m')
     .leftJoin('users as u', 'u.id', 'm.actor_user_id')
     .leftJoin('locations as l', 'l.id', 'm.location_id')
-    .select('m.*', 'u.username as actor_username', 'l.name as location_name')
-    .orderBy('m.id', 'desc')
-    .limit(f.limit);
+    .leftJoin('reels as r', 'r.id', 'm.reel_id')
+    .leftJoin('bulk_skus as b', 'b.sku_key', 'm.sku_key')
+    .select('m.*', 'u.username as actor_username', 'l.name as location_name', 'r.code as reel_code', 'b.unit as bulk_unit');
+
+export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
+  const query = movementsWithNames(q).orderBy('m.id', 'desc').limit(f.limit);
   if (f.movement_type) query.where('m.movement_type', f.movement_type);
   if (f.location_id) query.where('m.location_id', f.location_id);
   if (f.source_type) query.where('m.source_type', f.source_type);
@@ -200,12 +207,7 @@ export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
 }
 
 export const findMovement = (q: Q, id: number): Promise<MovementRow | undefined> =>
-  q('inventory_movements as m')
-    .leftJoin('users as u', 'u.id', 'm.actor_user_id')
-    .leftJoin('locations as l', 'l.id', 'm.location_id')
-    .select('m.*', 'u.username as actor_username', 'l.name as location_name')
-    .where('m.id', id)
-    .first();
+  movementsWithNames(q).where('m.id', id).first();
 
 // ---- receipts ---------------------------------------------------------------------------------
 

@@ -12,7 +12,15 @@ import { formatLength } from '../../lib/length.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations, getLocation } from '../locations/service.ts';
 import { canManageInventory } from './policy.ts';
-import { presentMovement, presentOnHand, presentReceipt, presentStock } from './presenter.ts';
+import {
+  BULK_LENGTH_LABEL,
+  presentLedgerLine,
+  presentMovement,
+  presentOnHand,
+  presentReceipt,
+  presentStock,
+  stockNumber,
+} from './presenter.ts';
 import { reelsOfReceipts } from './reel-queries.ts';
 import {
   adjustmentSchema,
@@ -151,14 +159,18 @@ export function inventoryRoutes(deps: Deps): Router {
       sendCsv(
         ctx,
         'on-hand',
-        csvStream(['location', 'cable_type', 'cable_length', 'on_hand', 'reserved', 'available'], rows, (s) => [
-          location.name,
-          s.cable_type,
-          s.cable_length,
-          s.on_hand,
-          s.reserved,
-          s.on_hand - s.reserved,
-        ]),
+        csvStream(['location', 'cable_type', 'cable_length', 'on_hand', 'reserved', 'available', 'unit'], rows, (s) => {
+          const unit = s.bulk_unit ?? 'each';
+          return [
+            location.name,
+            s.cable_type,
+            unit === 'each' ? s.cable_length : BULK_LENGTH_LABEL,
+            stockNumber(s.on_hand, unit),
+            stockNumber(s.reserved, unit),
+            stockNumber(s.on_hand - s.reserved, unit),
+            unit,
+          ];
+        }),
       );
       return;
     }
@@ -166,14 +178,19 @@ export function inventoryRoutes(deps: Deps): Router {
     sendCsv(
       ctx,
       'on-hand',
-      csvStream(['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available'], rows, (s) => [
-        s.cable_type,
-        s.cable_length,
-        s.on_hand,
-        s.reorder_threshold,
-        s.reserved,
-        s.on_hand - s.reserved,
-      ]),
+      csvStream(['cable_type', 'cable_length', 'on_hand', 'reorder_threshold', 'reserved', 'available', 'unit'], rows, (s) => {
+        // Bulk rows: the length column says "on reels" and the figures are numbers in the SKU's unit.
+        const unit = s.bulk_unit ?? 'each';
+        return [
+          s.cable_type,
+          unit === 'each' ? s.cable_length : BULK_LENGTH_LABEL,
+          stockNumber(s.on_hand, unit),
+          s.reorder_threshold === null ? null : stockNumber(s.reorder_threshold, unit),
+          stockNumber(s.reserved, unit),
+          stockNumber(s.on_hand - s.reserved, unit),
+          unit,
+        ];
+      }),
     );
   });
 
@@ -320,7 +337,7 @@ export function inventoryRoutes(deps: Deps): Router {
       query: q,
       movementTypes: MOVEMENT_TYPES,
       sourceTypes: SOURCE_TYPES,
-      rows: page.rows.map(presentMovement),
+      rows: page.rows.map(presentLedgerLine),
       nextHref: page.nextCursor ? `/inventory/ledger${ledgerQuery(q, page.nextCursor)}` : undefined,
       firstHref: q.cursor ? `/inventory/ledger${ledgerQuery(filters)}` : undefined,
       csvHref: `/inventory/ledger.csv${ledgerQuery({ ...filters, limit: undefined })}`,
@@ -353,10 +370,13 @@ export function inventoryRoutes(deps: Deps): Router {
           'actor',
           'notes',
           'location',
+          'unit',
+          'reel_code',
         ],
         rows,
         (m) => {
           const p = presentMovement(m);
+          // Bulk rows: the length column says "on reels" and the quantity is a number in the SKU's unit.
           return [
             p.id,
             p.created_at,
@@ -364,11 +384,13 @@ export function inventoryRoutes(deps: Deps): Router {
             p.source_type,
             p.source_id,
             p.cable_type,
-            p.cable_length,
-            p.quantity_delta,
+            p.unit === 'each' ? p.cable_length : BULK_LENGTH_LABEL,
+            stockNumber(p.quantity_delta, p.unit),
             p.actor?.username,
             p.notes,
             m.location_name,
+            p.unit,
+            p.reel_code,
           ];
         },
       ),

@@ -169,7 +169,9 @@ export const movementJson = z
     actor: personRef.nullable(),
     cable_type: z.string(),
     cable_length: z.string(),
-    quantity_delta: z.number().int().meta({ description: 'Signed: + into stock, - out of it.' }),
+    quantity_delta: z.number().int().meta({ description: 'Signed: + in, - out; mm for bulk.' }),
+    unit: z.enum(['each', 'ft', 'm']).meta({ description: "each, or a bulk SKU's unit." }),
+    reel_code: z.string().nullable().meta({ description: 'The reel moved (bulk only).' }),
     notes: z.string().nullable(),
     created_at: isoTime,
   })

@@ -8,7 +8,7 @@ import { type LocationRow, locationsWithIds, usableLocation } from '../locations
 import { email, enqueue } from '../notifications/outbox.ts';
 import { adminContacts } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
-import { cutsOfItems, keepOffcut, keptOffcuts } from './cut-queries.ts';
+import { cutsOfItems, keepOffcut } from './cut-queries.ts';
 import { applyMovements, bulkSkuOf, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
 import {
   type CutChoice,
@@ -586,6 +586,7 @@ export interface MadeCut {
   item_id: number;
   piece: number;
   length: string;
+  mm: number;
   reel_code: string;
   reel_remaining: string;
 }
@@ -608,12 +609,11 @@ export async function cutsAndOffcuts(
   itemIds: number[],
   offcutMinMm: number,
 ): Promise<{ cuts: MadeCut[]; offcuts: Offcut[] }> {
-  const rows = await cutsOfItems(db, itemIds);
-  if (rows.length === 0) return { cuts: [], offcuts: [] };
-  const kept = await keptOffcuts(db, ticketId);
+  // One statement for all the items, whether each reel was kept included.
+  const rows = await cutsOfItems(db, itemIds, ticketId);
   const offcuts = new Map<number, Offcut>();
   for (const r of rows)
-    if (r.reel_status === 'active' && r.remaining_mm < offcutMinMm && !kept.has(r.reel_id))
+    if (r.reel_status === 'active' && r.remaining_mm < offcutMinMm && !r.kept)
       offcuts.set(r.reel_id, {
         reel_code: r.reel_code,
         remaining: formatLength(r.remaining_mm, r.unit),
@@ -625,6 +625,7 @@ export async function cutsAndOffcuts(
       item_id: r.item_id,
       piece: r.piece,
       length: formatLength(r.mm, r.unit),
+      mm: r.mm,
       reel_code: r.reel_code,
       reel_remaining: formatLength(r.remaining_mm, r.unit),
     })),

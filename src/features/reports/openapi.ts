@@ -29,7 +29,7 @@ const REPORTS: Record<
   turnaround: {
     summary: 'Approval turnaround',
     description:
-      'Hours from request to first decision: median and 90th percentile (interpolated, as PostgreSQL’s percentile_cont) per UTC week filed (weeks start on Monday), per approver and overall, with the reminders and escalations sent. Admins see every request; anyone else their own.',
+      'Hours from request to first decision: median and 90th percentile (interpolated, as PostgreSQL’s percentile_cont) per UTC week filed (from Monday), per approver and overall, with reminders and escalations sent. Admins: every request; others: their own.',
     schema: turnaroundJson,
     example: {
       report: 'turnaround',
@@ -97,7 +97,7 @@ const REPORTS: Record<
   cover: {
     summary: 'Days of cover',
     description:
-      'Per SKU at the chosen location ("All stock": every location summed): available (on hand less what approved requests reserved) divided by the average daily consumption of the same location over the last 90 days (UTC, today included); the SKUs that run out first come first, those not used last. The date range does not apply. Admins only.',
+      'Per SKU at the location ("All stock": all summed): available (on hand less reserved) divided by that location’s average daily consumption over the last 90 days (UTC, today included); soonest out first, unused last. No date range. Admins only.',
     schema: coverJson,
     admin: true,
     example: {

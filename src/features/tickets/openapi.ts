@@ -3,6 +3,7 @@ import { type ApiOperation, messageJson } from '../../http/openapi.ts';
 import { idParam } from '../../lib/schema.ts';
 import {
   includeDeletedQuery,
+  keepOffcutSchema,
   listQuerySchema,
   newTicketBody,
   statusChangeSchema,
@@ -139,7 +140,7 @@ export const ticketOperations: ApiOperation[] = [
     access: 'user',
     summary: 'Change the status, or edit',
     description:
-      'A status change is for the assignee or an admin (approve and reject: not the requester); moves follow the state machine (pending_approval → approved | rejected; approved → in_progress | closed; …). An edit is for the creator or an admin while the request waits for approval.',
+      'A status change: the assignee or an admin (approve, reject: not the requester), along the state machine (pending_approval → approved | rejected; approved → in_progress | closed; …). An edit: the creator or an admin, while pending approval.',
     params: idParam,
     body: patchBody,
     errors: {
@@ -187,6 +188,21 @@ export const ticketOperations: ApiOperation[] = [
       },
     },
     example: { params: id },
+  },
+  {
+    method: 'post',
+    path: '/api/tickets/:id/offcuts/keep',
+    tag,
+    access: 'user',
+    summary: 'Keep an offcut',
+    description: 'A reel it cut, left short. Scrap: POST /api/reels/:code/scrap.',
+    params: idParam,
+    body: keepOffcutSchema,
+    errors: { 400: 'It cut no such reel.', 403: 'Not the assignee or an admin.', 410: 'The ticket is deleted.' },
+    responses: {
+      200: { description: 'Kept.', schema: ticketChangeJson, example: changed('Reel R-000007 kept as an offcut.', 'fulfilled') },
+    },
+    example: { params: id, body: { reel_code: 'R-000007' } },
   },
   {
     method: 'post',

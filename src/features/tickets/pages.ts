@@ -13,11 +13,13 @@ import {
   cutsPending,
   fulfilmentPlan,
   type ItemStock,
+  type MadeCut,
+  type Offcut,
   stockForItems,
 } from '../inventory/service.ts';
 import { defaultLocation, getLocation, sourceChoices } from '../locations/service.ts';
 import { listAccounts } from '../users/service.ts';
-import { allowedActions, canMoveTo } from './policy.ts';
+import { allowedActions, canChangeStatus, canMoveTo } from './policy.ts';
 import { presentTicket } from './presenter.ts';
 import type { ListQuery } from './schema.ts';
 import { isShortSearch, SHORT_SEARCH_WINDOW } from './search.ts';
@@ -66,6 +68,27 @@ export function ticketPageData(detail: TicketDetail, viewer: Principal, stock: I
   };
 }
 
+/**
+ * The cuts made from reels for a request's items and the offcuts they left (one statement for all
+ * items, one more when there are cuts); none before fulfilment, so nothing is read then.
+ */
+export const reelsOfTicket = (deps: Deps, detail: TicketDetail): Promise<{ cuts: MadeCut[]; offcuts: Offcut[] }> =>
+  canStillBeFulfilled(detail.ticket.status)
+    ? Promise.resolve({ cuts: [], offcuts: [] })
+    : cutsAndOffcuts(
+        deps.db,
+        detail.ticket.id,
+        detail.items.map((i) => i.id),
+        deps.config.reelOffcutMinMm,
+      );
+
+/** One ticket's JSON with its cuts per item, and the offcuts to keep or scrap for those who decide. */
+export async function ticketJsonFor(deps: Deps, detail: TicketDetail, viewer: Principal, events?: TicketDetail['events']) {
+  const reels = await reelsOfTicket(deps, detail);
+  const decides = !detail.ticket.deleted_at && canChangeStatus(viewer, detail.ticket);
+  return presentTicket(detail.ticket, detail.items, events, { cuts: reels.cuts, offcuts: decides ? reels.offcuts : [] });
+}
+
 /** The ticket page's data with what it reads besides the ticket: stock per item, delegation, link timing. */
 export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Principal, now = new Date()) {
   const { ticket } = detail;
@@ -97,14 +120,7 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
   // The approver may take the cable from elsewhere: the locations to choose from, only while deciding.
   const sources = page.decide ? (await sourceChoices(deps.db, detail.ticket.created_by_id)).choices : [];
   // Cuts exist only once a request was fulfilled; before, the page shows what will be cut instead.
-  const reels = canStillBeFulfilled(ticket.status)
-    ? { cuts: [], offcuts: [] }
-    : await cutsAndOffcuts(
-        deps.db,
-        ticket.id,
-        detail.items.map((i) => i.id),
-        deps.config.reelOffcutMinMm,
-      );
+  const reels = await reelsOfTicket(deps, detail);
   const fulfilsWithCuts = page.moves.some((m) => m.status === 'fulfilled') && (await cutsPending(deps.db, ticket.id));
   return {
     ...page,

@@ -1,12 +1,21 @@
 import { toIso } from '../../db/index.ts';
 import type { Cell } from '../../lib/csv.ts';
+import type { MadeCut, Offcut } from '../inventory/service.ts';
 import type { EventRow, ItemRow, ListRow } from './queries.ts';
-import type { TicketJson } from './schema.ts';
+import type { TicketCutJson, TicketJson } from './schema.ts';
 import type { ExportRow } from './search.ts';
 import type { StoredStatus } from './states.ts';
 
-/** Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token. */
-export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventRow[]): TicketJson {
+/**
+ * Ticket JSON (DESIGN.md §9): items, the first item's fields at the top, people as {id, username}, never a token.
+ * One ticket also carries its cuts from reels per item and the offcuts waiting for keep-or-scrap (`reels`).
+ */
+export function presentTicket(
+  ticket: ListRow,
+  items: ItemRow[],
+  events?: EventRow[],
+  reels?: { cuts: MadeCut[]; offcuts: Offcut[] },
+): TicketJson {
   const first = items[0];
   return {
     id: ticket.id,
@@ -19,7 +28,7 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
     cable_length: first?.cable_length ?? null,
     cable_gauge: first?.cable_gauge ?? null,
     quantity: first?.quantity ?? null,
-    items: items.map(presentItem),
+    items: reels ? items.map((i) => ({ ...presentItem(i), cuts: cutsOfItem(reels.cuts, i.id) })) : items.map(presentItem),
     created_by_id: ticket.created_by_id,
     assigned_to_id: ticket.assigned_to_id,
     created_by: { id: ticket.created_by_id, username: ticket.created_by_username },
@@ -31,8 +40,14 @@ export function presentTicket(ticket: ListRow, items: ItemRow[], events?: EventR
     source_location_id:
       ticket.source_location_id === null || ticket.source_location_id === undefined ? null : Number(ticket.source_location_id),
     ...(events ? { events: events.map(presentEvent) } : {}),
+    ...(reels
+      ? { offcuts: reels.offcuts.map((o) => ({ reel_code: o.reel_code, remaining: o.remaining, remaining_mm: o.remaining_mm })) }
+      : {}),
   };
 }
+
+const cutsOfItem = (cuts: MadeCut[], itemId: number): TicketCutJson[] =>
+  cuts.filter((c) => c.item_id === itemId).map((c) => ({ reel_code: c.reel_code, piece: c.piece, length: c.length, mm: c.mm }));
 
 /** An item: what was asked (`quantity`) and, once approved, what was granted (`approved_quantity`, 0 = dropped). */
 export const presentItem = (item: ItemRow): TicketJson['items'][number] => ({

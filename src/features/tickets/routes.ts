@@ -11,7 +11,7 @@ import { idParam } from '../../lib/schema.ts';
 import { offerToDelegate } from '../approvals/service.ts';
 import { type CutChoice, cutsPending, keepOffcutOf } from '../inventory/service.ts';
 import { findUserByUsername, suggestAccounts } from '../users/service.ts';
-import { fulfilPageFor, listHref, newTicketFormData, PAGE_SIZES, ticketLists, ticketPageFor } from './pages.ts';
+import { fulfilPageFor, listHref, newTicketFormData, PAGE_SIZES, ticketJsonFor, ticketLists, ticketPageFor } from './pages.ts';
 import { canChangeStatus, canDelete } from './policy.ts';
 import { presentTicket, TICKETS_CSV_HEADER, ticketCsvCells } from './presenter.ts';
 import {
@@ -93,11 +93,12 @@ export function ticketRoutes(deps: Deps): Router {
       return;
     }
     const detail = await getTicketDetail(db, id, true);
-    respond(ctx, {
-      partial: 'tickets/_ticket',
-      json: { message, ticket: presentTicket(detail.ticket, detail.items) },
-      data: { ...(await ticketPageFor(deps, detail, viewer)), notice: message },
-    });
+    if (audienceOf(ctx) === 'json') {
+      // The answer carries the cuts a fulfilment made and the offcuts they left, as GET does.
+      respond(ctx, { json: { message, ticket: await ticketJsonFor(deps, detail, viewer) } });
+      return;
+    }
+    respond(ctx, { partial: 'tickets/_ticket', data: { ...(await ticketPageFor(deps, detail, viewer)), notice: message } });
   };
 
   // ---- the request form -------------------------------------------------------------------------
@@ -193,11 +194,11 @@ export function ticketRoutes(deps: Deps): Router {
   });
 
   router.get('/api/tickets/:id', async (ctx) => {
-    requireUser(ctx);
+    const viewer = requireUser(ctx);
     const id = ticketId(ctx);
     const { include_deleted } = validQuery(ctx, includeDeletedQuery);
     const detail = await getTicketDetail(db, id, include_deleted);
-    respond(ctx, { json: presentTicket(detail.ticket, detail.items, detail.events) });
+    respond(ctx, { json: await ticketJsonFor(deps, detail, viewer, detail.events) });
   });
 
   /** The edit form for a ticket the viewer may edit now; 403/409/410 otherwise. */
@@ -321,23 +322,33 @@ export function ticketRoutes(deps: Deps): Router {
     });
   });
 
-  /** "Keep" an offcut a request's cuts left: the page stops asking (scrapping is the reel's own action). */
-  router.post('/tickets/:id/offcuts/keep', async (ctx) => {
+  /**
+   * "Keep" an offcut a request's cuts left: the page and the JSON ticket stop offering it (scrapping is
+   * the reel's own action). The page's form and the API share it: the assignee or an admin.
+   */
+  const keepOffcut = async (ctx: Context, id: number) => {
     const actor = requireUser(ctx);
+    const { reel_code } = validBody(ctx, keepOffcutSchema);
+    const detail = await getTicketDetail(db, id, false);
+    if (!canChangeStatus(actor, detail.ticket)) throw forbidden('Only the assignee or an admin can decide about offcuts.');
+    const code = await keepOffcutOf(
+      db,
+      actor,
+      id,
+      detail.items.map((i) => i.id),
+      reel_code,
+    );
+    await afterChange(ctx, id, `Reel ${code} kept as an offcut.`);
+  };
+
+  router.post('/tickets/:id/offcuts/keep', async (ctx) => {
     const id = ticketId(ctx);
-    await ticketAction(ctx, id, async () => {
-      const { reel_code } = validBody(ctx, keepOffcutSchema);
-      const detail = await getTicketDetail(db, id, false);
-      if (!canChangeStatus(actor, detail.ticket)) throw forbidden('Only the assignee or an admin can decide about offcuts.');
-      const code = await keepOffcutOf(
-        db,
-        actor,
-        id,
-        detail.items.map((i) => i.id),
-        reel_code,
-      );
-      await afterChange(ctx, id, `Reel ${code} kept as an offcut.`);
-    });
+    await ticketAction(ctx, id, () => keepOffcut(ctx, id));
+  });
+
+  router.post('/api/tickets/:id/offcuts/keep', async (ctx) => {
+    requireUser(ctx);
+    await keepOffcut(ctx, ticketId(ctx));
   });
 
   /**

@@ -179,6 +179,12 @@ export const includeDeletedQuery = z.object({ include_deleted: queryFlag });
 
 // ---- the JSON answers: presenter.ts returns these shapes, openapi.ts documents them -------------------
 
+/** A piece cut from a reel for an item (DESIGN.md §13). */
+export const ticketCutJson = z
+  .object({ reel_code: z.string(), piece: z.number().int(), length: z.string(), mm: z.number().int() })
+  .meta({ id: 'TicketCut' });
+export type TicketCutJson = z.infer<typeof ticketCutJson>;
+
 export const ticketItemJson = z
   .object({
     id: z.number().int().meta({ description: 'The item, for approving it with another quantity (items[].item_id).' }),
@@ -192,6 +198,7 @@ export const ticketItemJson = z
       .nullable()
       .meta({ description: 'What the approver granted (0: dropped; null: not decided).' }),
     approval_note: z.string().nullable(),
+    cuts: z.array(ticketCutJson).optional().meta({ description: 'Pieces cut from reels (one ticket only).' }),
   })
   .meta({ id: 'TicketItem' });
 
@@ -240,6 +247,10 @@ export const ticketJson = z
       .nullable()
       .meta({ description: 'Where the cable comes from; approval reserves it there (DESIGN.md §12).' }),
     events: z.array(ticketEventJson).optional().meta({ description: 'The timeline, oldest first (one ticket only).' }),
+    offcuts: z
+      .array(z.object({ reel_code: z.string(), remaining: z.string(), remaining_mm: z.number().int() }))
+      .optional()
+      .meta({ description: 'Reels the cuts left short, to keep or scrap (one ticket; assignee, admins).' }),
   })
   .meta({ id: 'Ticket' });
 export type TicketJson = z.infer<typeof ticketJson>;
