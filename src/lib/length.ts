@@ -90,17 +90,14 @@ export function formatLength(mm: number, unit: LengthUnit): string {
   return `${figure(thousandthsOf(mm, unit), mm < 0, true)} ${unit}`;
 }
 
-/** The same figure as a plain number in the unit (-12.5 for -3810 mm in ft): for CSV and spreadsheets. */
+/**
+ * The same figure as a plain number in the unit (-12.5 for -3810 mm in ft): for CSV, JSON and
+ * spreadsheets. A fraction of a millimetre (a rate per day) is converted as it is, not rounded to
+ * whole millimetres first.
+ */
 export function lengthInUnit(mm: number, unit: LengthUnit): number {
+  if (!Number.isInteger(mm)) return Math.round((mm * 1000) / (unit === 'ft' ? MM_PER_FT : 1000)) / 1000;
   return Number(figure(thousandthsOf(mm, unit), mm < 0, false));
 }
 
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 37)}...` : s);
-
-/**
- * Millimetres as a number of the unit, to three decimals (as formatLength shows it, without the
- * grouping): for figures that are data, such as a report's JSON and CSV.
- */
-export function lengthIn(mm: number, unit: LengthUnit): number {
-  return Math.round((mm * 1000) / (unit === 'ft' ? MM_PER_FT : 1000)) / 1000;
-}

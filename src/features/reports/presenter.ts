@@ -1,5 +1,5 @@
 import type { Cell } from '../../lib/csv.ts';
-import { formatLength, LENGTH_UNITS, type LengthUnit, lengthIn, MM_PER_FT } from '../../lib/length.ts';
+import { formatLength, LENGTH_UNITS, type LengthUnit, lengthInUnit, MM_PER_FT } from '../../lib/length.ts';
 import { STATUS_LABELS, STATUSES } from '../tickets/states.ts';
 import type { SpreadRow } from './queries.ts';
 import { COVER_WINDOW_DAYS, type ReportName } from './schema.ts';
@@ -12,7 +12,7 @@ const hours = (n: number | null) => round(n === null ? null : Number(n), 2);
 
 const isLength = (unit: ReportUnit): unit is LengthUnit => (LENGTH_UNITS as readonly string[]).includes(unit);
 /** A figure as data: pieces as they are, a bulk SKU's millimetres as a number of its unit (3 decimals). */
-const inUnit = (n: number, unit: ReportUnit) => (isLength(unit) ? lengthIn(n, unit) : n);
+const inUnit = (n: number, unit: ReportUnit) => (isLength(unit) ? lengthInUnit(n, unit) : n);
 
 /** A figure of the JSON as the page shows it: "12" pieces, "1,250 ft" (formatLength) of bulk cable. */
 export function shownQuantity(n: number, unit: ReportUnit): string {
