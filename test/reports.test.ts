@@ -648,7 +648,7 @@ test.serial('the hours and cable-type migrations fill existing rows and go back 
     isPostgres(app.db)
       ? (
           await app.db.raw<{ rows: { indexname: string }[] }>(
-            "select indexname from pg_indexes where tablename = 'report_ticket_timings' order by indexname",
+            "select indexname from pg_indexes where schemaname = current_schema() and tablename = 'report_ticket_timings' order by indexname",
           )
         ).rows.map((r) => r.indexname)
       : [];
