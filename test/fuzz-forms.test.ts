@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { buildReel, createUser, PASSWORD, reviewLinkFor, signedInClient, tokenClient } from './support/factories.ts';
-import { FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
+import { FUZZ_SEED, type FuzzRequest, formPost, fuzz, fuzzTally, pageGet, pathSegment } from './support/fuzz.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -73,32 +73,10 @@ test.after.always(async () => {
   await app?.close();
 });
 
-/** A form post (sometimes from htmx), with the session's CSRF token in the header htmx uses. */
-function form(path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []): fc.Arbitrary<FuzzRequest> {
-  return fc
-    .record({
-      path,
-      body: formBody(valid, extraKeys),
-      htmx: fc.boolean(),
-      query: fc.option(queryString(['return_to', 'status']), { freq: 6 }),
-    })
-    .map(({ path: p, body, htmx, query }) => ({
-      method: 'POST',
-      path: p + (query ?? ''),
-      body,
-      contentType: 'application/x-www-form-urlencoded',
-      headers: { 'x-csrf-token': csrf, ...(htmx ? { 'hx-request': 'true' } : {}) },
-    }));
-}
+const form = (path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []) =>
+  formPost(csrf, path, valid, { extraKeys, query: ['return_to', 'status'] });
 
-/** A page asked for with a hostile query string (and sometimes by htmx). */
-function page(path: fc.Arbitrary<string>, names: string[]): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, query: queryString(names), htmx: fc.boolean() }).map(({ path: p, query, htmx }) => ({
-    method: 'GET',
-    path: p + query,
-    headers: (htmx ? { 'hx-request': 'true' } : {}) as Record<string, string>,
-  }));
-}
+const page = pageGet;
 
 const id = (ids: string[]) => pathSegment(ids);
 const ITEM_ROW = {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { createUser, personalTokenClient, signedInClient, tokenClient } from './support/factories.ts';
-import { api, FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
+import { api, FUZZ_SEED, type FuzzRequest, formPost, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
 
 /**
  * Fuzzing what issue #23 added (issue #9 §2's properties): personal tokens (API and the settings
@@ -38,16 +38,7 @@ test.after.always(async () => {
   await app?.close();
 });
 
-/** A form post (sometimes from htmx), with the session's CSRF token in the header htmx uses. */
-function form(path: fc.Arbitrary<string>, valid: Record<string, string>): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, body: formBody(valid), htmx: fc.boolean() }).map(({ path: p, body, htmx }) => ({
-    method: 'POST',
-    path: p,
-    body,
-    contentType: 'application/x-www-form-urlencoded',
-    headers: { 'x-csrf-token': csrf, ...(htmx ? { 'hx-request': 'true' } : {}) },
-  }));
-}
+const form = (path: fc.Arbitrary<string>, valid: Record<string, string>) => formPost(csrf, path, valid);
 
 test.serial('personal tokens: GET, POST /api/tokens, DELETE /api/tokens/:id', async (t) => {
   await fuzz(t, app.db, {

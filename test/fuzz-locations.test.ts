@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { buildCast, signedInClient } from './support/factories.ts';
-import { api, FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
+import { api, FUZZ_SEED, type FuzzRequest, formPost, fuzz, fuzzTally, pageGet, pathSegment } from './support/fuzz.ts';
 
 /**
  * Fuzzing locations, transfers and reorder rules (DESIGN.md §12), the JSON API and the forms, with
@@ -123,23 +123,10 @@ test.serial('reorder rules and suggestions', async (t) => {
   });
 });
 
-function form(path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, body: formBody(valid, extraKeys), htmx: fc.boolean() }).map(({ path: p, body, htmx }) => ({
-    method: 'POST',
-    path: p,
-    body,
-    contentType: 'application/x-www-form-urlencoded',
-    headers: { 'x-csrf-token': csrf, ...(htmx ? { 'hx-request': 'true' } : {}) },
-  }));
-}
+const form = (path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []) =>
+  formPost(csrf, path, valid, { extraKeys });
 
-function page(path: fc.Arbitrary<string>, names: string[]): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, query: queryString(names), htmx: fc.boolean() }).map(({ path: p, query, htmx }) => ({
-    method: 'GET',
-    path: p + query,
-    headers: (htmx ? { 'hx-request': 'true' } : {}) as Record<string, string>,
-  }));
-}
+const page = pageGet;
 
 test.serial('forms and pages: locations, transfers, reorder', async (t) => {
   await fuzz(t, app.db, {

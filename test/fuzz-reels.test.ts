@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { buildCast, signedInClient } from './support/factories.ts';
-import { api, FUZZ_SEED, type FuzzRequest, formBody, fuzz, fuzzTally, pathSegment, queryString } from './support/fuzz.ts';
+import { api, FUZZ_SEED, type FuzzRequest, formPost, fuzz, fuzzTally, pageGet, pathSegment } from './support/fuzz.ts';
 
 /**
  * Fuzzing reels of bulk cable (DESIGN.md §13), the JSON API and the forms: no 5xx, `{error, fields?}`
@@ -113,23 +113,10 @@ test.serial('POST /api/reels/:code/move|count|scrap', async (t) => {
   });
 });
 
-function form(path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, body: formBody(valid, extraKeys), htmx: fc.boolean() }).map(({ path: p, body, htmx }) => ({
-    method: 'POST',
-    path: p,
-    body,
-    contentType: 'application/x-www-form-urlencoded',
-    headers: { 'x-csrf-token': csrf, ...(htmx ? { 'hx-request': 'true' } : {}) },
-  }));
-}
+const form = (path: fc.Arbitrary<string>, valid: Record<string, string>, extraKeys: string[] = []) =>
+  formPost(csrf, path, valid, { extraKeys });
 
-function page(path: fc.Arbitrary<string>, names: string[]): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path, query: queryString(names), htmx: fc.boolean() }).map(({ path: p, query, htmx }) => ({
-    method: 'GET',
-    path: p + query,
-    headers: (htmx ? { 'hx-request': 'true' } : {}) as Record<string, string>,
-  }));
-}
+const page = pageGet;
 
 test.serial('forms and pages: bulk receiving, reels, labels', async (t) => {
   await fuzz(t, app.db, {

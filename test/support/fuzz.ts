@@ -341,6 +341,41 @@ const contentType = fc.oneof(
   },
 );
 
+/**
+ * A form post (sometimes from htmx) with the session's CSRF token in the header htmx uses; with
+ * `query`, some posts also carry a hostile query string of those names.
+ */
+export function formPost(
+  csrf: string,
+  path: fc.Arbitrary<string>,
+  valid: Record<string, string>,
+  opts: { extraKeys?: string[]; query?: string[] } = {},
+): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      path,
+      body: formBody(valid, opts.extraKeys),
+      htmx: fc.boolean(),
+      query: opts.query ? fc.option(queryString(opts.query), { freq: 6 }) : fc.constant(null),
+    })
+    .map(({ path: p, body, htmx, query }) => ({
+      method: 'POST',
+      path: p + (query ?? ''),
+      body,
+      contentType: 'application/x-www-form-urlencoded',
+      headers: { 'x-csrf-token': csrf, ...(htmx ? { 'hx-request': 'true' } : {}) },
+    }));
+}
+
+/** A page asked for with a hostile query string of those names (and sometimes by htmx). */
+export function pageGet(path: fc.Arbitrary<string>, names: string[]): fc.Arbitrary<FuzzRequest> {
+  return fc.record({ path, query: queryString(names), htmx: fc.boolean() }).map(({ path: p, query, htmx }) => ({
+    method: 'GET',
+    path: p + query,
+    headers: (htmx ? { 'hx-request': 'true' } : {}) as Record<string, string>,
+  }));
+}
+
 /** A JSON API request: a path (with hostile segments), an optional query string and an optional body. */
 export function api(
   method: string,
