@@ -5,7 +5,7 @@ import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client } from './support/client.ts';
 import { buildCast, createUser, signedInClient, tokenClient } from './support/factories.ts';
-import { createTicket, driveTo, PATHS } from './support/tickets.ts';
+import { createTicket, driveTo, PATHS, withoutCuts } from './support/tickets.ts';
 
 let app: TestApp;
 let creator: Client;
@@ -506,12 +506,6 @@ test('the answer to a create is the ticket as its own GET shows it', async (t) =
     t.deepEqual(created.json.ticket, withoutCuts(shown));
   }
 });
-
-/** A ticket's JSON without the items' `cuts` (one ticket only), which must be none: nothing was cut. */
-function withoutCuts<T extends { items: { cuts?: unknown[] }[] }>(ticket: T): T {
-  if (!ticket.items.every((i) => Array.isArray(i.cuts) && i.cuts.length === 0)) throw new Error('unexpected cuts');
-  return { ...ticket, items: ticket.items.map(({ cuts: _cuts, ...item }) => item) };
-}
 
 test('a list shows each ticket as its own GET does: items in order, awkward characters intact', async (t) => {
   const fresh = await startApp();

@@ -78,3 +78,12 @@ export async function insertTicketRows(
   }
   return stored;
 }
+
+/**
+ * A ticket's own JSON (GET /api/tickets/:id) as a list or a create shows it: without the items' `cuts`
+ * (one ticket's only), which must be none (nothing was cut).
+ */
+export function withoutCuts<T extends { items: { cuts?: unknown[] }[] }>(ticket: T): T {
+  if (!ticket.items.every((i) => Array.isArray(i.cuts) && i.cuts.length === 0)) throw new Error('unexpected cuts');
+  return { ...ticket, items: ticket.items.map(({ cuts: _cuts, ...item }) => item) };
+}
