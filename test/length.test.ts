@@ -67,6 +67,25 @@ test('parse(format(x)) == x for every length in 1 mm .. 100 km, in both units', 
     for (const u of ['ft', 'm'] as const) t.is(mmOf(formatLength(mm, u)), mm, `${mm} ${u}`);
 });
 
+test('a length typed with up to two decimals shows as it was typed (no "42.001 ft")', (t) => {
+  const shownFor = (typed: string) => {
+    const r = parseLength(typed);
+    if (!r.ok) throw new Error(r.error);
+    return formatLength(r.mm, 'ft');
+  };
+  t.is(shownFor('42 ft'), '42 ft');
+  t.is(shownFor('2,042 ft'), '2,042 ft');
+  t.is(shownFor('12.5 ft'), '12.5 ft');
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 300_000 }), fc.constantFrom('', '5', '25', '05', '99'), (whole, decimals) => {
+      const typed = decimals ? `${whole}.${decimals}` : `${whole}`;
+      const expected = decimals ? typed.replace(/0+$/, '') : typed;
+      return shownFor(`${typed} ft`).replace(/,/g, '') === `${expected} ft`;
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
 test('lengthInUnit is the formatted figure as a plain number (CSV): signed, ungrouped, the same decimals', (t) => {
   t.is(lengthInUnit(3810, 'ft'), 12.5);
   t.is(lengthInUnit(-3810, 'ft'), -12.5);

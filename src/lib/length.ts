@@ -69,10 +69,19 @@ export function lengthMm(input: string): number {
 
 const group = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
-/** Thousandths of the unit, rounded: mm * 1000 / 304.8 = mm * 10000 / 3048 for feet; mm itself for metres. */
+/**
+ * Thousandths of the unit, rounded: mm * 1000 / 304.8 = mm * 10000 / 3048 for feet; mm itself for
+ * metres. For feet the fewest decimals that still read back as the same millimetres are kept, so
+ * "42 ft" (12,802 mm) shows as "42 ft", not "42.001 ft".
+ */
 const thousandthsOf = (mm: number, unit: LengthUnit): bigint => {
   const abs = BigInt(Math.round(Math.abs(mm)));
-  return unit === 'ft' ? roundDiv(abs * 10_000n, 3048n) : abs;
+  if (unit === 'm') return abs;
+  for (const step of [1000n, 100n, 10n]) {
+    const shorter = roundDiv(abs * 10_000n, 3048n * step) * step;
+    if (roundDiv(shorter * 3048n, 10_000n) === abs) return shorter;
+  }
+  return roundDiv(abs * 10_000n, 3048n);
 };
 
 const figure = (thousandths: bigint, negative: boolean, grouped: boolean): string => {
@@ -84,7 +93,8 @@ const figure = (thousandths: bigint, negative: boolean, grouped: boolean): strin
 /**
  * Millimetres in a unit with up to three decimals, trailing zeros trimmed and thousands grouped:
  * "1,000 ft", "30.5 m", "-12.5 ft". Three decimals of a foot (0.3 mm) is finer than a millimetre,
- * so parseLength(formatLength(x, u)).mm === x for every whole x.
+ * so parseLength(formatLength(x, u)).mm === x for every whole x; and a length typed with up to two
+ * decimals shows as it was typed.
  */
 export function formatLength(mm: number, unit: LengthUnit): string {
   return `${figure(thousandthsOf(mm, unit), mm < 0, true)} ${unit}`;
