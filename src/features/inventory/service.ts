@@ -330,18 +330,27 @@ export async function releaseForTicket(trx: Trx, ticketId: number, settings: Inv
 
 /** The lines a request's open reservations will cut from reels (what the fulfilment page plans). */
 async function cutLinesOf(q: Db | Trx, held: ReservationRow[], items: ConsumedItem[]): Promise<CutLine[]> {
+  const lengths = held.filter((h) => h.kind === 'length');
+  // One read for every line's unit, however many lines are cut.
+  const units = new Map(
+    (
+      await bulkSkusByKeys(
+        q,
+        lengths.map((r) => r.sku_key),
+      )
+    ).map((b) => [b.sku_key, b.unit]),
+  );
   const out: CutLine[] = [];
-  for (const r of held.filter((h) => h.kind === 'length')) {
+  for (const r of lengths) {
     const item = items.find((i) => i.position === r.source_line);
     if (!item?.id) continue;
-    const bulk = await bulkSkuOf(q as Trx, r.cable_type);
     out.push({
       item_id: item.id,
       position: item.position,
       cable_type: item.cable_type,
       cable_length: item.cable_length,
       sku: { sku_key: r.sku_key, cable_type: r.cable_type, cable_length: r.cable_length },
-      unit: bulk?.unit ?? 'ft',
+      unit: units.get(r.sku_key) ?? 'ft',
       pieces: r.pieces as number,
       piece_mm: r.piece_mm as number,
     });
