@@ -138,7 +138,7 @@ function assertSecurityHeaders(t: import('ava').ExecutionContext, res: Reply, la
   t.truthy(res.headers.get('referrer-policy'), label);
 }
 
-test('security headers are on pages, JSON, errors and assets', async (t) => {
+test('security headers are on pages, JSON, errors and assets; stylesheets and scripts skip the document-only ones', async (t) => {
   const client = new Client(app.url);
   const login = await client.get('/login');
   const css = login.$('link[rel=stylesheet]').attr('href') ?? '';
@@ -147,9 +147,26 @@ test('security headers are on pages, JSON, errors and assets', async (t) => {
     ['json', await client.get('/api/health')],
     ['404', await client.get('/nope')],
     ['api 404', await client.get('/api/nope')],
-    ['asset', await client.get(css)],
+    // An SVG opened by itself is a document that could run script: it keeps the whole set.
+    ['svg', await client.get(login.$('link[rel=icon]').attr('href') ?? '')],
+    ['service worker', await client.get('/sw.js')],
   ];
   for (const [label, res] of replies) assertSecurityHeaders(t, res, label);
+  const scripts = login
+    .$('script[src]')
+    .map((_, el) => login.$(el).attr('src'))
+    .get();
+  t.true(scripts.length >= 2);
+  for (const url of [css, ...scripts]) {
+    const res = await client.get(url);
+    t.is(res.status, 200, url);
+    t.is(res.headers.get('x-content-type-options'), 'nosniff', url);
+    t.is(res.headers.get('cross-origin-resource-policy'), 'same-origin', url);
+    t.truthy(res.headers.get('referrer-policy'), url);
+    for (const name of ['content-security-policy', 'x-frame-options', 'cross-origin-opener-policy', 'permissions-policy']) {
+      t.is(res.headers.get(name), null, `${url}: ${name}`);
+    }
+  }
 });
 
 test('pages carry no inline script, no inline style and no CDN URL', async (t) => {

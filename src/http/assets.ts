@@ -39,6 +39,16 @@ function walk(dir: string, base = dir): string[] {
   });
 }
 
+/**
+ * Headers that act only on a document (a page, or an SVG opened as one): a stylesheet, a script (a
+ * worker's policy is its own script's, /sw.js) or an image sent as a subresource needs none of them,
+ * and a first visit on a slow link would carry them once per file (~330 bytes each).
+ * X-Content-Type-Options, Cross-Origin-Resource-Policy and Referrer-Policy (a stylesheet's own
+ * requests use it) stay.
+ */
+const DOCUMENT_ONLY = ['Content-Security-Policy', 'X-Frame-Options', 'Cross-Origin-Opener-Policy', 'Permissions-Policy'];
+const DOCUMENT_TYPES = new Set([TYPES['.svg'], TYPES['.txt'], TYPES['.webmanifest']]);
+
 export interface Assets {
   url(name: string): string;
   middleware(ctx: Context, next: Next): Promise<void>;
@@ -82,6 +92,7 @@ export function loadAssets(publicDir: string): Assets {
       ctx.set('ETag', asset.etag);
       ctx.vary('Accept-Encoding');
       ctx.type = asset.type;
+      if (!DOCUMENT_TYPES.has(asset.type)) for (const name of DOCUMENT_ONLY) ctx.remove(name);
       if (ifNoneMatchHits(ctx.get('If-None-Match'), asset.etag)) {
         ctx.status = 304;
         return;
