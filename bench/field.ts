@@ -16,10 +16,10 @@
  * Reported per step (the time from the action to the next page's load event) and in total, with the
  * bytes the server sent (a counting relay in front of it sees the worker's fetches too) and where the
  * page's responses came from (the network, through the worker or not; the worker's caches; the HTTP cache). The median run of each kind
- * goes to bench/results/<date>-field[-label].json. The app runs in this process on a temporary SQLite
- * database (the slow link, not the server, sets these times).
+ * goes to bench/results/<date>-field[-label].json. The app runs as `npm start` runs it, in its own
+ * process on a temporary SQLite database (the slow link, not the server, sets these times).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import os from 'node:os';
@@ -27,12 +27,17 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { projectRoot } from '../src/paths.ts';
-import { startApp } from '../test/support/app.ts';
 import { CHROMIUM_PATH, PHONE } from '../test/support/browser.ts';
-import { createUser, PASSWORD, signedInClient } from '../test/support/factories.ts';
+import { PASSWORD, registerThroughApi, signedInClient } from '../test/support/factories.ts';
+import { startServerProcess } from '../test/support/server-process.ts';
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, label: { type: 'string' }, link: { type: 'string', default: 'relay' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    label: { type: 'string' },
+    link: { type: 'string', default: 'relay' },
+    trace: { type: 'boolean', default: false },
+  },
 });
 const runs = Math.max(1, Number(args.runs));
 const SLOW_3G = { offline: false, latency: 400, downloadThroughput: 50_000, uploadThroughput: 50_000 };
@@ -86,11 +91,20 @@ async function watch(context: BrowserContext, page: Page) {
   return { cdp, tally };
 }
 
-async function step(steps: Record<string, number>, name: string, action: () => Promise<unknown>) {
+async function step(page: Page, steps: Record<string, number>, name: string, action: () => Promise<unknown>) {
   const start = performance.now();
+  if (args.trace) console.log(`-- ${name} at ${Math.round(start - traceStart)}`);
   await action();
   steps[name] = Math.round(performance.now() - start);
+  // With --trace, the new page's navigation timing (ms from its start): where the browser's time went.
+  if (args.trace) console.log(`   page: ${await page.evaluate(NAVIGATION_TIMING)}`);
 }
+
+const NAVIGATION_TIMING = `(() => {
+  const n = performance.getEntriesByType('navigation')[0].toJSON();
+  return ['workerStart', 'fetchStart', 'responseStart', 'responseEnd', 'domInteractive', 'domContentLoadedEventEnd', 'loadEventEnd']
+    .map((k) => k + ' ' + Math.round(n[k])).join(', ');
+})()`;
 
 type PathName = 'sign in' | 'signed in';
 
@@ -98,23 +112,23 @@ type PathName = 'sign in' | 'signed in';
 async function filePath(page: Page, base: string, n: number, path: PathName): Promise<Record<string, number>> {
   const steps: Record<string, number> = {};
   if (path === 'sign in') {
-    await step(steps, 'open sign-in', () => page.goto(`${base}/login`, { waitUntil: 'load' }));
+    await step(page, steps, 'open sign-in', () => page.goto(`${base}/login`, { waitUntil: 'load' }));
     await page.getByLabel('Username or email').fill('bench_tech');
     await page.getByLabel('Password').fill(PASSWORD);
-    await step(steps, 'sign in', async () => {
+    await step(page, steps, 'sign in', async () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${base}/`, { waitUntil: 'load' });
     });
   } else {
-    await step(steps, 'open the app', () => page.goto(`${base}/`, { waitUntil: 'load' }));
+    await step(page, steps, 'open the app', () => page.goto(`${base}/`, { waitUntil: 'load' }));
   }
-  await step(steps, 'open the form', () => page.goto(`${base}/tickets/new`, { waitUntil: 'load' }));
+  await step(page, steps, 'open the form', () => page.goto(`${base}/tickets/new`, { waitUntil: 'load' }));
   await page.getByLabel('Assign to').selectOption({ label: 'bench_approver' });
   await page.getByLabel('Location').fill(`Bench hut ${n}`);
   await page.locator('#i0-type').fill('Cat6');
   await page.locator('#i0-len').fill('100ft');
   await page.locator('#i0-qty').fill('2');
-  await step(steps, 'file a request', async () => {
+  await step(page, steps, 'file a request', async () => {
     await page.getByRole('button', { name: 'Send request' }).click();
     await page.waitForURL(/\/tickets\/\d+$/, { waitUntil: 'load' });
   });
@@ -157,8 +171,10 @@ async function slowLink(target: string) {
   const port = Number(new URL(target).port);
   const bytes = { down: 0, up: 0 };
   const lanes = { down: 0, up: 0 };
+  let connections = 0;
   const server = net.createServer((client) => {
     const upstream = net.connect(port, '127.0.0.1');
+    const id = ++connections;
     const pipe = (from: net.Socket, to: net.Socket, lane: 'down' | 'up') => {
       let last = 0;
       from.on('data', (chunk) => {
@@ -166,6 +182,7 @@ async function slowLink(target: string) {
         const now = performance.now();
         lanes[lane] = Math.max(now, lanes[lane]) + (chunk.length / SLOW_3G.downloadThroughput) * 1000;
         last = viaCdp ? now : lanes[lane] + SLOW_3G.latency / 2;
+        if (args.trace) trace(id, lane, chunk, now, last);
         setTimeout(() => to.destroyed || to.write(chunk), last - now);
       });
       from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - performance.now())));
@@ -178,13 +195,32 @@ async function slowLink(target: string) {
   return { bytes, port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
+/**
+ * `--trace`: each request line as it enters the link and each response's status line, with when it
+ * arrives at the far end (ms since the start), by connection: where a path's time goes.
+ */
+const traceStart = performance.now();
+function trace(id: number, lane: 'down' | 'up', chunk: Buffer, now: number, arrives: number) {
+  const head = chunk.subarray(0, 120).toString('latin1');
+  const line = /^(GET|POST|HEAD|HTTP\/1\.1) [^\r\n]*/.exec(head)?.[0];
+  const at = (t: number) => Math.round(t - traceStart);
+  console.log(`  [${at(now)} -> ${at(arrives)}] #${id} ${lane === 'up' ? '>' : '<'} ${line ?? '...'} (${chunk.length} B)`);
+}
+
 const median = (list: Measure[]) => [...list].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(list.length / 2)] as Measure;
 
-const app = await startApp({ LOG_LEVEL: 'warn' });
+// The app in its own process, as `npm start` runs it (production: templates compiled once), so the
+// relay's pacing timers here never wait behind the app's work.
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-field-'));
+const app = await startServerProcess({
+  DATABASE_URL: `sqlite://${path.join(dataDir, 'field.sqlite')}`,
+  RATE_LIMIT_AUTH_PER_MINUTE: '10000',
+  ...(args.trace ? { LOG_LEVEL: 'info' } : {}),
+});
 const relay = await slowLink(app.url);
 const base = `http://localhost:${relay.port}`;
-await createUser(app.db, { username: 'bench_tech' });
-await createUser(app.db, { username: 'bench_approver' });
+await registerThroughApi(app.url, 'bench_tech');
+await registerThroughApi(app.url, 'bench_approver');
 const browser = await chromium.launch({
   executablePath: CHROMIUM_PATH,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic'],
@@ -216,7 +252,18 @@ try {
 } finally {
   await browser.close();
   relay.close();
-  await app.close();
+  // With --trace, the app's own time for each form post (its request log).
+  if (args.trace)
+    for (const line of app
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"method":"POST"'))) {
+      const { path: at, status, ms } = JSON.parse(line);
+      console.log(`app: POST ${at} ${status} in ${ms} ms`);
+    }
+  app.child.kill('SIGTERM');
+  await app.exited;
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 const ratio = (a: Measure, b: Measure) => Math.round((a.totalMs / b.totalMs) * 100) / 100;

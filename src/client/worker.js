@@ -86,7 +86,11 @@ self.addEventListener('sync', (event) => {
   }
 });
 
-/** Keeps a copy of a page with the time it was saved (a flash message is for once, not for the copy). */
+/**
+ * Keeps a copy of a page with the time it was saved (a flash message is for once, not for the copy).
+ * A request list carries the request form: the form's page made from it is kept too (formFromList),
+ * so the form opens from here at once after the list, with no fetch. Says whether it kept a form.
+ */
 async function keep(key, res, cache = PAGES) {
   const headers = new Headers({ 'x-saved-at': new Date().toISOString() });
   for (const name of [
@@ -99,7 +103,30 @@ async function keep(key, res, cache = PAGES) {
     if (res.headers.has(name)) headers.set(name, res.headers.get(name));
   }
   const html = (await res.text()).replace(/<p class="flash \w+" role="status">[^<]*<\/p>\n?/, '');
-  await (await caches.open(cache)).put(key, new Response(html, { headers }));
+  const store = await caches.open(cache);
+  await store.put(key, new Response(html, { headers }));
+  const form = cache === PAGES && isList(key) && formFromList(html);
+  if (form) await store.put(FORM, new Response(form, { headers }));
+  return Boolean(form);
+}
+
+const isList = (key) => key === '/' || key.startsWith('/?');
+
+/**
+ * The request form's page, made from a request list: the list's "New cable request" holds the form
+ * made by the same code for the same session (views/dashboard/page.eta, views/tickets/new.eta), so
+ * the page is the list's with another title, no current menu item and the form as its main part.
+ * The browser test "the form's copy made from the list" holds it to the server's own page.
+ */
+function formFromList(html) {
+  const form = /<details class="card new-request"[^>]*>\n<summary>[^<]*<\/summary>\n([\s\S]*?)<\/details>/.exec(html)?.[1];
+  const main = html.indexOf('<main id="main">');
+  if (!form || main < 0) return;
+  const head = html
+    .slice(0, main)
+    .replace(/<title>[^<·]*·/, '<title>New request ·')
+    .replace(' aria-current="page"', '');
+  return `${head}<main id="main">\n<section class="card">\n<h1>New cable request</h1>\n${form}</section>\n</main>\n</body>\n</html>\n`;
 }
 
 /** Fetches a page again and keeps it, when it is a real answer (not a sign-in redirect). */
@@ -155,7 +182,7 @@ async function page(event, url) {
   const signIn = url.pathname === SIGN_IN && !url.search;
   if (key === FORM) {
     // A copy younger than FORM_FRESH_MS is shown at once (fetched again behind it when older than a
-    // minute); a fetch of it under way (after the list) is waited for rather than made twice.
+    // minute); its copy being made from a list, or a fetch of it under way, is waited for first.
     await Promise.race([loading, pause(NETWORK_WAIT_MS)]);
     const hit = await saved(FORM);
     if (!older(hit, FORM_FRESH_MS)) {
@@ -177,8 +204,10 @@ async function page(event, url) {
       event.waitUntil(keep(SIGN_IN, res.clone(), STATIC).then(() => FieldQueue.setMe(null)));
     // Only the plain page is saved (not ?draft=), and only a real answer (not a sign-in redirect).
     if (key && key === url.pathname + url.search && res.ok && res.type === 'basic' && !res.redirected) {
-      event.waitUntil(keep(key, res.clone()));
-      if (key === '/' && older(await saved(FORM), FORM_FRESH_MS)) event.waitUntil(refresh(FORM));
+      const kept = keep(key, res.clone());
+      // The form opened next waits for the copy made from this list (a list without it fetches it).
+      if (isList(key)) loading = kept.then(async (form) => form || !older(await saved(FORM), FORM_FRESH_MS) || refresh(FORM));
+      event.waitUntil(isList(key) ? loading : kept);
     }
     // These pages redirect only to sign in: the session is over, and so are its copies.
     if (key && res.type === 'opaqueredirect') event.waitUntil(caches.delete(PAGES));
@@ -208,14 +237,15 @@ const older = (hit, ms) => !hit || Date.now() - Date.parse(hit.headers.get('x-sa
  */
 let handed;
 async function formPost(req, url) {
-  if (/^\/(login|logout|register)$/.test(url.pathname)) await caches.delete(PAGES);
+  // Forgotten while the post is on its way, not before it (it is done before the answer is used).
+  const forget = /^\/(login|logout|register)$/.test(url.pathname) && caches.delete(PAGES);
   const copy = QUEUED_FORMS.includes(url.pathname) ? req.clone() : null;
   try {
     // The server answers with the page its 303 names (src/http/follow-redirect.ts): one round trip,
     // not two. The browser is sent there and gets that page from here (page()).
     const headers = new Headers(req.headers);
     headers.set('x-follow-redirect', 1);
-    const res = await fetch(url, { method: 'POST', headers, body: await req.blob(), redirect: 'manual' });
+    const res = await fetch(url, { method: 'POST', headers, body: await req.blob(), redirect: 'manual' }).finally(() => forget);
     // Its token refused (the cookie it was bound to is gone): the sign-in page's copy is no use any more.
     if (url.pathname === SIGN_IN && res.status === 403) await (await caches.open(STATIC)).delete(SIGN_IN);
     const to = res.status === 200 && res.headers.get('content-location');

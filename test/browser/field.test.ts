@@ -102,6 +102,35 @@ test.serial('the app passes Chromium’s installability check, with its manifest
   }
 });
 
+test.serial('the request form’s copy made from the request list is the form page the server makes', async (t) => {
+  const { page, close } = await openPage(browser);
+  try {
+    await signIn(page, app.url, 'tess');
+    await controlled(page);
+    await page.goto(`${app.url}/?filter=mine`);
+    await saved(page, '/tickets/new');
+    const copy = String(await page.evaluate("caches.match('/tickets/new').then((res) => res.text())"));
+    // The page's own fetch (not a navigation) goes past the worker to the server.
+    const fresh = String(await page.evaluate("fetch('/tickets/new').then((res) => res.text())"));
+    // Each page has its own CSRF token and Idempotency-Key: the rest is the same, byte for byte.
+    const tokensOut = (html: string) =>
+      html
+        .replace(/name="(_csrf|idempotency_key)" value="[^"]*"/g, 'name="$1" value="-"')
+        .replace(/"X-CSRF-Token":"[^"]*"/, '"X-CSRF-Token":"-"');
+    t.true(copy.includes('<h1>New cable request</h1>'));
+    t.is(tokensOut(copy), tokensOut(fresh));
+    // And it is what the form opens with, at once (a copy served has a new key: the keys differ).
+    await page.goto(`${app.url}/tickets/new`);
+    t.is(await page.title(), 'New request · Cable Ticketing');
+    t.not(
+      await page.locator('input[name="idempotency_key"]').inputValue(),
+      /name="idempotency_key" value="([^"]*)"/.exec(copy)?.[1],
+    );
+  } finally {
+    await close();
+  }
+});
+
 test.serial('offline: two requests are queued, survive a reload, and are each sent once when the signal is back', async (t) => {
   const { page, context, problems, close } = await openPage(browser);
   try {
