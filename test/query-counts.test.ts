@@ -31,6 +31,12 @@ const BUDGET = {
    */
   ticketPage: { auth: 'session', max: 7 },
   /**
+   * GET /tickets/:id of a request not yet fulfilled whose cable types have reels at its source: as
+   * above, with what an approval would cut in two statements (the bulk SKUs of its types that have
+   * pickable reels there, and the stock of those types there, counted lengths and bulk alike).
+   */
+  ticketPageCutFromReels: { auth: 'session', max: 8 },
+  /**
    * GET /api/tickets/:id, bearer: auth, ticket with people, items, events, and once fulfilled the cuts
    * from reels of all its items with whether each reel was kept as an offcut (one statement, however
    * many items and cuts: the JSON lists the cuts per item and the offcuts to decide, DESIGN.md §13).
@@ -373,3 +379,26 @@ test.serial('GET /api/tickets/:id with cuts from reels: the same statements for 
   t.is(one.sql.length, ten.sql.length, `${show(one)}\n---\n${show(ten)}`);
   t.true(ten.sql.length <= BUDGET.apiTicket.max, show(ten));
 });
+
+test.serial(
+  'GET /tickets/:id of a pending request cut from reels: the same statements for 1 or 10 items, within budget',
+  async (t) => {
+    await buildReel(app, { cable_type: 'Pending bulk', length: '1000 ft' });
+    const pending = async (n: number) =>
+      (
+        await createTicket(api, {
+          assigned_to_id: assignee.id,
+          items: Array.from({ length: n }, (_, k) => ({ cable_type: 'Pending bulk', cable_length: `${k + 1}ft`, quantity: 2 })),
+        })
+      ).id;
+    const [oneId, tenId] = [await pending(1), await pending(10)];
+    const one = await counted(() => browser.get(`/tickets/${oneId}`));
+    const ten = await counted(() => browser.get(`/tickets/${tenId}`));
+    t.is(one.reply.status, 200);
+    // What would be cut shows before the approval: one line per item, each from the reels.
+    t.is(ten.reply.$('#ticket table.items tbody tr').length, 10);
+    t.regex(ten.reply.$('#ticket').text(), /from reels/i);
+    t.is(one.sql.length, ten.sql.length, `${show(one)}\n---\n${show(ten)}`);
+    t.true(ten.sql.length <= BUDGET.ticketPageCutFromReels.max, show(ten));
+  },
+);

@@ -1,6 +1,7 @@
 import { type Db, escapeLike, isPostgres, type Trx } from '../../db/index.ts';
 import type { LengthUnit } from '../../lib/length.ts';
 import type { PoolReel } from './cuts.ts';
+import type { BulkSkuRow } from './reel-queries.ts';
 
 type Q = Db | Trx;
 
@@ -67,15 +68,20 @@ export async function reelsByCodes(q: Q, codes: string[], lock = false): Promise
   return ((await query) as CutReel[]).map(poolReel);
 }
 
-/** Which of these bulk SKUs have a pickable reel at a location (one statement). */
-export async function typesWithPickableReels(q: Q, locationId: number, skuKeys: string[]): Promise<Set<string>> {
-  if (skuKeys.length === 0) return new Set();
-  const rows = await q('reels')
-    .distinct('sku_key')
-    .where({ location_id: locationId, status: 'active' })
-    .where('remaining_mm', '>', 0)
-    .whereIn('sku_key', skuKeys);
-  return new Set(rows.map((r: { sku_key: string }) => r.sku_key));
+/** The bulk SKUs among these keys that have a pickable reel at a location (one statement). */
+export async function bulkSkusWithReelsAt(q: Q, locationId: number, skuKeys: string[]): Promise<BulkSkuRow[]> {
+  if (skuKeys.length === 0) return [];
+  return q('bulk_skus as b')
+    .select('b.*')
+    .whereIn('b.sku_key', [...new Set(skuKeys)])
+    .whereExists((reels) =>
+      reels
+        .select(q.raw('1'))
+        .from('reels as r')
+        .whereRaw('r.sku_key = b.sku_key')
+        .where({ 'r.location_id': locationId, 'r.status': 'active' })
+        .where('r.remaining_mm', '>', 0),
+    );
 }
 
 /** The longest pickable reel's remaining length (0 when there is none), for a refusal's sentence. */
@@ -97,10 +103,10 @@ interface CountedStock {
 }
 
 /**
- * Counted stock at a location of the cable types whose bulk SKU keys are given ("cat6|": every length
- * but the bulk SKU's own ''), on hand and reserved, in one statement.
+ * Stock at a location of the cable types whose bulk SKU keys are given ("cat6|": every length, the
+ * bulk SKU's own '' included), on hand and reserved, in one statement.
  */
-export async function countedStockOfTypes(q: Q, locationId: number, bulkKeys: string[]): Promise<CountedStock[]> {
+export async function stockOfTypes(q: Q, locationId: number, bulkKeys: string[]): Promise<CountedStock[]> {
   if (bulkKeys.length === 0) return [];
   const rows: CountedStock[] = await q('location_stock')
     .select('sku_key', 'cable_type', 'cable_length', 'on_hand', 'reserved')
@@ -108,7 +114,6 @@ export async function countedStockOfTypes(q: Q, locationId: number, bulkKeys: st
     .where((w) => {
       for (const key of bulkKeys) w.orWhereRaw("sku_key LIKE ? ESCAPE '\\'", [`${escapeLike(key)}%`]);
     })
-    .whereNot('cable_length', '')
     .orderBy('sku_key');
   return rows.map((r) => ({ ...r, on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));
 }

@@ -1,17 +1,9 @@
 import type { Db, Trx } from '../../db/index.ts';
 import { badRequest, conflict } from '../../http/errors.ts';
 import { formatLength, type LengthUnit, parseLength } from '../../lib/length.ts';
-import {
-  bestFitReels,
-  type CutReel,
-  countedStockOfTypes,
-  longestPickable,
-  reelsByCodes,
-  typesWithPickableReels,
-} from './cut-queries.ts';
+import { bestFitReels, bulkSkusWithReelsAt, type CutReel, longestPickable, reelsByCodes, stockOfTypes } from './cut-queries.ts';
 import { type CutProblem, candidateReads, choiceKey, type PlannedCut, type PoolReel, piecesOf, planCuts } from './cuts.ts';
 import { skuOf } from './engine.ts';
-import { bulkSkusByKeys } from './reel-queries.ts';
 import { skuKey } from './sku.ts';
 import type { Sku } from './stock-queries.ts';
 
@@ -39,6 +31,8 @@ export interface PlannedReservation {
   kind: 'pieces' | 'length';
   pieces: number | null;
   piece_mm: number | null;
+  /** Length only: the bulk SKU's unit, and its length available here as planned (on hand less reserved). */
+  bulk?: { unit: LengthUnit; available_mm: number };
 }
 
 /**
@@ -49,18 +43,20 @@ export interface PlannedReservation {
  * pieces, as it always was (possibly short).
  */
 export async function reservationPlan(q: Db | Trx, locationId: number, lines: LineToFill[]): Promise<PlannedReservation[]> {
-  // A constant number of statements whatever the number of lines: the bulk SKUs of every line's type,
-  // which of them have pickable reels here, and the counted stock of those types here.
+  // Two statements whatever the number of lines: the bulk SKUs of the lines' types that have pickable
+  // reels here, and the stock of those types here (counted and bulk).
   const bulks = new Map(
     (
-      await bulkSkusByKeys(
+      await bulkSkusWithReelsAt(
         q,
+        locationId,
         lines.map((l) => skuKey(l.cable_type, '')),
       )
     ).map((b) => [b.sku_key, b]),
   );
-  const withReels = await typesWithPickableReels(q, locationId, [...bulks.keys()]);
-  const countedRows = await countedStockOfTypes(q, locationId, [...withReels]);
+  const stock = await stockOfTypes(q, locationId, [...bulks.keys()]);
+  const countedRows = stock.filter((r) => r.cable_length !== '');
+  const bulkStock = new Map(stock.filter((r) => r.cable_length === '').map((r) => [r.sku_key, r]));
   const out: PlannedReservation[] = [];
   const taken = new Map<string, number>();
   for (const line of lines) {
@@ -75,7 +71,7 @@ export async function reservationPlan(q: Db | Trx, locationId: number, lines: Li
     const length = parseLength(line.cable_length);
     const bulkKey = skuKey(line.cable_type, '');
     const bulk = bulks.get(bulkKey);
-    if (!length.ok || !bulk || !withReels.has(bulkKey)) {
+    if (!length.ok || !bulk) {
       out.push(counted);
       continue;
     }
@@ -108,6 +104,10 @@ export async function reservationPlan(q: Db | Trx, locationId: number, lines: Li
         kind: 'length',
         pieces: rest,
         piece_mm: length.mm,
+        bulk: {
+          unit: bulk.unit,
+          available_mm: (bulkStock.get(bulkKey)?.on_hand ?? 0) - (bulkStock.get(bulkKey)?.reserved ?? 0),
+        },
       });
   }
   return out;

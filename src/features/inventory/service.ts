@@ -559,18 +559,26 @@ export async function cutsForItems(
   items: ConsumedItem[],
   held: boolean,
 ): Promise<(LineCutFromReels | undefined)[]> {
-  const rows = held
-    ? (await openReservationsOf(db, ticketId)).map((r) => ({ ...r, sku: { sku_key: r.sku_key, cable_type: r.cable_type } }))
-    : await reservationPlan(
+  const lengths = held
+    ? (await openReservationsOf(db, ticketId)).filter((r) => r.kind === 'length')
+    : (
+        await reservationPlan(
+          db,
+          locationId,
+          items.filter((i) => i.quantity > 0),
+        )
+      )
+        .filter((r) => r.kind === 'length')
+        .map((r) => ({ ...r, sku_key: r.sku.sku_key }));
+  if (lengths.length === 0) return items.map(() => undefined);
+  // The plan brings each bulk SKU's unit and availability; for held reservations they are read here.
+  const bulkOf = held
+    ? await bulkStockAt(
         db,
         locationId,
-        items.filter((i) => i.quantity > 0),
-      );
-  const lengths = rows.filter((r) => r.kind === 'length');
-  if (lengths.length === 0) return items.map(() => undefined);
-  const keys = lengths.map((r) => r.sku.sku_key);
-  const stock = new Map((await locationStockByKeys(db, locationId, keys)).map((s) => [s.sku_key, s]));
-  const units = new Map((await bulkSkusByKeys(db, keys)).map((b) => [b.sku_key, b.unit]));
+        lengths.map((r) => r.sku_key),
+      )
+    : new Map(lengths.map((r) => [r.sku_key, 'bulk' in r ? r.bulk : undefined]));
   const out: (LineCutFromReels | undefined)[] = [];
   for (const item of items) {
     const r = lengths.find((l) => l.source_line === item.position);
@@ -578,9 +586,8 @@ export async function cutsForItems(
       out.push(undefined);
       continue;
     }
-    const unit = units.get(r.sku.sku_key) ?? 'ft';
-    const s = stock.get(r.sku.sku_key);
-    const available = s ? s.on_hand - s.reserved : 0;
+    const unit = bulkOf.get(r.sku_key)?.unit ?? 'ft';
+    const available = bulkOf.get(r.sku_key)?.available_mm ?? 0;
     out.push({
       pieces: r.pieces as number,
       piece: formatLength(r.piece_mm as number, unit),
@@ -589,6 +596,17 @@ export async function cutsForItems(
     });
   }
   return out;
+}
+
+/** Bulk SKUs' unit and their length available at a location (on hand less reserved), by key. */
+async function bulkStockAt(db: Db, locationId: number, keys: string[]) {
+  const stock = new Map((await locationStockByKeys(db, locationId, keys)).map((s) => [s.sku_key, s]));
+  return new Map(
+    (await bulkSkusByKeys(db, keys)).map((b) => {
+      const s = stock.get(b.sku_key);
+      return [b.sku_key, { unit: b.unit, available_mm: s ? s.on_hand - s.reserved : 0 }] as const;
+    }),
+  );
 }
 
 export interface MadeCut {
