@@ -1,9 +1,9 @@
 import { isUniqueViolation, nowIso, type Trx } from '../../db/index.ts';
 import { conflict } from '../../http/errors.ts';
-import { formatLength, type LengthUnit } from '../../lib/length.ts';
+import { formatLength } from '../../lib/length.ts';
 import { locationsWithIds } from '../locations/service.ts';
 import { addToStock, insertMovements, type NewMovement, type StockRow } from './queries.ts';
-import { changeReel, findBulkSku, reelsWithIds } from './reel-queries.ts';
+import { changeReel, reelsWithIds } from './reel-queries.ts';
 import { skuKey, skuLabel } from './sku.ts';
 import { changeLocationStock, type LocationStockRow, locationStockRow, type Sku } from './stock-queries.ts';
 
@@ -62,15 +62,6 @@ export const skuOf = (cable_type: string, cable_length: string): Sku => ({
   cable_type,
   cable_length,
 });
-
-/**
- * The bulk SKU of a cable type (its length is the empty string, which no counted SKU has), with the
- * unit its lengths are shown in; null when that type was never received in bulk.
- */
-export async function bulkSkuOf(trx: Trx, cableType: string): Promise<{ sku: Sku; unit: LengthUnit } | null> {
-  const row = await findBulkSku(trx, skuKey(cableType, ''));
-  return row ? { sku: { sku_key: row.sku_key, cable_type: row.cable_type, cable_length: '' }, unit: row.unit } : null;
-}
 
 /**
  * Moves stock per (location, SKU) and the totals per SKU. Pairs are locked in (location, SKU) order,

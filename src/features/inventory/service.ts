@@ -9,7 +9,7 @@ import { email, enqueue } from '../notifications/outbox.ts';
 import { adminContacts } from '../users/service.ts';
 import { emitEvent } from '../webhooks/service.ts';
 import { cutsOfItems, keepOffcut } from './cut-queries.ts';
-import { applyMovements, bulkSkuOf, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
+import { applyMovements, changeStock, type StockChange, type StockDelta, skuOf } from './engine.ts';
 import {
   type CutChoice,
   type CutLine,
@@ -287,27 +287,26 @@ export async function reserveForTicket(
   await reviewReorder(trx, outcome.located, settings.appUrl);
 }
 
-/** 409 in the bulk SKU's unit when the length a request would reserve is past what is available there. */
+/**
+ * 409 in the bulk SKU's unit when the length a request would reserve is past what is available there
+ * (the plan read it with the stock of the request's types).
+ */
 async function refuseShortLength(trx: Trx, locationId: number, plan: PlannedReservation[]) {
-  const wanted = new Map<string, { sku: PlannedReservation['sku']; mm: number }>();
+  const wanted = new Map<string, { r: PlannedReservation; mm: number }>();
   for (const r of plan.filter((p) => p.kind === 'length')) {
-    const seen = wanted.get(r.sku.sku_key) ?? { sku: r.sku, mm: 0 };
+    const seen = wanted.get(r.sku.sku_key) ?? { r, mm: 0 };
     seen.mm += r.quantity;
     wanted.set(r.sku.sku_key, seen);
   }
-  if (wanted.size === 0) return;
-  const stock = new Map((await locationStockByKeys(trx, locationId, [...wanted.keys()])).map((s) => [s.sku_key, s]));
-  const short: string[] = [];
-  for (const [key, { sku, mm }] of wanted) {
-    const row = stock.get(key);
-    const available = row ? row.on_hand - row.reserved : 0;
-    if (available >= mm) continue;
-    const unit = (await bulkSkuOf(trx, sku.cable_type))?.unit ?? 'ft';
-    short.push(
-      `${sku.cable_type} on reels at ${await locationName(trx, locationId)} (needs ${formatLength(mm, unit)}, ${available > 0 ? formatLength(available, unit) : 'nothing'} available)`,
-    );
-  }
-  if (short.length) throw conflict(`Not enough stock to approve this request: ${short.join('; ')}.`);
+  const short = [...wanted.values()].filter(({ r, mm }) => (r.bulk?.available_mm ?? 0) < mm);
+  if (short.length === 0) return;
+  const where = await locationName(trx, locationId);
+  const lines = short.map(({ r, mm }) => {
+    const unit = r.bulk?.unit ?? 'ft';
+    const available = r.bulk?.available_mm ?? 0;
+    return `${r.sku.cable_type} on reels at ${where} (needs ${formatLength(mm, unit)}, ${available > 0 ? formatLength(available, unit) : 'nothing'} available)`;
+  });
+  throw conflict(`Not enough stock to approve this request: ${lines.join('; ')}.`);
 }
 
 /** Rejection, deletion, closing and purge give back what a request held (nothing when it held nothing). */
