@@ -4,8 +4,9 @@ import { formatLength, type LengthUnit, parseLength } from '../../lib/length.ts'
 import { bestFitReels, bulkSkusWithReelsAt, type CutReel, longestPickable, reelsByCodes, stockOfTypes } from './cut-queries.ts';
 import { type CutProblem, candidateReads, choiceKey, type PlannedCut, type PoolReel, piecesOf, planCuts } from './cuts.ts';
 import { skuOf } from './engine.ts';
+import { bulkSkusByKeys } from './reel-queries.ts';
 import { skuKey } from './sku.ts';
-import type { Sku } from './stock-queries.ts';
+import type { ReservationRow, Sku } from './stock-queries.ts';
 
 /**
  * Bulk cable in requests (DESIGN.md §13): how an approval splits a line into counted pieces and length
@@ -241,3 +242,33 @@ export async function planCutLines(
 /** Reels to choose from for a piece on the fulfilment page: the best fits that hold it, shortest first. */
 export const reelChoices = (db: Db, skuKey: string, locationId: number, minMm: number, limit = 25) =>
   bestFitReels(db, skuKey, locationId, minMm, limit);
+
+/** The lines a request's open reservations will cut from reels (what the fulfilment page plans). */
+export async function cutLinesOf(q: Db | Trx, held: ReservationRow[], items: LineToFill[]): Promise<CutLine[]> {
+  const lengths = held.filter((h) => h.kind === 'length');
+  // One read for every line's unit, however many lines are cut.
+  const units = new Map(
+    (
+      await bulkSkusByKeys(
+        q,
+        lengths.map((r) => r.sku_key),
+      )
+    ).map((b) => [b.sku_key, b.unit]),
+  );
+  const out: CutLine[] = [];
+  for (const r of lengths) {
+    const item = items.find((i) => i.position === r.source_line);
+    if (!item?.id) continue;
+    out.push({
+      item_id: item.id,
+      position: item.position,
+      cable_type: item.cable_type,
+      cable_length: item.cable_length,
+      sku: { sku_key: r.sku_key, cable_type: r.cable_type, cable_length: r.cable_length },
+      unit: units.get(r.sku_key) ?? 'ft',
+      pieces: r.pieces as number,
+      piece_mm: r.piece_mm as number,
+    });
+  }
+  return out;
+}
