@@ -253,6 +253,7 @@ test('/api/docs shows every operation with a curl example, grouped by feature, a
     ).length,
     ops.length,
   );
+  let examplesShown = 0;
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, J>>)) {
     for (const op of Object.values(item)) {
       const block = page.$(`#${op.operationId}`);
@@ -268,9 +269,11 @@ test('/api/docs shows every operation with a curl example, grouped by feature, a
       if (status && media && typeof media.example !== 'string') {
         const shown = block.find('pre code').eq(1).text();
         t.deepEqual(JSON.parse(shown.slice(shown.indexOf('\n\n') + 2)), media.example, op.operationId);
+        examplesShown++;
       }
     }
   }
+  t.true(examplesShown > ops.length / 2, `${examplesShown} of ${ops.length} operations show their answer's example`);
   t.deepEqual(
     page
       .$('section.ref h2')

@@ -154,12 +154,17 @@ test.serial('tickets: status, delete, restore, purge buttons', async (t) => {
 test.serial('tickets: the fulfilment page (cuts from reels) and the offcut prompt', async (t) => {
   const item = String((await app.db('ticket_items').where({ ticket_id: cutIds[0] }).first()).id);
   await fuzz(t, app.db, {
-    name: 'POST /tickets/:id/fulfil, /tickets/:id/offcuts/keep',
+    name: 'GET and POST /tickets/:id/fulfil, POST /tickets/:id/offcuts/keep',
     client: browser,
     logs: app.logs,
     audience: 'html',
     numRuns: 200,
     requests: fc.oneof(
+      // Asked for while the requests still have pieces to cut (later they are fulfilled).
+      page(
+        id(cutIds).map((i) => `/tickets/${i}/fulfil`),
+        ['cuts', 'cuts[0][reel_code]'],
+      ),
       form(
         id(cutIds).map((i) => `/tickets/${i}/fulfil`),
         { 'cuts[0][item_id]': item, 'cuts[0][piece]': '1', 'cuts[0][reel_code]': reelCodes[1] as string, note: 'n' },

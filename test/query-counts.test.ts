@@ -240,7 +240,7 @@ test.serial('GET /tickets/:id: the same statements for 1 or 10 items and events,
   t.is(fragment.sql.length, ten.sql.length, show(fragment));
 });
 
-test.serial('GET /api/tickets/:id: the same statements for 1 or 10 items and events, within budget', async (t) => {
+test.serial('GET /api/tickets/:id: within budget for 1 or 10 items and events; the cuts read only once fulfilled', async (t) => {
   const one = await counted(() => api.send('GET', `/api/tickets/${small}`));
   const ten = await counted(() => api.send('GET', `/api/tickets/${big}`));
   t.is(one.reply.json.items.length, 1);

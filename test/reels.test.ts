@@ -1,5 +1,6 @@
 import test from 'ava';
 import QRCode from 'qrcode';
+import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import type { Client } from './support/client.ts';
 import { buildLocation, buildReel, inventoryCast, signedInClient } from './support/factories.ts';
@@ -12,6 +13,7 @@ import { buildLocation, buildReel, inventoryCast, signedInClient } from './suppo
 
 let app: TestApp;
 let admin: Client;
+let boss: PublicUserRow;
 let tech: Client;
 let adminPage: Client;
 let techPage: Client;
@@ -19,7 +21,7 @@ let techPage: Client;
 
 test.before(async () => {
   app = await startApp({ APP_URL: 'https://cable.example.test' });
-  ({ bossApi: admin, techApi: tech } = await inventoryCast(app));
+  ({ boss, bossApi: admin, techApi: tech } = await inventoryCast(app));
   [adminPage, techPage] = await Promise.all([signedInClient(app.url, 'boss'), signedInClient(app.url, 'tech')]);
 });
 test.after.always(async () => {
@@ -232,7 +234,7 @@ test('the reel list filters by location and type; GET /api/reels/:code; everyone
 test('move, count and scrap: each a movement with who and why; refusals name the problem', async (t) => {
   const van = await buildLocation(app, `Count van ${++n}`, 'van');
   const type = typeName();
-  const reel = await buildReel(app, { cable_type: type, length: '1000 ft' });
+  const reel = await buildReel(app, { cable_type: type, length: '1000 ft', admin: boss });
 
   const moved = await admin.send('POST', `/api/reels/${reel.code}/move`, { to_location_id: van.id, notes: 'job 12' });
   t.is(moved.status, 200);
@@ -278,7 +280,7 @@ test('move, count and scrap: each a movement with who and why; refusals name the
       m.actor.username,
     ]),
     [
-      ['receipt', '+1,000 ft', history[0].actor.username],
+      ['receipt', '+1,000 ft', 'boss'],
       ['transfer_out', '-1,000 ft', 'boss'],
       ['transfer_in', '+1,000 ft', 'boss'],
       ['adjustment', '-360 ft', 'boss'],
