@@ -44,3 +44,25 @@ test('an approval past the length on reels is a 409 in feet; within it, it reser
   t.is(second.status, 409);
   t.regex(second.json.error, /Cat6 on reels at Main warehouse \(needs 200 ft, 100 ft available\)/);
 });
+
+test('a line longer in all than a stored amount holds is not cut from reels: its counted SKU is short, a 409, not a 500', async (t) => {
+  await buildReel(app, { cable_type: 'Cat6a', length: '1000 ft' });
+  const huge = await createTicket(cast.tech.api, {
+    assigned_to_id: cast.keeper.user.id,
+    items: [{ cable_type: 'Cat6a', cable_length: '1000 ft', quantity: 100_000 }],
+  });
+  const page = await cast.tech.api.get(`/tickets/${huge.id}`, { accept: 'text/html' });
+  t.is(page.status, 200);
+  const refused = await cast.keeper.api.send('PATCH', `/api/tickets/${huge.id}`, { status: 'approved' });
+  t.is(refused.status, 409);
+  t.regex(refused.json.error, /^Not enough stock to approve this request: Cat6a 1000 ft at Main warehouse/);
+  t.is(
+    await app
+      .db('stock_reservations')
+      .where({ ticket_id: huge.id })
+      .count({ n: '*' })
+      .first()
+      .then((r) => Number(r?.n)),
+    0,
+  );
+});

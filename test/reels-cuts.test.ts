@@ -363,3 +363,14 @@ test.serial('a fulfilled request cut from reels, deleted and restored, cuts noth
   t.is(await ledger(), before);
   t.is(Number((await reel(only.code)).remaining_mm), mm(200));
 });
+
+test.serial('a line longer in all than a stored amount holds is reserved as counted pieces (no overflow, no 500)', async (t) => {
+  await buildReel(app, { cable_type: 'Cat8 huge', length: '1000 ft' });
+  // 100,000 x 1000 ft is 30,480 km: more millimetres than one stored amount holds.
+  const { id } = await request([{ cable_type: 'Cat8 huge', cable_length: '1000 ft', quantity: 100_000 }], 'approved');
+  const held = await app.db('stock_reservations').where({ ticket_id: id }).select('kind', 'quantity', 'cable_length');
+  t.deepEqual(
+    held.map((r: { kind: string; quantity: number; cable_length: string }) => [r.kind, Number(r.quantity), r.cable_length]),
+    [['pieces', 100_000, '1000 ft']],
+  );
+});

@@ -1,6 +1,7 @@
 import type { Db, Trx } from '../../db/index.ts';
 import { badRequest, conflict } from '../../http/errors.ts';
 import { formatLength, type LengthUnit, parseLength } from '../../lib/length.ts';
+import { MAX_ID } from '../../lib/schema.ts';
 import { bestFitReels, bulkSkusWithReelsAt, type CutReel, longestPickable, reelsByCodes, stockOfTypes } from './cut-queries.ts';
 import { type CutProblem, candidateReads, choiceKey, type PlannedCut, type PoolReel, piecesOf, planCuts } from './cuts.ts';
 import { skuOf } from './engine.ts';
@@ -40,8 +41,8 @@ export interface PlannedReservation {
  * Each line's reservations at `locationId`. A line whose length parses ("100ft", "30 m") and whose
  * cable type has pickable reels there takes counted pieces of that length first (the request's own
  * SKU, else another spelling of the same length, while available there, lines before it counted), and
- * the rest as length of the bulk SKU (pieces x piece length). Any other line is reserved as counted
- * pieces, as it always was (possibly short).
+ * the rest as length of the bulk SKU (pieces x piece length). Any other line (or one longer in all than
+ * a stored amount can hold) is reserved as counted pieces, as it always was (possibly short).
  */
 export async function reservationPlan(q: Db | Trx, locationId: number, lines: LineToFill[]): Promise<PlannedReservation[]> {
   // Two statements whatever the number of lines: the bulk SKUs of the lines' types that have pickable
@@ -72,7 +73,8 @@ export async function reservationPlan(q: Db | Trx, locationId: number, lines: Li
     const length = parseLength(line.cable_length);
     const bulkKey = skuKey(line.cable_type, '');
     const bulk = bulks.get(bulkKey);
-    if (!length.ok || !bulk) {
+    // More length than one stored amount holds (2,147 km) is not cut from reels: counted, it is short.
+    if (!length.ok || !bulk || line.quantity * length.mm > MAX_ID) {
       out.push(counted);
       continue;
     }
