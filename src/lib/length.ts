@@ -60,13 +60,6 @@ export function parseLength(input: string): ParsedLength {
   return { ok: true, mm: Number(mm), unit };
 }
 
-/** The millimetres of a length, or an Error carrying the sentence (for callers that throw). */
-export function lengthMm(input: string): number {
-  const parsed = parseLength(input);
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.mm;
-}
-
 const group = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /**

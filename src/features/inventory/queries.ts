@@ -186,7 +186,6 @@ export interface MovementFilter {
   limit: number;
 }
 
-/** Newest first, by id: `limit` rows (callers ask one more to know whether a next page exists). */
 /** Movements with the actor's and location's names, and for bulk cable the reel's code and the SKU's unit. */
 const movementsWithNames = (q: Q) =>
   q('inventory_movements as m')
@@ -196,6 +195,7 @@ const movementsWithNames = (q: Q) =>
     .leftJoin('bulk_skus as b', 'b.sku_key', 'm.sku_key')
     .select('m.*', 'u.username as actor_username', 'l.name as location_name', 'r.code as reel_code', 'b.unit as bulk_unit');
 
+/** Newest first, by id: `limit` rows (callers ask one more to know whether a next page exists). */
 export function listMovements(q: Q, f: MovementFilter): Promise<MovementRow[]> {
   const query = movementsWithNames(q).orderBy('m.id', 'desc').limit(f.limit);
   if (f.movement_type) query.where('m.movement_type', f.movement_type);

@@ -84,7 +84,6 @@ export function inventoryRoutes(deps: Deps): Router {
   const settings: InventorySettings = {
     appUrl: config.appUrl,
     enforceStock: config.inventoryEnforceStock,
-    reelOffcutMinMm: config.reelOffcutMinMm,
   };
   const router = new Router();
 

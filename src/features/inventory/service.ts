@@ -51,7 +51,6 @@ import {
   listRules,
   listSuggestions,
   locationStockByKeys,
-  openReservationsOf,
   type RuleRow,
   recentTransfers,
   type SuggestionRow,
@@ -76,8 +75,6 @@ export interface InventorySettings {
    * what is available at a location (on hand less reserved) below zero.
    */
   enforceStock?: boolean;
-  /** REEL_OFFCUT_MIN in millimetres: a reel left shorter after a cut is offered "keep or scrap". */
-  reelOffcutMinMm?: number;
 }
 
 /** After a change: the low-stock alert on totals, reorder rules per location. */
@@ -431,9 +428,6 @@ export async function consumeForFulfilment(
   }
   return cuts;
 }
-
-/** What a request holds now, line by line. */
-export const reservationsOf = (db: Db | Trx, ticketId: number) => openReservationsOf(db, ticketId);
 
 // ---- transfers ------------------------------------------------------------------------------------
 

@@ -81,8 +81,10 @@ export async function locationStockByKeys(q: Q, locationId: number, keys: string
   ).map(stockRow);
 }
 
-/** One location's SKUs in key order: O(rows returned), whatever the size of the ledger. */
-/** One location's rows in key order, each with its bulk SKU's unit (null for counted SKUs). */
+/**
+ * One location's rows in key order, each with its bulk SKU's unit (null for counted SKUs): O(rows
+ * returned), whatever the size of the ledger.
+ */
 export async function listLocationStock(
   q: Q,
   locationId: number,

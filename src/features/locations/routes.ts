@@ -45,7 +45,6 @@ export function locationRoutes(deps: Deps): Router {
   const settings: InventorySettings = {
     appUrl: config.appUrl,
     enforceStock: config.inventoryEnforceStock,
-    reelOffcutMinMm: config.reelOffcutMinMm,
   };
   const router = new Router();
 
