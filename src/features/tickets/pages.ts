@@ -10,7 +10,6 @@ import {
   type CutChoice,
   cutsAndOffcuts,
   cutsForItems,
-  cutsPending,
   fulfilmentPlan,
   type ItemStock,
   type MadeCut,
@@ -100,15 +99,7 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
   const [counted, delegate, fromReels] = await Promise.all([
     stockForItems(deps.db, source, granted, held),
     decidesAsDelegate(deps.db, viewer, detail.ticket, now),
-    canStillBeFulfilled(ticket.status)
-      ? cutsForItems(
-          deps.db,
-          ticket.id,
-          source.id,
-          granted.map((i) => ({ ...i, id: i.id })),
-          held,
-        )
-      : Promise.resolve([]),
+    canStillBeFulfilled(ticket.status) ? cutsForItems(deps.db, ticket.id, source.id, granted, held) : Promise.resolve([]),
   ]);
   // A line cut from reels is short only when the reels are (its counted SKU may well be at 0).
   const stock = counted.map((s, n) => {
@@ -121,7 +112,8 @@ export async function ticketPageFor(deps: Deps, detail: TicketDetail, viewer: Pr
   const sources = page.decide ? (await sourceChoices(deps.db, detail.ticket.created_by_id)).choices : [];
   // Cuts exist only once a request was fulfilled; before, the page shows what will be cut instead.
   const reels = await reelsOfTicket(deps, detail);
-  const fulfilsWithCuts = page.moves.some((m) => m.status === 'fulfilled') && (await cutsPending(deps.db, ticket.id));
+  // Fulfilling is offered only while the request holds its cable: what it holds is what fromReels read.
+  const fulfilsWithCuts = page.moves.some((m) => m.status === 'fulfilled') && fromReels.some(Boolean);
   return {
     ...page,
     source: { id: source.id, name: source.name },
