@@ -3,16 +3,17 @@ import type { Context } from 'koa';
 import QRCode from 'qrcode';
 import type { Deps, Principal } from '../../http/context.ts';
 import { handleForm, refusalAsFlash } from '../../http/forms.ts';
-import { requireAdmin, requireUser } from '../../http/guards.ts';
+import { requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations } from '../locations/service.ts';
-import { canManageInventory } from './policy.ts';
+import { canManageInventory, requireInventoryAdmin } from './policy.ts';
 import { presentReel, presentReelMovement, reelUrl } from './reel-presenter.ts';
 import { listBulkSkus, type ReelRow, reelsOfReceipts } from './reel-queries.ts';
 import {
+  type BulkReceiptInput,
   parseBulkReceipt,
   type ReelsQuery,
   reelCodeParam,
@@ -23,9 +24,6 @@ import {
 } from './reel-schema.ts';
 import { countReel, getReel, moveReel, receiveBulk, reelHistory, reelPage, scrapReel } from './reels.ts';
 import { getReceipt } from './service.ts';
-
-/** An admin, or 403 (401 when signed out). */
-const requireInventoryAdmin = (ctx: Context): Principal => requireAdmin(ctx, 'Only an admin can manage inventory.');
 
 /** Label sheets: A4 and Letter pages of labels, or one label per 62 mm roll label. */
 const LABEL_FORMATS = ['a4', 'letter', 'roll'] as const;
@@ -126,7 +124,7 @@ export function reelRoutes(deps: Deps): Router {
     }
     const view = { page: 'inventory/receiving-bulk', title: 'Receive bulk cable', data: () => bulkFormData(body) };
     await handleForm(ctx, view, async () => {
-      let input: ReturnType<typeof parseBulkReceipt>;
+      let input: BulkReceiptInput;
       try {
         input = parseBulkReceipt(bulkBodyOf(body));
       } catch (err) {
@@ -151,7 +149,7 @@ export function reelRoutes(deps: Deps): Router {
     requireUser(ctx);
     const q = validQuery(ctx, reelsQuerySchema);
     const limit = q.limit ?? 200;
-    const page = await reelPage(db, { ...q, all: q.all ?? false, limit });
+    const page = await reelPage(db, { ...q, limit });
     if (page.nextCursor) {
       const next = pageHref('/api/reels', {
         location_id: q.location_id,
@@ -181,7 +179,7 @@ export function reelRoutes(deps: Deps): Router {
   router.get('/inventory/reels', async (ctx) => {
     const viewer = requireUser(ctx);
     const q = validQuery(ctx, reelsQuerySchema);
-    const page = await reelPage(db, { ...q, all: q.all ?? false, limit: REELS_PAGE });
+    const page = await reelPage(db, { ...q, limit: REELS_PAGE });
     const locations = await allLocations(db);
     const reels = page.rows.map((r) => presentReel(r, config.appUrl));
     respond(ctx, {

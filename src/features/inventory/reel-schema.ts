@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { badRequest } from '../../http/errors.ts';
 import { isoTime, personRef } from '../../http/openapi.ts';
-import { fieldErrors, summarize } from '../../http/validate.ts';
+import { parseWith } from '../../http/validate.ts';
 import { LENGTH_UNITS, type LengthUnit, parseLength } from '../../lib/length.ts';
-import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, text } from '../../lib/schema.ts';
+import { formRows, freeText, integer, MAX_ID, optionalParam, optionalText, queryFlag, text } from '../../lib/schema.ts';
 
 /** Request and answer shapes of reels of bulk cable (DESIGN.md §13). */
 
@@ -72,19 +71,12 @@ export const bulkReceiptSchema = z.object({
 export type BulkReceiptInput = z.infer<typeof bulkReceiptSchema>;
 
 /** Every bad field named at once, as `lines.0.reels.1.length`. */
-export function parseBulkReceipt(input: unknown): BulkReceiptInput {
-  const result = bulkReceiptSchema.safeParse(input && typeof input === 'object' ? input : {});
-  if (result.success) return result.data;
-  const fields = fieldErrors(result.error);
-  throw badRequest(summarize(fields), fields);
-}
+export const parseBulkReceipt = (input: unknown): BulkReceiptInput => parseWith(bulkReceiptSchema, input);
 
 export const reelsQuerySchema = z.object({
   location_id: optionalParam(integer(1, MAX_ID)),
   sku: optionalParam(text(100)).meta({ description: 'A cable type.' }),
-  all: optionalParam(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')).meta({
-    description: 'Empty and scrapped reels too.',
-  }),
+  all: queryFlag.meta({ description: 'Empty and scrapped reels too.' }),
   receipt_id: optionalParam(integer(1, MAX_ID)),
   limit: optionalParam(integer(1, 500)),
   cursor: optionalParam(integer(1, MAX_ID)),

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Deps, Principal } from '../../http/context.ts';
+import type { Deps } from '../../http/context.ts';
 import { formItems, handleForm, respondItemRow, rowEdit } from '../../http/forms.ts';
-import { requireAdmin, requireUser } from '../../http/guards.ts';
+import { requireUser } from '../../http/guards.ts';
 import { pageHref } from '../../http/links.ts';
 import { respond } from '../../http/respond.ts';
 import { type Body, bodyOf, parseWith, validBody, validQuery } from '../../http/validate.ts';
@@ -11,7 +11,7 @@ import { csvStream } from '../../lib/csv.ts';
 import { formatLength } from '../../lib/length.ts';
 import { idParam } from '../../lib/schema.ts';
 import { allLocations, getLocation } from '../locations/service.ts';
-import { canManageInventory } from './policy.ts';
+import { canManageInventory, requireInventoryAdmin } from './policy.ts';
 import {
   BULK_LENGTH_LABEL,
   presentLedgerLine,
@@ -47,9 +47,6 @@ import {
   stockOverview,
 } from './service.ts';
 import { skuKey } from './sku.ts';
-
-/** An admin, or 403 (401 when signed out). */
-const requireInventoryAdmin = (ctx: Context): Principal => requireAdmin(ctx, 'Only an admin can manage inventory.');
 
 /** The query string of a ledger view: only the filters set, so links stay short. */
 const ledgerQuery = (q: MovementsQuery, cursor?: number): string =>
