@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Trx } from '../src/db/index.ts';
 import { applyMovements, type MoveLine } from '../src/features/inventory/engine.ts';
-import { findBulkSku, findReelByCode } from '../src/features/inventory/reel-queries.ts';
+import { findBulkSku, findReelByCode, reelMovements } from '../src/features/inventory/reel-queries.ts';
 import { bulkSku } from '../src/features/inventory/reels.ts';
 import { HttpError } from '../src/http/errors.ts';
 import { startApp, type TestApp } from './support/app.ts';
@@ -140,4 +140,23 @@ test.serial('a move carries the reel to the new location; a scrapped reel gives 
   );
   t.is(err?.message, `Reel ${reel.code} is scrapped; nothing was changed.`);
   t.is((await reelNow(reel.code)).remaining_mm, 305_000);
+});
+
+test.serial("a reel's history past its limit is its latest movements, oldest first", async (t) => {
+  const reel = await buildReel(app, { cable_type: 'History cat', length: '1000 ft' });
+  for (const piece of [1, 2, 3]) await apply(cutSource(9100 + piece), [cut(reel, 1000 * piece, 1)]);
+  const all = await reelMovements(app.db, reel.id);
+  t.deepEqual(
+    all.map((m) => [m.movement_type, m.quantity_delta]),
+    [
+      ['receipt', 304_800],
+      ['cut', -1000],
+      ['cut', -2000],
+      ['cut', -3000],
+    ],
+  );
+  t.deepEqual(
+    (await reelMovements(app.db, reel.id, 2)).map((m) => m.quantity_delta),
+    [-2000, -3000],
+  );
 });

@@ -206,13 +206,16 @@ export interface ReelMovementRow {
   created_at: Date | string;
 }
 
-/** A reel's ledger rows, oldest first, with who and where (the index on (reel_id, id)). */
+/**
+ * A reel's latest `limit` ledger rows, shown oldest first, with who and where (the index on
+ * (reel_id, id)): a reel cut more often than that shows its latest movements, not its first.
+ */
 export async function reelMovements(q: Q, reelId: number, limit = 500): Promise<ReelMovementRow[]> {
   const rows: ReelMovementRow[] = await q('inventory_movements as m')
     .leftJoin('users as u', 'u.id', 'm.actor_user_id')
     .leftJoin('locations as l', 'l.id', 'm.location_id')
     .where('m.reel_id', reelId)
-    .orderBy('m.id')
+    .orderBy('m.id', 'desc')
     .limit(limit)
     .select(
       'm.id',
@@ -227,7 +230,7 @@ export async function reelMovements(q: Q, reelId: number, limit = 500): Promise<
       'm.notes',
       'm.created_at',
     );
-  return rows.map((r) => ({
+  return rows.reverse().map((r) => ({
     ...r,
     id: Number(r.id),
     quantity_delta: Number(r.quantity_delta),
