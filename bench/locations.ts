@@ -18,10 +18,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import knexFactory from 'knex';
 import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
 import { onHandAt, onHandList } from '../src/features/inventory/service.ts';
 import { projectRoot } from '../src/paths.ts';
+import { scratchDatabase } from '../test/support/scratch-db.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,21 +36,6 @@ const { values: args, positionals } = parseArgs({
 const what = positionals[0] ?? 'both';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-async function scratchDatabase(): Promise<{ db: Db; drop: () => Promise<void> }> {
-  const name = `bench_locations_${Date.now().toString(36)}`;
-  const admin = knexFactory({ client: 'pg', connection: `${args['pg-url']}/postgres`, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE ${name}`);
-  const db = createDb({ client: 'pg', url: `${args['pg-url']}/${name}` }, { poolMax: 4 });
-  return {
-    db,
-    async drop() {
-      await db.destroy();
-      await admin.raw(`DROP DATABASE ${name}`);
-      await admin.destroy();
-    },
-  };
-}
 
 async function timeReads(db: Db, locationId: number) {
   const one: number[] = [];
@@ -69,7 +54,9 @@ async function timeReads(db: Db, locationId: number) {
 }
 
 async function ledger() {
-  const { db, drop } = await scratchDatabase();
+  // A database of its own on --pg-url's server, dropped after.
+  const scratch = await scratchDatabase(`${args['pg-url']}/postgres`);
+  const db = createDb({ client: 'pg', url: scratch.url }, { poolMax: 4 });
   try {
     await migrateLatest(db);
     const now = new Date().toISOString();
@@ -125,7 +112,8 @@ async function ledger() {
       ratio,
     };
   } finally {
-    await drop();
+    await db.destroy();
+    await scratch.drop();
   }
 }
 

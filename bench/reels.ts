@@ -14,10 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import knexFactory from 'knex';
-import { createDb, type Db, migrateLatest } from '../src/db/index.ts';
+import { createDb, migrateLatest } from '../src/db/index.ts';
 import { bestFitQuery } from '../src/features/inventory/cut-queries.ts';
 import { projectRoot } from '../src/paths.ts';
+import { scratchDatabase } from '../test/support/scratch-db.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,23 +32,10 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 
-async function scratchDatabase(): Promise<{ db: Db; drop: () => Promise<void> }> {
-  const name = `bench_reels_${Date.now().toString(36)}`;
-  const admin = knexFactory({ client: 'pg', connection: `${args['pg-url']}/postgres`, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE ${name}`);
-  const db = createDb({ client: 'pg', url: `${args['pg-url']}/${name}` }, { poolMax: 2 });
-  return {
-    db,
-    async drop() {
-      await db.destroy();
-      await admin.raw(`DROP DATABASE ${name}`);
-      await admin.destroy();
-    },
-  };
-}
-
 async function main() {
-  const { db, drop } = await scratchDatabase();
+  // A database of its own on --pg-url's server, dropped after.
+  const scratch = await scratchDatabase(`${args['pg-url']}/postgres`);
+  const db = createDb({ client: 'pg', url: scratch.url }, { poolMax: 2 });
   try {
     await migrateLatest(db);
     const now = new Date().toISOString();
@@ -162,7 +149,8 @@ async function main() {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     say(`written: ${path.relative(projectRoot, file)}`);
   } finally {
-    await drop();
+    await db.destroy();
+    await scratch.drop();
   }
 }
 
