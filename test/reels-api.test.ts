@@ -2,6 +2,7 @@ import test from 'ava';
 import { startApp, type TestApp } from './support/app.ts';
 import { parseCsv } from './support/csv.ts';
 import { buildCast, buildLocation, buildReel, defaultLocationId } from './support/factories.ts';
+import { feetMm as mm } from './support/lengths.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -9,9 +10,6 @@ import { createTicket, driveTo } from './support/tickets.ts';
  * the movements API and the on-hand CSV show bulk rows in their unit with the reel; the JSON ticket
  * lists the cuts per item and the offcuts to decide; POST /api/tickets/:id/offcuts/keep. Both databases.
  */
-
-const FT = 304.8;
-const mm = (feet: number) => Math.round(feet * FT);
 
 let app: TestApp;
 let cast: Awaited<ReturnType<typeof castOf>>;

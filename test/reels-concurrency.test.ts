@@ -1,6 +1,7 @@
 import test from 'ava';
 import { startApp, type TestApp } from './support/app.ts';
 import { buildCast, buildReel } from './support/factories.ts';
+import { feetMm as mm } from './support/lengths.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -11,8 +12,6 @@ import { createTicket, driveTo } from './support/tickets.ts';
  * they queue, and the same answers hold.
  */
 
-const FT = 304.8;
-const mm = (feet: number) => Math.round(feet * FT);
 const ROUNDS = 6;
 
 let app: TestApp;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { startApp, type TestApp } from './support/app.ts';
 import { buildCast, buildReel, defaultLocationId } from './support/factories.ts';
+import { feetMm as mm } from './support/lengths.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -8,9 +9,6 @@ import { createTicket, driveTo } from './support/tickets.ts';
  * length of the bulk SKU; fulfilment follows it, one `cut` movement per piece on one reel (best fit,
  * or the reel the person chose), and the ticket page offers the offcuts it left. Both databases.
  */
-
-const FT = 304.8;
-const mm = (feet: number) => Math.round(feet * FT);
 
 let app: TestApp;
 let cast: Awaited<ReturnType<typeof castOf>>;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { candidateReads, type Piece, type PoolReel, piecesOf, planCuts } from '../src/features/inventory/cuts.ts';
+import { feetMm as ft } from './support/lengths.ts';
 
 /**
  * Cut planning on its own (the database-backed fulfilment is in reels-cuts.test.ts): best fit, largest
@@ -8,8 +9,6 @@ import { candidateReads, type Piece, type PoolReel, piecesOf, planCuts } from '.
  * asked for gives the same plan as looking at every reel.
  */
 
-const FT = 304.8;
-const ft = (n: number) => Math.round(n * FT);
 const reel = (id: number, feet: number): PoolReel => ({ id, code: `R-${String(id).padStart(6, '0')}`, remaining_mm: ft(feet) });
 
 test('each piece goes on the reel with the least remaining that still holds it', (t) => {

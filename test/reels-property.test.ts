@@ -9,6 +9,7 @@ import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { HttpError } from '../src/http/errors.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { buildLocation, createUser, defaultLocationId } from './support/factories.ts';
+import { feetMm } from './support/lengths.ts';
 
 /**
  * Reels are a cache of the ledger (DESIGN.md §13): after any sequence of bulk receipts, cuts (through
@@ -35,7 +36,6 @@ test.after.always(async () => {
   await app?.close();
 });
 
-const FT = 304.8;
 const feet = fc.integer({ min: 1, max: 1500 });
 const reelRef = fc.nat(40);
 const operation = fc.oneof(
@@ -83,7 +83,7 @@ async function run(op: Record<string, unknown> & { kind: string }, reels: string
           .where('r.code', c)
           .first('r.*', 'b.cable_type');
         const item = ++cutSource;
-        const piece = Math.round(Number(op.ft) * FT);
+        const piece = feetMm(Number(op.ft));
         await app.db.transaction((trx) =>
           applyMovements(
             trx,

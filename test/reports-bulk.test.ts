@@ -11,6 +11,7 @@ import {
   defaultLocationId,
   signedInClient,
 } from './support/factories.ts';
+import { feetMm } from './support/lengths.ts';
 import { createTicket, driveTo } from './support/tickets.ts';
 
 /**
@@ -60,7 +61,6 @@ test.before(async () => {
 });
 test.after.always(() => app?.close());
 
-const FT = 304.8;
 const line = (month: string, location: string, cable_type: string, unit: string, quantity: number, mm: number | null) => ({
   month,
   location,
@@ -235,7 +235,7 @@ test.serial('a fulfilment that cuts from reels is consumption; a scrapped reel i
   const scrapped = await boss.send('POST', `/api/reels/${offcut.code}/scrap`, { reason: 'Kinked' });
   t.is(scrapped.status, 200, scrapped.text);
   const months = (await boss.get(`/api/reports/consumption?from=${today}&to=${today}&cable_type=cat6a`)).json.months;
-  t.deepEqual(months, [line(today.slice(0, 7), 'Main warehouse', 'Cat6A', 'ft', 200, Math.round(200 * FT))]);
+  t.deepEqual(months, [line(today.slice(0, 7), 'Main warehouse', 'Cat6A', 'ft', 200, feetMm(200))]);
 });
 
 test.serial('the migration counts cuts already in the ledger, and goes back down to consumption only', async (t) => {
