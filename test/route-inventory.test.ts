@@ -2,7 +2,7 @@ import test from 'ava';
 import twilio from 'twilio';
 import { createPersonalToken, issueApiToken } from '../src/features/auth/service.ts';
 import { parseBulkReceipt } from '../src/features/inventory/reel-schema.ts';
-import { addReel, receiveBulk } from '../src/features/inventory/reels.ts';
+import { receiveBulk } from '../src/features/inventory/reels.ts';
 import { receiveCable, setReorderRule } from '../src/features/inventory/service.ts';
 import { createLocation, defaultLocation } from '../src/features/locations/service.ts';
 import { addPart, submitOpticsRequest } from '../src/features/optics/service.ts';
@@ -12,7 +12,7 @@ import type { PublicUserRow } from '../src/features/users/queries.ts';
 import { createSubscription } from '../src/features/webhooks/service.ts';
 import { startApp, type TestApp } from './support/app.ts';
 import { Client, type Reply } from './support/client.ts';
-import { createUser, PASSWORD, signedInClient } from './support/factories.ts';
+import { buildReel, createUser, PASSWORD, signedInClient } from './support/factories.ts';
 import { TWILIO_TOKEN } from './support/fake-providers.ts';
 import { INBOUND_DOMAIN, INBOUND_SECRET, inboundForm, replyTo } from './support/inbound-email.ts';
 import { SsoBrowser, startIdp, type TestIdp } from './support/oidc.ts';
@@ -83,20 +83,19 @@ class Fixtures {
   private readonly settings = () => ({ appUrl: APP_URL, approvalTokenTtlHours: 24 });
   private readonly as = (who: keyof typeof users) => toPrincipal(users[who]);
 
-  /** A ticket by the creator for the assignee, moved to `status`; with its review-link token. */
-  async ticket(status: 'pending_approval' | 'approved' | 'deleted' = 'pending_approval') {
-    const { id, reviewUrl } = await createTicket(
+  /** A request by the creator for the assignee, for `items` (one 100 ft Cat6 by default). */
+  private newTicket(items = [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 1 }]) {
+    return createTicket(
       app.db,
       this.as('creator'),
-      {
-        assigned_to_id: users.assignee.id,
-        priority: 'medium',
-        location: 'Building A, room 101',
-        notes: null,
-        items: [{ cable_type: 'Cat6', cable_length: '100ft', quantity: 1 }],
-      },
+      { assigned_to_id: users.assignee.id, priority: 'medium', location: 'Building A, room 101', notes: null, items },
       this.settings(),
     );
+  }
+
+  /** A ticket by the creator for the assignee, moved to `status`; with its review-link token. */
+  async ticket(status: 'pending_approval' | 'approved' | 'deleted' = 'pending_approval') {
+    const { id, reviewUrl } = await this.newTicket();
     if (status === 'approved') await changeStatus(app.db, this.as('admin'), id, { status: 'approved' }, this.settings());
     if (status === 'deleted') await deleteTicket(app.db, this.as('creator'), id);
     return { id, token: reviewUrl.split('/').at(-1) as string };
@@ -108,27 +107,8 @@ class Fixtures {
    */
   async cutTicket(status: 'in_progress' | 'fulfilled') {
     const type = `Matrix bulk ${unique()}`;
-    const location = await defaultLocation(app.db);
-    const reel = await app.db.transaction((trx) =>
-      addReel(
-        trx,
-        users.admin.id,
-        { cable_type: type, unit: 'ft', location_id: location.id, starting_mm: 32_004, lot: null, receipt_id: null },
-        'matrix',
-      ),
-    );
-    const { id } = await createTicket(
-      app.db,
-      this.as('creator'),
-      {
-        assigned_to_id: users.assignee.id,
-        priority: 'medium',
-        location: 'Building A, room 101',
-        notes: null,
-        items: [{ cable_type: type, cable_length: '100ft', quantity: 1 }],
-      },
-      this.settings(),
-    );
+    const reel = await buildReel(app, { cable_type: type, length: '105 ft', admin: users.admin });
+    const { id } = await this.newTicket([{ cable_type: type, cable_length: '100ft', quantity: 1 }]);
     const steps = status === 'fulfilled' ? ['approved', 'in_progress', 'fulfilled'] : ['approved', 'in_progress'];
     for (const step of steps) await changeStatus(app.db, this.as('admin'), id, { status: step as 'approved' }, this.settings());
     return { id, reel: reel.code };
